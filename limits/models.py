@@ -1,0 +1,36 @@
+"""Concurrency limits on tags and the slots that running task runs hold in them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class ConcurrencyLimit(models.Model):
+    """At most ``concurrency_limit`` task runs carrying ``tag`` may be RUNNING at once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tag = models.CharField(max_length=200, unique=True)
+    concurrency_limit = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tag"]
+
+    def __str__(self) -> str:
+        return f"{self.tag} ({self.concurrency_limit})"
+
+
+class ConcurrencySlot(models.Model):
+    """A slot of ``limit`` held by ``task_run`` while it is RUNNING."""
+
+    limit = models.ForeignKey(ConcurrencyLimit, on_delete=models.CASCADE, related_name="slots")
+    task_run = models.ForeignKey("runs.TaskRun", on_delete=models.CASCADE, related_name="slots")
+    acquired = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["limit", "task_run"], name="slot_unique")
+        ]

@@ -1,0 +1,1 @@
+"""The REST API: serializers, views and URLs under /api/."""

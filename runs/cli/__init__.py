@@ -1,0 +1,69 @@
+"""The ``runs`` command: one sub-command module per job, each with a ``register(subparsers)``.
+
+A sub-command handler receives the parsed arguments and returns an exit status. Errors a user
+can cause are raised as :class:`CommandError` and printed as one line, with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: Modules that add sub-commands; each defines ``register(subparsers)``.
+COMMAND_MODULES = [
+    "runs.cli.flow_runs",
+    "runs.cli.config",
+]
+
+
+class CommandError(Exception):
+    """A mistake in what the user asked for; printed as one line, exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runs", description="Prefect-style flows and tasks recorded in your Django database."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``runs`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except CommandError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def setup_django() -> None:
+    """Make the database ready before a command reads or writes it."""
+    from runs.bootstrap import ensure_ready
+
+    ensure_ready()
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Print rows as an aligned plain-text table."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

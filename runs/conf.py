@@ -1,0 +1,284 @@
+"""Every setting `runs` reads: from the environment, then the active profile, then the default.
+
+This is the one module that reads ``os.environ`` for the project. Each setting has a type,
+a default and a parser whose errors name the setting, the value, where it came from and what
+to write instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class SettingError(ValueError):
+    """A setting holds a value that cannot be used."""
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_int(text: str) -> int:
+    return int(text.strip())
+
+
+def _parse_nonnegative_int(text: str) -> int:
+    value = int(text.strip())
+    if value < 0:
+        raise ValueError("expected a whole number of 0 or more")
+    return value
+
+
+def _parse_seconds(text: str) -> float:
+    value = float(text.strip())
+    if value < 0:
+        raise ValueError("expected a number of seconds of 0 or more")
+    return value
+
+
+def _parse_delays(text: str) -> float | list[float]:
+    """A number (``10``) or a list of numbers (``[1, 10, 100]`` or ``1,10,100``)."""
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped) if stripped.startswith("[") else None
+    except json.JSONDecodeError as exc:
+        raise ValueError("expected a number or a list of numbers") from exc
+    if value is None:
+        parts = [p for p in stripped.split(",") if p.strip()]
+        if len(parts) > 1:
+            value = [float(p) for p in parts]
+        else:
+            value = float(stripped)
+    if isinstance(value, list):
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            raise ValueError("expected a number or a list of numbers")
+        delays = [float(v) for v in value]
+    else:
+        delays = [float(value)]
+    if any(d < 0 for d in delays):
+        raise ValueError("delays cannot be negative")
+    return delays if isinstance(value, list) else delays[0]
+
+
+def _parse_text(text: str) -> str:
+    return text
+
+
+def _parse_optional_text(text: str) -> str | None:
+    return text or None
+
+
+def _parse_list(text: str) -> list[str]:
+    stripped = text.strip()
+    if stripped.startswith("["):
+        return [str(v) for v in json.loads(stripped)]
+    return [p.strip() for p in stripped.split(",") if p.strip()]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, how to parse it, its default, and what it is for."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Callable[[Settings], Any] | Any
+    help: str
+    example: str
+
+
+def _home_default(_: Settings) -> Path:
+    return Path("~/.runs").expanduser()
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("RUNS_HOME", lambda t: Path(t).expanduser(), _home_default,
+                "folder for the database, results, profiles and the embedded broker", "/srv/runs"),
+        Setting("RUNS_TASK_DEFAULT_RETRIES", _parse_nonnegative_int, 0,
+                "retries of a task that sets none", "3"),
+        Setting("RUNS_FLOW_DEFAULT_RETRIES", _parse_nonnegative_int, 0,
+                "retries of a flow that sets none", "3"),
+        Setting("RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS", _parse_delays, 0.0,
+                "delay between task retries", "[1, 10, 100]"),
+        Setting("RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS", _parse_delays, 0.0,
+                "delay between flow retries", "[1, 10, 100]"),
+        Setting("RUNS_TASKS_REFRESH_CACHE", _parse_bool, False,
+                "refresh the cache of every task whose refresh_cache is None", "true"),
+        Setting("RUNS_LOCAL_STORAGE_PATH", lambda t: Path(t).expanduser(),
+                lambda s: s.RUNS_HOME / "storage", "where persisted results are written",
+                "/srv/runs/storage"),
+        Setting("RUNS_TASK_CACHE_KEY_MAX_LENGTH", _parse_nonnegative_int, 2000,
+                "longest cache key accepted", "2000"),
+        Setting("RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", _parse_seconds, 30.0,
+                "longest a run waiting for a concurrency slot sleeps before checking again", "30"),
+        Setting("RUNS_HEARTBEAT_SECONDS", _parse_seconds, 5.0,
+                "how often a process renews the lease on the runs it executes", "5"),
+        Setting("RUNS_API_URL", _parse_optional_text, None,
+                "REST API the client talks to; unset means in-process", "http://127.0.0.1:8000/api"),
+        Setting("RUNS_API_KEY", _parse_optional_text, None,
+                "token the client sends to RUNS_API_URL", "0123abcd..."),
+        Setting("RUNS_DEFAULT_TASK_RUNNER", _parse_text, "thread",
+                "task runner of flows that set none: thread or celery", "celery"),
+        Setting("RUNS_THREAD_RUNNER_MAX_WORKERS", _parse_nonnegative_int, 0,
+                "threads of the default task runner (0: a choice made from the CPU count)", "16"),
+        Setting("RUNS_FLOW_MODULES", _parse_list, [],
+                "modules whose flows the web form and API may start", "myapp.flows,other.flows"),
+        Setting("RUNS_ADMIN_PASSWORD", _parse_optional_text, None,
+                "password of the admin account `runs up` creates on first start", "s3cret"),
+        Setting("RUNS_RETENTION_DAYS", _parse_nonnegative_int, 0,
+                "days of finished runs a worker keeps (0 keeps everything)", "30"),
+        Setting("RUNS_DEBUG", _parse_bool, False, "Django debug mode", "true"),
+        Setting("RUNS_ALLOWED_HOSTS", _parse_list, ["*"], "Django ALLOWED_HOSTS", "runs.example.com"),
+        Setting("RUNS_SECRET_KEY", _parse_optional_text, None,
+                "Django SECRET_KEY (generated under RUNS_HOME when unset)", "long-random-text"),
+        Setting("DATABASE_URL", _parse_optional_text, None,
+                "database URL (default: SQLite at $RUNS_HOME/runs.sqlite3)",
+                "postgres://user@127.0.0.1:5432/runs"),
+        Setting("CELERY_BROKER_URL", _parse_optional_text, None,
+                "Celery broker (default: a filesystem broker under RUNS_HOME)",
+                "redis://127.0.0.1:6379/0"),
+    ]
+}
+
+
+class Settings:
+    """The values in force, read once and cached; ``source(name)`` says where each came from."""
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        self._environ = dict(os.environ if environ is None else environ)
+        self._values: dict[str, Any] = {}
+        self._sources: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._profile: dict[str, str] | None = None
+
+    @property
+    def profile_path(self) -> Path:
+        return self.RUNS_HOME / "profiles.toml"
+
+    def _profile_values(self) -> dict[str, str]:
+        if self._profile is None:
+            self._profile = read_profile(self.profile_path) if "RUNS_HOME" in self._values else {}
+        return self._profile
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in SETTINGS:
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._values:
+                self._values[name], self._sources[name] = self._resolve(SETTINGS[name])
+        return self._values[name]
+
+    def _resolve(self, setting: Setting) -> tuple[Any, str]:
+        if setting.name != "RUNS_HOME":
+            self.RUNS_HOME  # noqa: B018  (the profile lives under it)
+        raw, source = None, "default"
+        if setting.name in self._environ:
+            raw, source = self._environ[setting.name], "environment"
+        elif setting.name != "RUNS_HOME" and setting.name in self._profile_values():
+            raw, source = self._profile_values()[setting.name], f"profile {self.profile_path}"
+        if raw is None:
+            default = setting.default
+            return (default(self) if callable(default) else default), source
+        return parse_setting(setting.name, raw, source), source
+
+    def source(self, name: str) -> str:
+        getattr(self, name)
+        return self._sources[name]
+
+    def environ(self, name: str, default: str | None = None) -> str | None:
+        """A variable of the environment that is not a `runs` setting (DJANGO_SETTINGS_MODULE...)."""
+        return self._environ.get(name, default)
+
+
+def parse_setting(name: str, raw: str, source: str = "value") -> Any:
+    """Parse ``raw`` for setting ``name``, or raise SettingError saying what to write instead."""
+    setting = SETTINGS.get(name)
+    if setting is None:
+        known = ", ".join(sorted(SETTINGS))
+        raise SettingError(f"Unknown setting {name!r}. Known settings: {known}.")
+    try:
+        return setting.parse(str(raw))
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise SettingError(
+            f"{name}={raw!r} (from {source}) is not valid: {exc}. "
+            f"Example of a valid value: {name}={setting.example}"
+        ) from None
+
+
+def read_profile(path: Path) -> dict[str, str]:
+    """The settings of the active profile in ``path`` (empty when the file does not exist)."""
+    if not path.exists():
+        return {}
+    data = tomllib.loads(path.read_text())
+    active = data.get("active", "default")
+    values = data.get("profiles", {}).get(active, {})
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def write_profile_value(path: Path, name: str, value: str | None) -> None:
+    """Set (or, with ``value=None``, remove) ``name`` in the active profile of ``path``."""
+    import tomli_w
+
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    active = data.setdefault("active", "default")
+    profile = data.setdefault("profiles", {}).setdefault(active, {})
+    if value is None:
+        profile.pop(name, None)
+    else:
+        profile[name] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(data))
+    tmp.replace(path)
+
+
+settings = Settings()
+
+
+def reload() -> Settings:
+    """Read the environment and profile again (after they changed); returns the new settings."""
+    global settings
+    settings = Settings()
+    return settings
+
+
+@contextmanager
+def override(**values: Any) -> Iterator[Settings]:
+    """Temporarily force setting values in this process (for tests and embedding)."""
+    current = settings
+    saved = {k: current._values.get(k, _MISSING) for k in values}
+    for key, value in values.items():
+        if key not in SETTINGS:
+            raise SettingError(f"Unknown setting {key!r}")
+        current._values[key] = value
+        current._sources[key] = "override"
+    try:
+        yield current
+    finally:
+        for key, value in saved.items():
+            if value is _MISSING:
+                current._values.pop(key, None)
+                current._sources.pop(key, None)
+            else:
+                current._values[key] = value
+
+
+_MISSING = object()

@@ -1,0 +1,224 @@
+"""Rows for flows, flow runs, task runs, their state history and their logs.
+
+A run keeps a copy of its current state (``state_type``, ``state_name``...) so that lists can
+filter and sort on indexed columns; the full history lives in :class:`State`, one row per
+transition. Only ``runs.orchestration`` writes states.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+STATE_TYPES = [
+    ("SCHEDULED", "Scheduled"),
+    ("PENDING", "Pending"),
+    ("RUNNING", "Running"),
+    ("COMPLETED", "Completed"),
+    ("FAILED", "Failed"),
+    ("CRASHED", "Crashed"),
+    ("CANCELLED", "Cancelled"),
+]
+
+
+class Flow(models.Model):
+    """A flow known by name; ``entrypoint`` (``module:function``) is set when it is registered."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    entrypoint = models.CharField(max_length=500, blank=True, default="")
+    parameters_schema = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunFields(models.Model):
+    """What flow runs and task runs share: a name, tags, the current state, counts and times."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=300)
+    parameters = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    state_type = models.CharField(max_length=16, choices=STATE_TYPES, default="PENDING")
+    state_name = models.CharField(max_length=64, default="Pending")
+    state_message = models.TextField(blank=True, default="")
+    state_timestamp = models.DateTimeField(null=True, blank=True)
+    run_count = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField()
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    # The process executing the run; its heartbeat is the run's lease (see runs.leases).
+    owner = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration(self):
+        if self.start_time and self.end_time:
+            return self.end_time - self.start_time
+        return None
+
+    @property
+    def is_final(self) -> bool:
+        return self.state_type in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+class FlowRun(RunFields):
+    """One call of a flow (or a run started from the API or the web form)."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
+    parent_task_run = models.ForeignKey(
+        "TaskRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="subflow_runs"
+    )
+    expected_start_time = models.DateTimeField(null=True, blank=True)
+    result_key = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="flowrun_created"),
+            models.Index(fields=["state_type", "-created"], name="flowrun_state_created"),
+            models.Index(fields=["state_name", "-created"], name="flowrun_statename_created"),
+            models.Index(fields=["flow", "-created"], name="flowrun_flow_created"),
+            models.Index(fields=["-start_time"], name="flowrun_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state_name})"
+
+
+class TaskRun(RunFields):
+    """One call of a task inside a flow run; retries add states, never rows here."""
+
+    flow_run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="task_runs")
+    task_key = models.CharField(max_length=64, db_index=True)
+    task_name = models.CharField(max_length=200)
+    map_index = models.IntegerField(default=-1)
+    cache_key = models.CharField(max_length=4000, null=True, blank=True)
+    cache_expiration = models.DateTimeField(null=True, blank=True)
+    result_key = models.CharField(max_length=200, blank=True, default="")
+    upstream = models.ManyToManyField(
+        "self", symmetrical=False, through="TaskRunDependency", related_name="downstream"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="taskrun_created"),
+            models.Index(fields=["state_type", "-created"], name="taskrun_state_created"),
+            models.Index(fields=["state_name", "-created"], name="taskrun_statename_created"),
+            models.Index(fields=["task_name", "-created"], name="taskrun_task_created"),
+            models.Index(fields=["flow_run", "created"], name="taskrun_flowrun_created"),
+            models.Index(fields=["-start_time"], name="taskrun_start"),
+            models.Index(fields=["state_type", "owner"], name="taskrun_state_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state_name})"
+
+
+class TaskRunDependency(models.Model):
+    """``downstream`` waited for, or took a value from, ``upstream``."""
+
+    upstream = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="+")
+    downstream = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="+")
+    parameter = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["upstream"], name="dep_upstream")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["downstream", "upstream", "parameter"], name="dep_unique"
+            )
+        ]
+
+
+class RunTag(models.Model):
+    """One tag of one run, so that lists can filter by tag on an index."""
+
+    tag = models.CharField(max_length=200)
+    task_run = models.ForeignKey(
+        TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="tag_rows"
+    )
+    flow_run = models.ForeignKey(
+        FlowRun, null=True, blank=True, on_delete=models.CASCADE, related_name="tag_rows"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["tag"], name="runtag_tag")]
+
+
+class State(models.Model):
+    """One transition of a flow run or a task run, in order of ``timestamp``."""
+
+    task_run = models.ForeignKey(
+        TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="states"
+    )
+    flow_run = models.ForeignKey(
+        FlowRun, null=True, blank=True, on_delete=models.CASCADE, related_name="states"
+    )
+    type = models.CharField(max_length=16, choices=STATE_TYPES)
+    name = models.CharField(max_length=64)
+    message = models.TextField(blank=True, default="")
+    timestamp = models.DateTimeField()
+    scheduled_time = models.DateTimeField(null=True, blank=True)
+    # Where the result lives in the result store ("" when not persisted).
+    result_key = models.CharField(max_length=200, blank=True, default="")
+    cache_key = models.CharField(max_length=4000, null=True, blank=True)
+    cache_expiration = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["task_run", "timestamp"], name="state_taskrun_ts"),
+            models.Index(fields=["flow_run", "timestamp"], name="state_flowrun_ts"),
+            models.Index(fields=["cache_key", "-timestamp"], name="state_cache_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.name}"
+
+
+class Log(models.Model):
+    """A log line written by a flow run or a task run."""
+
+    flow_run = models.ForeignKey(
+        FlowRun, null=True, blank=True, on_delete=models.CASCADE, related_name="logs"
+    )
+    task_run = models.ForeignKey(
+        TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="logs"
+    )
+    level = models.PositiveSmallIntegerField(default=20)
+    name = models.CharField(max_length=200, blank=True, default="")
+    message = models.TextField()
+    timestamp = models.DateTimeField()
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["flow_run", "timestamp"], name="log_flowrun_ts"),
+            models.Index(fields=["task_run", "timestamp"], name="log_taskrun_ts"),
+        ]
+
+    @property
+    def level_name(self) -> str:
+        import logging
+
+        return logging.getLevelName(self.level)
+
+
+class ProcessLease(models.Model):
+    """A process that executes runs; its runs are alive while ``expires`` is in the future."""
+
+    owner = models.CharField(max_length=120, primary_key=True)
+    hostname = models.CharField(max_length=200, blank=True, default="")
+    pid = models.IntegerField(default=0)
+    started = models.DateTimeField()
+    expires = models.DateTimeField(db_index=True)

@@ -1,0 +1,202 @@
+"""States of flow runs and task runs: small value objects, no Django.
+
+A state has a type (what the engine acts on) and a name (what a person reads):
+``Cached`` is a COMPLETED state, ``TimedOut`` a FAILED one, ``AwaitingRetry`` a SCHEDULED one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class StateType(str, enum.Enum):
+    """The kind of a state; the engine's decisions depend on it, not on the name."""
+
+    SCHEDULED = "SCHEDULED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CRASHED = "CRASHED"
+    CANCELLED = "CANCELLED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINAL_TYPES = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CRASHED,
+                         StateType.CANCELLED})
+
+#: The name of every state `runs` writes, with its type.
+STATE_NAMES: dict[str, StateType] = {
+    "Scheduled": StateType.SCHEDULED,
+    "AwaitingRetry": StateType.SCHEDULED,
+    "Pending": StateType.PENDING,
+    "AwaitingConcurrencySlot": StateType.PENDING,
+    "Running": StateType.RUNNING,
+    "Retrying": StateType.RUNNING,
+    "Completed": StateType.COMPLETED,
+    "Cached": StateType.COMPLETED,
+    "Failed": StateType.FAILED,
+    "TimedOut": StateType.FAILED,
+    "Aborted": StateType.FAILED,
+    "UpstreamFailed": StateType.FAILED,
+    "Crashed": StateType.CRASHED,
+    "Cancelled": StateType.CANCELLED,
+}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UnfinishedRun(RuntimeError):
+    """``result()`` was asked of a state that is not final."""
+
+
+class MissingResult(RuntimeError):
+    """The state's result was not kept (not persisted, and not in this process)."""
+
+
+_NO_RESULT = object()
+
+
+@dataclass
+class State:
+    """One state of a run. ``data`` holds the result (or the exception) when this process has it."""
+
+    type: StateType
+    name: str = ""
+    message: str = ""
+    timestamp: dt.datetime = field(default_factory=now)
+    data: Any = field(default=_NO_RESULT, repr=False, compare=False)
+    result_key: str = ""
+    cache_key: str | None = None
+    cache_expiration: dt.datetime | None = None
+    scheduled_time: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.type, StateType):
+            self.type = StateType(self.type)
+        if not self.name:
+            self.name = self.type.value.capitalize()
+
+    # ---- questions -------------------------------------------------------------------------
+    def is_scheduled(self) -> bool:
+        return self.type is StateType.SCHEDULED
+
+    def is_pending(self) -> bool:
+        return self.type is StateType.PENDING
+
+    def is_running(self) -> bool:
+        return self.type is StateType.RUNNING
+
+    def is_completed(self) -> bool:
+        return self.type is StateType.COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.type is StateType.FAILED
+
+    def is_crashed(self) -> bool:
+        return self.type is StateType.CRASHED
+
+    def is_cancelled(self) -> bool:
+        return self.type is StateType.CANCELLED
+
+    def is_final(self) -> bool:
+        return self.type in FINAL_TYPES
+
+    @property
+    def has_data(self) -> bool:
+        return self.data is not _NO_RESULT
+
+    # ---- results ---------------------------------------------------------------------------
+    def result(self, raise_on_failure: bool = True, fetch: bool = True) -> Any:
+        """The run's return value; for a failed or crashed run, raise its exception.
+
+        With ``raise_on_failure=False`` the exception is returned instead of raised.
+        """
+        if not self.has_data and self.result_key and fetch:
+            from runs.results import load_result
+
+            self.data = load_result(self.result_key)
+        if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+            exc = self.data if isinstance(self.data, BaseException) else None
+            if exc is None:
+                exc = _exception_for(self)
+            if raise_on_failure:
+                raise exc
+            return exc
+        if self.type is not StateType.COMPLETED:
+            raise UnfinishedRun(
+                f"The run is in state {self.name} ({self.type.value}); it has no result yet. "
+                "Wait for it to finish, e.g. future.wait() or future.result()."
+            )
+        if not self.has_data:
+            raise MissingResult(
+                "This state's result was not persisted. Set persist_result=True on the task "
+                "or flow to read results from another process."
+            )
+        return self.data
+
+    def copy(self, **changes: Any) -> State:
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        message = f", message={self.message!r}" if self.message else ""
+        return f"{self.name}(type={self.type.value}{message})"
+
+
+class FailedRun(Exception):
+    """Raised for a failed run whose original exception is not in this process."""
+
+
+class CrashedRun(BaseException):
+    """Raised for a crashed run whose original exception is not in this process."""
+
+
+class CancelledRun(BaseException):
+    """Raised when the result of a cancelled run is asked for."""
+
+
+def _exception_for(state: State) -> BaseException:
+    if state.type is StateType.CANCELLED:
+        return CancelledRun(state.message or "The run was cancelled.")
+    if state.type is StateType.CRASHED:
+        return CrashedRun(state.message or "The run crashed.")
+    return FailedRun(state.message or f"The run ended in state {state.name}.")
+
+
+def _constructor(type_: StateType, name: str):
+    def build(message: str = "", **kwargs: Any) -> State:
+        return State(type=type_, name=name, message=message, **kwargs)
+
+    build.__name__ = name
+    build.__doc__ = f"A {type_.value} state named {name}."
+    return build
+
+
+Scheduled = _constructor(StateType.SCHEDULED, "Scheduled")
+AwaitingRetry = _constructor(StateType.SCHEDULED, "AwaitingRetry")
+Pending = _constructor(StateType.PENDING, "Pending")
+AwaitingConcurrencySlot = _constructor(StateType.PENDING, "AwaitingConcurrencySlot")
+Running = _constructor(StateType.RUNNING, "Running")
+Retrying = _constructor(StateType.RUNNING, "Retrying")
+Completed = _constructor(StateType.COMPLETED, "Completed")
+Cached = _constructor(StateType.COMPLETED, "Cached")
+Failed = _constructor(StateType.FAILED, "Failed")
+TimedOut = _constructor(StateType.FAILED, "TimedOut")
+Aborted = _constructor(StateType.FAILED, "Aborted")
+UpstreamFailed = _constructor(StateType.FAILED, "UpstreamFailed")
+Crashed = _constructor(StateType.CRASHED, "Crashed")
+Cancelled = _constructor(StateType.CANCELLED, "Cancelled")
+
+__all__ = [
+    "State", "StateType", "FINAL_TYPES", "STATE_NAMES", "Scheduled", "AwaitingRetry", "Pending",
+    "AwaitingConcurrencySlot", "Running", "Retrying", "Completed", "Cached", "Failed",
+    "TimedOut", "Aborted", "UpstreamFailed", "Crashed", "Cancelled", "FailedRun", "CrashedRun",
+    "CancelledRun", "MissingResult", "UnfinishedRun",
+]
