@@ -1,0 +1,82 @@
+"""``runs config set NAME=VALUE | unset NAME | view``: settings kept in $RUNS_HOME/profiles.toml."""
+
+from __future__ import annotations
+
+import argparse
+
+from runs import conf
+from runs.cli import CommandError, print_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("config", help="view and change settings")
+    commands = parser.add_subparsers(dest="config_command", metavar="COMMAND", required=True)
+    set_ = commands.add_parser("set", help="set NAME=VALUE in the active profile")
+    set_.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
+    set_.set_defaults(handler=set_settings)
+    unset = commands.add_parser("unset", help="remove NAME from the active profile")
+    unset.add_argument("names", nargs="+", metavar="NAME")
+    unset.set_defaults(handler=unset_settings)
+    view = commands.add_parser("view", help="every setting in force and where it came from")
+    view.add_argument("--all", action="store_true", help="also settings left at their default")
+    view.set_defaults(handler=view_settings)
+
+
+def _split(assignment: str) -> tuple[str, str]:
+    if "=" not in assignment:
+        raise CommandError(f"Expected NAME=VALUE, got {assignment!r}.")
+    name, value = assignment.split("=", 1)
+    return name.strip(), value.strip()
+
+
+def set_settings(args: argparse.Namespace) -> int:
+    settings = conf.settings
+    pairs = [_split(a) for a in args.assignments]
+    for name, value in pairs:
+        if name == "RUNS_HOME":
+            raise CommandError("RUNS_HOME cannot be set in a profile (the profile lives in it); "
+                               "set it in the environment.")
+        try:
+            conf.parse_setting(name, value)
+        except conf.SettingError as exc:
+            raise CommandError(str(exc)) from None
+    for name, value in pairs:
+        conf.write_profile_value(settings.profile_path, name, value)
+        print(f"Set {name}={value} in {settings.profile_path}")
+        if name in settings._environ:
+            print(f"Note: {name} is also set in the environment, which takes precedence.")
+    return 0
+
+
+def unset_settings(args: argparse.Namespace) -> int:
+    settings = conf.settings
+    current = conf.read_profile(settings.profile_path)
+    for name in args.names:
+        if name not in conf.SETTINGS:
+            raise CommandError(f"Unknown setting {name!r}.")
+        if name not in current:
+            raise CommandError(f"{name} is not set in {settings.profile_path}.")
+    for name in args.names:
+        conf.write_profile_value(settings.profile_path, name, None)
+        print(f"Unset {name} in {settings.profile_path}")
+    return 0
+
+
+def view_settings(args: argparse.Namespace) -> int:
+    settings = conf.settings
+    rows = []
+    for name in conf.SETTINGS:
+        try:
+            value = getattr(settings, name)
+            source = settings.source(name)
+        except conf.SettingError as exc:
+            raise CommandError(str(exc)) from None
+        if source == "default" and not args.all:
+            continue
+        rows.append([name, value, source])
+    print(f"Profile file: {settings.profile_path}")
+    if not rows:
+        print("Every setting is at its default (runs config view --all lists them).")
+        return 0
+    print_table(["SETTING", "VALUE", "FROM"], rows)
+    return 0

@@ -1,0 +1,108 @@
+"""``runs flow-run ls`` and ``runs flow-run inspect ID``: the recorded runs as tables."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+
+from runs.cli import CommandError, print_table, setup_django
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("flow-run", help="list and inspect flow runs")
+    commands = parser.add_subparsers(dest="flow_run_command", metavar="COMMAND", required=True)
+    ls = commands.add_parser("ls", help="list flow runs, newest first")
+    ls.add_argument("--limit", type=int, default=20, help="how many to show (default 20)")
+    ls.add_argument("--flow", help="only runs of this flow")
+    ls.add_argument("--state", help="only runs in these state types, comma-separated")
+    ls.set_defaults(handler=list_flow_runs)
+    inspect = commands.add_parser("inspect", help="one flow run with its task runs")
+    inspect.add_argument("id", help="flow run id (or a unique prefix of it)")
+    inspect.set_defaults(handler=inspect_flow_run)
+
+
+def _duration(run) -> str:
+    duration = run.duration
+    return f"{duration.total_seconds():.3f}s" if duration is not None else ""
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def list_flow_runs(args: argparse.Namespace) -> int:
+    setup_django()
+    if args.limit < 1:
+        raise CommandError("--limit must be 1 or more.")
+    runs = _flow_runs(flow=args.flow, state=args.state, limit=args.limit)
+    if not runs:
+        print("No flow runs yet. Run a flow (python my_flow.py) and they appear here.")
+        return 0
+    print_table(
+        ["ID", "FLOW", "NAME", "STATE", "STARTED", "DURATION"],
+        [[r.id, r.flow.name, r.name, r.state_name, _when(r.start_time), _duration(r)]
+         for r in runs],
+    )
+    return 0
+
+
+def inspect_flow_run(args: argparse.Namespace) -> int:
+    setup_django()
+    try:
+        run = _find_flow_run(args.id)
+    except LookupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"Flow run   {run.name} ({run.id})")
+    print(f"Flow       {run.flow.name}")
+    print(f"State      {run.state_name} ({run.state_type})"
+          + (f": {run.state_message}" if run.state_message else ""))
+    print(f"Started    {_when(run.start_time)}")
+    print(f"Duration   {_duration(run)}")
+    print(f"Parameters {run.parameters}")
+    if run.tags:
+        print(f"Tags       {', '.join(run.tags)}")
+    task_runs = list(run.task_runs.order_by("created", "id"))
+    print()
+    if not task_runs:
+        print("No task runs.")
+        return 0
+    print_table(
+        ["TASK RUN", "STATE", "RUN COUNT", "STARTED", "DURATION", "MESSAGE"],
+        [[t.name, t.state_name, t.run_count, _when(t.start_time), _duration(t),
+          (t.state_message or "").splitlines()[0][:60] if t.state_message else ""]
+         for t in task_runs],
+    )
+    return 0
+
+
+def _flow_runs(*, flow: str | None, state: str | None, limit: int) -> list:
+    from runs.models import FlowRun
+
+    runs = FlowRun.objects.select_related("flow").order_by("-created", "-id")
+    if flow:
+        runs = runs.filter(flow__name=flow)
+    if state:
+        runs = runs.filter(state_type__in=[s.strip().upper() for s in state.split(",")])
+    return list(runs[:limit])
+
+
+def _find_flow_run(text: str):
+    """The flow run with this id, or the only one whose id starts with ``text``."""
+    from runs.models import FlowRun
+
+    runs = FlowRun.objects.select_related("flow")
+    try:
+        return runs.get(id=uuid.UUID(text))
+    except ValueError:
+        pass
+    except FlowRun.DoesNotExist:
+        raise LookupError(f"No flow run has id {text}. `runs flow-run ls` lists them.") from None
+    prefix = text.replace("-", "").lower()
+    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+        raise LookupError(f"{text!r} is not a flow run id. `runs flow-run ls` lists them.")
+    matches = [r for r in runs.order_by("-created")[:5000] if r.id.hex.startswith(prefix)]
+    if not matches:
+        raise LookupError(f"No flow run id starts with {text}. `runs flow-run ls` lists them.")
+    if len(matches) > 1:
+        raise LookupError(f"{len(matches)} flow runs start with {text}; give more of the id.")
+    return matches[0]

@@ -1,0 +1,85 @@
+"""Which flow run and task run the current code is in, and the tags in force: context variables."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runs.flows import Flow
+    from runs.futures import RunFuture
+    from runs.orchestration.records import FlowRunRecord, TaskRunRecord
+    from runs.runners import TaskRunner
+    from runs.tasks import Task
+
+
+@dataclass
+class FlowRunContext:
+    """The flow run being executed: its record, its task runner and the futures it created."""
+
+    flow: Flow
+    flow_run: FlowRunRecord
+    task_runner: TaskRunner
+    futures: list[RunFuture] = field(default_factory=list)
+    name_counters: dict[str, int] = field(default_factory=dict)
+    log_prints: bool = False
+    #: called with the final state of each task run of this flow run
+    note_final: Any = None
+    #: id(result) -> (task run id, result) of direct calls, so a plain value passed on links runs
+    results_by_id: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+
+    def next_index(self, task_key: str) -> int:
+        """Per task, the index used in default task run names (my_task-0, my_task-1...)."""
+        index = self.name_counters.get(task_key, 0)
+        self.name_counters[task_key] = index + 1
+        return index
+
+
+@dataclass
+class TaskRunContext:
+    """The task run being executed; also the ``context`` passed to ``cache_key_fn``."""
+
+    task: Task
+    task_run: TaskRunRecord
+    parameters: dict[str, Any]
+    log_prints: bool = False
+
+    @property
+    def task_run_id(self):
+        return self.task_run.id
+
+    @property
+    def flow_run_id(self):
+        return self.task_run.flow_run_id
+
+
+flow_run_context: contextvars.ContextVar[FlowRunContext | None] = contextvars.ContextVar(
+    "runs_flow_run", default=None
+)
+task_run_context: contextvars.ContextVar[TaskRunContext | None] = contextvars.ContextVar(
+    "runs_task_run", default=None
+)
+_tags: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "runs_tags", default=frozenset()
+)
+
+
+def current_tags() -> frozenset[str]:
+    """Tags added by every enclosing ``with tags(...)``."""
+    return _tags.get()
+
+
+@contextmanager
+def tags(*new_tags: str) -> Iterator[frozenset[str]]:
+    """Add tags to every task run and flow run called inside the block (nested blocks add up)."""
+    for tag in new_tags:
+        if not isinstance(tag, str) or not tag:
+            raise ValueError(f"Tags must be non-empty strings; got {tag!r}.")
+    token = _tags.set(_tags.get() | frozenset(new_tags))
+    try:
+        yield _tags.get()
+    finally:
+        _tags.reset(token)

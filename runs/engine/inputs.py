@@ -1,0 +1,110 @@
+"""Resolving task inputs: futures and states become their results, and upstream runs are noted."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from runs.inputs import allow_failure, unmapped
+from runs.states import State
+
+_PRIMITIVES = (type(None), bool, int, float, str, bytes)
+
+
+class UpstreamNotCompleted(Exception):
+    """An upstream the task needs did not complete; the task must not run."""
+
+    def __init__(self, upstream_name: str, upstream_id: Any, state: State) -> None:
+        self.upstream_id = upstream_id
+        self.state = state
+        super().__init__(
+            f"Upstream task run {upstream_name!r} ({upstream_id}) ended {state.name}"
+            f"{': ' + state.message if state.message else ''}. This task run did not start; "
+            "wrap the upstream in allow_failure(...) to run regardless."
+        )
+
+
+def _is_future(value: Any) -> bool:
+    from runs.futures import RunFuture
+
+    return isinstance(value, RunFuture)
+
+
+def collect_upstream(value: Any, results_by_id: dict[int, tuple[Any, Any]], parameter: str,
+                     found: list[tuple[uuid.UUID, str]], depth: int = 0) -> None:
+    """Note the task runs that ``value`` (a future, a State, or a result of a direct call) came from."""
+    if depth > 3:
+        return
+    if isinstance(value, unmapped | allow_failure):
+        collect_upstream(value.value, results_by_id, parameter, found, depth + 1)
+    elif _is_future(value):
+        found.append((value.task_run_id, parameter))
+    elif isinstance(value, State):
+        run_id = getattr(value, "task_run_id", None)
+        if run_id is not None:
+            found.append((run_id, parameter))
+    elif not isinstance(value, _PRIMITIVES):
+        known = results_by_id.get(id(value))
+        if known is not None and known[1] is value:
+            found.append((known[0], parameter))
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in list(value)[:1000]:
+                collect_upstream(item, results_by_id, parameter, found, depth + 1)
+        elif isinstance(value, dict):
+            for item in list(value.values())[:1000]:
+                collect_upstream(item, results_by_id, parameter, found, depth + 1)
+
+
+def needs_resolution(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` holds a future, a State or a wrapper somewhere (cheap for plain values)."""
+    if isinstance(value, _PRIMITIVES) or depth > 3:
+        return False
+    if _is_future(value) or isinstance(value, State | unmapped | allow_failure):
+        return True
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(needs_resolution(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(needs_resolution(v, depth + 1) for v in value.values())
+    return False
+
+
+def resolve(value: Any, allowed: bool = False, depth: int = 0) -> Any:
+    """``value`` with futures and states replaced by their results (waiting for futures).
+
+    Raises UpstreamNotCompleted for an upstream that did not complete, unless it is wrapped in
+    ``allow_failure`` (then its exception is passed on as the value).
+    """
+    if isinstance(value, _PRIMITIVES) or depth > 3:
+        return value
+    if isinstance(value, allow_failure):
+        return resolve(value.value, True, depth + 1)
+    if isinstance(value, unmapped):
+        return resolve(value.value, allowed, depth + 1)
+    if _is_future(value):
+        state = value.wait()
+        return _state_value(state, value.name, value.task_run_id, allowed)
+    if isinstance(value, State):
+        return _state_value(value, value.name, getattr(value, "task_run_id", None), allowed)
+    if isinstance(value, list):
+        return [resolve(v, allowed, depth + 1) for v in value] if needs_resolution(value) else value
+    if isinstance(value, tuple):
+        if not needs_resolution(value):
+            return value
+        items = [resolve(v, allowed, depth + 1) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, set | frozenset):
+        return type(value)(resolve(v, allowed, depth + 1) for v in value) if needs_resolution(
+            value) else value
+    if isinstance(value, dict):
+        if not needs_resolution(value):
+            return value
+        return {k: resolve(v, allowed, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _state_value(state: State, name: str, run_id: Any, allowed: bool) -> Any:
+    if state.is_completed():
+        return state.result()
+    if allowed:
+        return state.result(raise_on_failure=False) if state.is_final() else None
+    raise UpstreamNotCompleted(name, run_id, state)

@@ -1,0 +1,97 @@
+"""``@flow``: the Flow object and its options."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from runs.runners import TaskRunner
+
+__all__ = ["Flow", "flow"]
+
+_OPTION_NAMES = (
+    "name", "description", "retries", "retry_delay_seconds", "timeout_seconds", "log_prints",
+    "flow_run_name", "task_runner", "persist_result", "version",
+)
+
+
+class Flow:
+    """A function whose calls are recorded as flow runs; tasks are called inside it."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        description: str | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: Any = None,
+        timeout_seconds: float | None = None,
+        log_prints: bool | None = None,
+        flow_run_name: str | Callable[[], str] | None = None,
+        task_runner: TaskRunner | type[TaskRunner] | None = None,
+        persist_result: bool | None = None,
+        version: str | None = None,
+    ) -> None:
+        from runs.tasks import _validate_options
+
+        if not callable(fn):
+            raise TypeError(f"@flow decorates a function; got {fn!r}.")
+        _validate_options(dict(retries=retries, retry_delay_seconds=retry_delay_seconds,
+                               timeout_seconds=timeout_seconds))
+        if isinstance(task_runner, type):
+            task_runner = task_runner()
+        if task_runner is not None and not isinstance(task_runner, TaskRunner):
+            raise TypeError(
+                f"task_runner must be a task runner such as ThreadPoolTaskRunner() or "
+                f"CeleryTaskRunner(); got {task_runner!r}."
+            )
+        self.fn = fn
+        self.name = name or fn.__name__.replace("_", "-")
+        self.description = description if description is not None else inspect.getdoc(fn)
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.timeout_seconds = timeout_seconds
+        self.log_prints = log_prints
+        self.flow_run_name = flow_run_name
+        self.task_runner = task_runner
+        self.persist_result = persist_result
+        self.version = version
+        self.isasync = inspect.iscoroutinefunction(fn)
+        self.signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    def with_options(self, **options: Any) -> Flow:
+        """A copy of this flow with some options changed (same keywords as ``@flow``)."""
+        unknown = set(options) - set(_OPTION_NAMES)
+        if unknown:
+            raise TypeError(
+                f"with_options() got unknown option(s): {', '.join(sorted(unknown))}. "
+                f"Options: {', '.join(_OPTION_NAMES)}."
+            )
+        current = {name: getattr(self, name) for name in _OPTION_NAMES}
+        current.update(options)
+        return Flow(self.fn, **current)
+
+    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
+        """Run the flow: its result (raising if it failed), or its State with return_state=True."""
+        from runs.engine.flow_engine import call_flow
+
+        return call_flow(self, args, kwargs, return_state=return_state)
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r})"
+
+
+def flow(__fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Turn a function into a Flow: ``@flow`` or ``@flow(name=..., retries=...)``."""
+    unknown = set(options) - set(_OPTION_NAMES)
+    if unknown:
+        raise TypeError(
+            f"@flow got unknown option(s): {', '.join(sorted(unknown))}. "
+            f"Options: {', '.join(_OPTION_NAMES)}."
+        )
+    if __fn is not None:
+        return Flow(__fn, **options)
+    return lambda fn: Flow(fn, **options)

@@ -1,0 +1,51 @@
+"""RunFuture: the handle of a submitted task run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runs.orchestration.records import TaskRunRecord
+from runs.states import State
+
+
+class RunFuture:
+    """A task run handed to a task runner; wait for its final state or its result."""
+
+    def __init__(self, record: TaskRunRecord) -> None:
+        self._record = record
+
+    @property
+    def task_run_id(self):
+        return self._record.id
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def state(self) -> State:
+        """The run's current state (not waiting)."""
+        return self._record.state
+
+    def _wait_final(self, timeout: float | None) -> bool:
+        return self._record.final_event.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> State:
+        """Wait up to ``timeout`` seconds (forever when None) and return the state then."""
+        self._wait_final(timeout)
+        return self.state
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> Any:
+        """The run's result; raises its exception if it failed (unless raise_on_failure=False).
+
+        Raises TimeoutError if the run is not final within ``timeout`` seconds.
+        """
+        if not self._wait_final(timeout):
+            raise TimeoutError(
+                f"Task run {self.name!r} did not finish within {timeout} seconds "
+                f"(it is {self.state.name})."
+            )
+        return self.state.result(raise_on_failure=raise_on_failure)
+
+    def __repr__(self) -> str:
+        return f"RunFuture({self.name!r}, state={self.state!r})"

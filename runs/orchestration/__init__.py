@@ -1,0 +1,126 @@
+"""The one place that decides state transitions and writes them.
+
+The engine *proposes* a state; :func:`propose_state` runs the policy's rules in order, each of
+which may replace the proposal (a cached result, a wait for a concurrency slot, an abort), then
+records the accepted state on the run. Transitions that need the database to decide are decided
+and written inside one transaction; the others go through the write-behind buffer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
+from runs.orchestration.rules import FLOW_RUN_POLICY, TASK_RUN_POLICY, Transition
+from runs.orchestration.writer import writer
+from runs.states import State, StateType
+
+__all__ = [
+    "propose_state", "set_task_run_state", "set_flow_run_state", "writer",
+    "FlowRunRecord", "TaskRunRecord", "RunRecord",
+]
+
+
+def propose_state(record: RunRecord, proposed: State) -> State:
+    """Decide ``proposed`` for ``record`` and return the state accepted (which may differ)."""
+    policy = TASK_RUN_POLICY if isinstance(record, TaskRunRecord) else FLOW_RUN_POLICY
+    with record.lock:
+        transition = Transition(record, proposed)
+        sync = record.sync or not record.persisted and isinstance(record, FlowRunRecord)
+        applicable = [rule for rule in policy if rule.applies(transition)]
+        if sync or any(rule.needs_db(transition) for rule in applicable):
+            accepted = writer.in_transaction(lambda: _decide(transition, policy))
+        else:
+            accepted = _decide(transition, policy)
+        for callback in transition.after_commit:
+            callback()
+        if accepted.is_final() and not record.final_event.is_set():
+            record.final_event.set()
+            for callback in record.on_final:
+                callback(accepted)
+        return accepted
+
+
+def _decide(transition: Transition, policy) -> State:
+    record = transition.record
+    current = record.state
+    for rule in policy:
+        if not rule.applies(transition):
+            continue
+        decided = rule.decide(transition)
+        if decided is None:
+            continue
+        if decided is current:  # rejected: the run keeps its state, nothing is written
+            return current
+        transition.proposed = decided
+    accepted = transition.proposed
+    _bookkeeping(record, accepted)
+    writer.add_transition(record, accepted)
+    return accepted
+
+
+def _bookkeeping(record: RunRecord, state: State) -> None:
+    """Counts, times and cache fields that follow from entering ``state``."""
+    if state.type is StateType.RUNNING:
+        record.run_count += 1
+        if record.start_time is None:
+            record.start_time = state.timestamp
+        from runs.leases import current_owner
+
+        record.owner = current_owner()
+    if state.is_final():
+        record.end_time = state.timestamp
+        if state.result_key:
+            record.result_key = state.result_key
+        if isinstance(record, TaskRunRecord) and state.type is StateType.COMPLETED:
+            if state.cache_key is not None:
+                record.cache_key = state.cache_key
+                record.cache_expiration = state.cache_expiration
+    record.state = state
+
+
+# ---- transitions asked for by id (services, the reaper, workers) -------------------------------
+def _record_from_row(row, kind: str) -> RunRecord:
+    common = dict(
+        id=row.id, name=row.name, parameters=row.parameters, tags=list(row.tags),
+        created=row.created, run_count=row.run_count, start_time=row.start_time,
+        end_time=row.end_time, owner=row.owner, result_key=row.result_key, sync=True,
+        persisted=True,
+        state=State(type=row.state_type, name=row.state_name, message=row.state_message,
+                    timestamp=row.state_timestamp or row.created),
+    )
+    if kind == "task":
+        return TaskRunRecord(
+            flow_run_id=row.flow_run_id, task_key=row.task_key, task_name=row.task_name,
+            map_index=row.map_index, cache_key=row.cache_key,
+            cache_expiration=row.cache_expiration,
+            holds_slots=row.slots.exists(), limited=None, **common,
+        )
+    return FlowRunRecord(
+        flow_id=row.flow_id, flow_name=row.flow.name, parent_task_run_id=row.parent_task_run_id,
+        **common,
+    )
+
+
+def load_task_run_record(task_run_id: uuid.UUID | str) -> TaskRunRecord:
+    """A record of a task run as the database has it, to propose transitions by id."""
+    from runs.models import TaskRun
+
+    return _record_from_row(TaskRun.objects.get(id=task_run_id), "task")
+
+
+def load_flow_run_record(flow_run_id: uuid.UUID | str) -> FlowRunRecord:
+    """A record of a flow run as the database has it, to propose transitions by id."""
+    from runs.models import FlowRun
+
+    return _record_from_row(FlowRun.objects.select_related("flow").get(id=flow_run_id), "flow")
+
+
+def set_task_run_state(task_run_id: uuid.UUID | str, state: State) -> State:
+    """Propose ``state`` for a task run known by id; returns the state accepted."""
+    return propose_state(load_task_run_record(task_run_id), state)
+
+
+def set_flow_run_state(flow_run_id: uuid.UUID | str, state: State) -> State:
+    """Propose ``state`` for a flow run known by id; returns the state accepted."""
+    return propose_state(load_flow_run_record(flow_run_id), state)

@@ -1,0 +1,64 @@
+"""In-memory records of the runs this process executes; the orchestration keeps them and their rows in step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runs.states import State, now
+
+
+@dataclass(eq=False)
+class RunRecord:
+    """What a flow run and a task run share; ``state`` is the current, accepted state."""
+
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created: dt.datetime = field(default_factory=now)
+    state: State | None = None
+    run_count: int = 0
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    owner: str = ""
+    result_key: str = ""
+    #: True when every transition must reach the database before the engine goes on
+    #: (runs other processes wait on: Celery task runs, flow runs started by id).
+    sync: bool = False
+    persisted: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    final_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    on_final: list[Callable[[State], None]] = field(default_factory=list, repr=False)
+
+    def is_final(self) -> bool:
+        return self.state is not None and self.state.is_final()
+
+
+@dataclass(eq=False)
+class TaskRunRecord(RunRecord):
+    flow_run_id: uuid.UUID | None = None
+    task_key: str = ""
+    task_name: str = ""
+    map_index: int = -1
+    cache_key: str | None = None
+    cache_expiration: dt.datetime | None = None
+    refresh_cache: bool = False
+    #: (upstream task run id, parameter name or "" for wait_for)
+    upstream: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    #: Whether any tag has a concurrency limit (None: not looked up yet).
+    limited: bool | None = None
+    holds_slots: bool = False
+    flow_run: FlowRunRecord | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class FlowRunRecord(RunRecord):
+    flow_id: int | None = None
+    flow_name: str = ""
+    parent_task_run_id: uuid.UUID | None = None
+    cancel_requested: bool = False

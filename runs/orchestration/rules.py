@@ -1,0 +1,199 @@
+"""The rules of orchestration, in the order they apply to a proposed transition.
+
+Each rule looks at one thing. ``applies`` says whether the rule has anything to say about
+this proposal; ``needs_db`` whether deciding it must read or lock rows (then the transition
+is decided inside a database transaction); ``decide`` returns the state to accept instead of
+the proposal, or None to let it through. ``after_commit`` runs once the decision is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from runs import conf
+from runs.orchestration.records import RunRecord, TaskRunRecord
+from runs.states import (
+    Aborted,
+    AwaitingConcurrencySlot,
+    Cached,
+    Cancelled,
+    Failed,
+    State,
+    StateType,
+    now,
+)
+
+logger = logging.getLogger("runs.orchestration")
+
+
+@dataclass
+class Transition:
+    """A proposal under consideration."""
+
+    record: RunRecord
+    proposed: State
+    after_commit: list = field(default_factory=list)
+
+    @property
+    def is_task(self) -> bool:
+        return isinstance(self.record, TaskRunRecord)
+
+    @property
+    def entering_running(self) -> bool:
+        return self.proposed.type is StateType.RUNNING
+
+
+class Rule:
+    """A rule; subclasses override what they need."""
+
+    def applies(self, t: Transition) -> bool:
+        return True
+
+    def needs_db(self, t: Transition) -> bool:
+        return False
+
+    def decide(self, t: Transition) -> State | None:
+        return None
+
+
+class RefuseAfterFinal(Rule):
+    """A run in a final state stays there (a late Completed cannot undo a TimedOut or Crashed)."""
+
+    def applies(self, t: Transition) -> bool:
+        return t.record.is_final()
+
+    def decide(self, t: Transition) -> State | None:
+        return t.record.state
+
+
+class StopCancelledFlowRun(Rule):
+    """No task run of a cancelled flow run starts."""
+
+    def applies(self, t: Transition) -> bool:
+        if not (t.is_task and t.entering_running):
+            return False
+        flow_run = t.record.flow_run
+        return flow_run is not None and flow_run.cancel_requested
+
+    def decide(self, t: Transition) -> State | None:
+        return Cancelled("The flow run was cancelled before this task run started.")
+
+
+class CacheKeyLength(Rule):
+    """A cache key over RUNS_TASK_CACHE_KEY_MAX_LENGTH ends the run before it starts."""
+
+    def applies(self, t: Transition) -> bool:
+        return t.is_task and t.entering_running and t.record.cache_key is not None
+
+    def decide(self, t: Transition) -> State | None:
+        limit = conf.settings.RUNS_TASK_CACHE_KEY_MAX_LENGTH
+        length = len(t.record.cache_key)
+        if length <= limit:
+            return None
+        t.record.cache_key = None
+        return Failed(
+            f"The cache key is {length} characters long; the limit is {limit} "
+            "(RUNS_TASK_CACHE_KEY_MAX_LENGTH). Return a shorter cache key from cache_key_fn, "
+            "for example a hash of it."
+        )
+
+
+class RestoreCachedResult(Rule):
+    """A COMPLETED state with the same unexpired cache key, whose result is still stored, answers the run."""
+
+    def applies(self, t: Transition) -> bool:
+        record = t.record
+        return (t.is_task and t.entering_running and record.cache_key is not None
+                and not record.refresh_cache)
+
+    def needs_db(self, t: Transition) -> bool:
+        return True
+
+    def decide(self, t: Transition) -> State | None:
+        from django.db.models import Q
+
+        from runs.models import State as StateRow
+        from runs.results import result_exists
+
+        current = now()
+        candidates = (
+            StateRow.objects.filter(cache_key=t.record.cache_key, type="COMPLETED")
+            .filter(Q(cache_expiration__isnull=True) | Q(cache_expiration__gt=current))
+            .exclude(task_run_id=t.record.id)
+            .order_by("-timestamp")
+            .values_list("result_key", "cache_expiration", "task_run_id")[:5]
+        )
+        for result_key, expiration, source in candidates:
+            if result_key and result_exists(result_key):
+                return Cached(
+                    f"Cached result of task run {source}.",
+                    result_key=result_key, cache_key=t.record.cache_key,
+                    cache_expiration=expiration,
+                )
+            logger.warning(
+                "Cache entry %r of task run %s has no stored result any more; running the task.",
+                t.record.cache_key, source,
+            )
+        return None
+
+
+class SecureConcurrencySlots(Rule):
+    """A task run with limited tags enters RUNNING only with a slot of each (all or none)."""
+
+    def applies(self, t: Transition) -> bool:
+        record = t.record
+        if not (t.is_task and t.entering_running and record.tags):
+            return False
+        if record.limited is None:
+            from limits.slots import any_limited
+
+            record.limited = any_limited(record.tags)
+        return bool(record.limited)
+
+    def needs_db(self, t: Transition) -> bool:
+        return True
+
+    def decide(self, t: Transition) -> State | None:
+        from limits import slots
+
+        decision = slots.acquire(t.record.id, t.record.tags)
+        if decision.status == "acquired":
+            t.record.holds_slots = True
+            return None
+        if decision.status == "abort":
+            return Aborted(decision.message)
+        if decision.status == "wait":
+            return AwaitingConcurrencySlot(decision.message)
+        return None
+
+
+class ReleaseConcurrencySlots(Rule):
+    """Leaving RUNNING (finished, waiting to retry, crashed) frees the run's slots."""
+
+    def applies(self, t: Transition) -> bool:
+        return t.is_task and t.record.holds_slots and t.proposed.type is not StateType.RUNNING
+
+    def needs_db(self, t: Transition) -> bool:
+        return True
+
+    def decide(self, t: Transition) -> State | None:
+        from limits import slots
+
+        freed = slots.release(t.record.id)
+        t.record.holds_slots = False
+        if freed:
+            t.after_commit.append(lambda: slots.notify_released(freed))
+        return None
+
+
+TASK_RUN_POLICY: tuple[Rule, ...] = (
+    RefuseAfterFinal(),
+    StopCancelledFlowRun(),
+    CacheKeyLength(),
+    RestoreCachedResult(),
+    SecureConcurrencySlots(),
+    ReleaseConcurrencySlots(),
+)
+
+FLOW_RUN_POLICY: tuple[Rule, ...] = (RefuseAfterFinal(),)

@@ -1,0 +1,253 @@
+"""The write-behind buffer: state rows, run rows and logs reach the database in batches.
+
+Transitions that decide nothing against the database are buffered and written together, by a
+background thread every ``FLUSH_INTERVAL`` seconds, when the buffer grows, and whenever a
+transition must be decided in the database (``in_transaction``) or a flow run ends. Nothing
+buffered is lost on a normal exit: ``flush`` runs at interpreter exit too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
+from runs.states import State
+
+T = TypeVar("T")
+FLUSH_INTERVAL = 0.2
+MAX_BUFFERED = 2000
+
+logger = logging.getLogger("runs.writer")
+
+_RUN_FIELDS = (
+    "name", "state_type", "state_name", "state_message", "state_timestamp", "run_count",
+    "start_time", "end_time", "owner", "result_key",
+)
+_TASK_FIELDS = _RUN_FIELDS + ("cache_key", "cache_expiration")
+
+
+def _run_columns(record: RunRecord) -> dict[str, Any]:
+    state = record.state
+    columns: dict[str, Any] = {
+        "name": record.name,
+        "state_type": state.type.value if state else "PENDING",
+        "state_name": state.name if state else "Pending",
+        "state_message": (state.message if state else "")[:10000],
+        "state_timestamp": state.timestamp if state else None,
+        "run_count": record.run_count,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "owner": record.owner,
+        "result_key": record.result_key,
+    }
+    if isinstance(record, TaskRunRecord):
+        columns["cache_key"] = record.cache_key
+        columns["cache_expiration"] = record.cache_expiration
+    return columns
+
+
+class Writer:
+    """Buffers rows; ``flush`` writes them in one transaction, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flush_lock = threading.RLock()
+        self._runs: dict[Any, tuple[RunRecord, dict[str, Any]]] = {}
+        self._states: list[tuple[RunRecord, State]] = []
+        self._logs: list[dict[str, Any]] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    # ---- adding -------------------------------------------------------------------------
+    def add_transition(self, record: RunRecord, state: State) -> None:
+        """Buffer the run's current columns and the new state row."""
+        columns = _run_columns(record)
+        with self._lock:
+            self._runs[record.id] = (record, columns)
+            self._states.append((record, state))
+            size = len(self._states) + len(self._logs)
+        self._ensure_thread()
+        if size >= MAX_BUFFERED:
+            self._wake.set()
+
+    def add_log(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._logs.append(row)
+        self._ensure_thread()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._states) + len(self._logs) + len(self._runs)
+
+    # ---- writing ------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write everything buffered now, in one transaction."""
+        from django.db import transaction
+
+        with self._flush_lock:
+            batch = self._drain()
+            if not any(batch):
+                return
+            try:
+                with transaction.atomic():
+                    self._write(batch)
+            except BaseException:
+                self._requeue(batch)
+                raise
+
+    def in_transaction(self, decide: Callable[[], T]) -> T:
+        """Run ``decide`` inside a transaction that first writes the buffer and then its rows."""
+        from django.db import transaction
+
+        with self._flush_lock:
+            before = self._drain()
+            try:
+                with transaction.atomic():
+                    self._write(before)
+                    result = decide()
+                    after = self._drain()
+                    try:
+                        self._write(after)
+                    except BaseException:
+                        self._requeue(after)
+                        raise
+            except BaseException:
+                self._requeue(before)
+                raise
+            return result
+
+    def _drain(self):
+        with self._lock:
+            batch = (self._runs, self._states, self._logs)
+            self._runs, self._states, self._logs = {}, [], []
+        return batch
+
+    def _requeue(self, batch) -> None:
+        runs, states, logs = batch
+        with self._lock:
+            for key, value in runs.items():
+                self._runs.setdefault(key, value)
+            self._states[:0] = states
+            self._logs[:0] = logs
+
+    def _write(self, batch) -> None:
+        from runs.models import FlowRun, Log, RunTag, TaskRun, TaskRunDependency
+        from runs.models import State as StateRow
+
+        runs, states, logs = batch
+        if not (runs or states or logs):
+            return
+        new_flow_runs, new_task_runs, tags, deps = [], [], [], []
+        updated_flow_runs, updated_task_runs = [], []
+        for record, columns in runs.values():
+            if isinstance(record, TaskRunRecord):
+                if record.persisted:
+                    updated_task_runs.append(TaskRun(id=record.id, **columns))
+                else:
+                    new_task_runs.append(_new_task_run(record, columns))
+                    tags.extend(RunTag(tag=t, task_run_id=record.id) for t in record.tags)
+                    deps.extend(
+                        TaskRunDependency(upstream_id=up, downstream_id=record.id, parameter=p)
+                        for up, p in dict.fromkeys(record.upstream)
+                    )
+            elif isinstance(record, FlowRunRecord):
+                if record.persisted:
+                    updated_flow_runs.append(FlowRun(id=record.id, **columns))
+                else:
+                    new_flow_runs.append(_new_flow_run(record, columns))
+                    tags.extend(RunTag(tag=t, flow_run_id=record.id) for t in record.tags)
+        if new_flow_runs:
+            FlowRun.objects.bulk_create(new_flow_runs)
+        if updated_flow_runs:
+            FlowRun.objects.bulk_update(updated_flow_runs, list(_RUN_FIELDS))
+        if new_task_runs:
+            TaskRun.objects.bulk_create(new_task_runs, batch_size=500)
+        if updated_task_runs:
+            TaskRun.objects.bulk_update(updated_task_runs, list(_TASK_FIELDS), batch_size=200)
+        if tags:
+            RunTag.objects.bulk_create(tags, batch_size=500)
+        if deps:
+            TaskRunDependency.objects.bulk_create(deps, batch_size=500, ignore_conflicts=True)
+        if states:
+            StateRow.objects.bulk_create([_state_row(r, s) for r, s in states], batch_size=500)
+        if logs:
+            Log.objects.bulk_create([Log(**row) for row in logs], batch_size=500)
+        for record, _ in runs.values():
+            record.persisted = True
+
+    # ---- background ---------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        import os
+
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._loop, name="runs-writer", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        from django.db import close_old_connections
+
+        while True:
+            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:
+                logger.exception("Could not write run history; will try again")
+                close_old_connections()
+
+
+def _new_task_run(record: TaskRunRecord, columns: dict[str, Any]):
+    from runs.models import TaskRun
+
+    return TaskRun(
+        id=record.id, flow_run_id=record.flow_run_id, task_key=record.task_key,
+        task_name=record.task_name, map_index=record.map_index, parameters=record.parameters,
+        tags=record.tags, created=record.created, **columns,
+    )
+
+
+def _new_flow_run(record: FlowRunRecord, columns: dict[str, Any]):
+    from runs.models import FlowRun
+
+    return FlowRun(
+        id=record.id, flow_id=record.flow_id, parameters=record.parameters, tags=record.tags,
+        created=record.created, parent_task_run_id=record.parent_task_run_id, **columns,
+    )
+
+
+def _state_row(record: RunRecord, state: State):
+    from runs.models import State as StateRow
+
+    is_task = isinstance(record, TaskRunRecord)
+    return StateRow(
+        task_run_id=record.id if is_task else None,
+        flow_run_id=None if is_task else record.id,
+        type=state.type.value, name=state.name, message=state.message[:10000],
+        timestamp=state.timestamp, scheduled_time=state.scheduled_time,
+        result_key=state.result_key, cache_key=state.cache_key,
+        cache_expiration=state.cache_expiration,
+    )
+
+
+writer = Writer()
+
+
+def _flush_at_exit() -> None:
+    try:
+        if writer.pending():
+            writer.flush()
+    except Exception:  # the database may be gone at exit; nothing more can be done
+        logger.exception("Could not write the last run history at exit")
+
+
+atexit.register(_flush_at_exit)

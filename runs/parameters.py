@@ -1,0 +1,173 @@
+"""Parameters of flows and tasks: their schema from a signature, coercion of raw values, JSON records.
+
+The schema feeds the REST API and the web form; :func:`coerce_parameters` turns what a form or
+a JSON body sent into the types the function's annotations ask for, with an error per field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from typing import Any
+
+_TYPE_NAMES: dict[Any, str] = {
+    int: "integer",
+    float: "number",
+    str: "string",
+    bool: "boolean",
+    list: "array",
+    tuple: "array",
+    dict: "object",
+    dt.datetime: "datetime",
+    dt.date: "date",
+}
+
+
+class ParameterError(ValueError):
+    """Parameters that do not fit a flow's signature; ``errors`` maps each field to its problem."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
+        super().__init__(f"Invalid parameters: {detail}")
+
+
+def _annotation_type(annotation: Any) -> Any:
+    """The plain type behind an annotation (``Optional[int]`` -> int, ``list[str]`` -> list)."""
+    if annotation is inspect.Parameter.empty:
+        return None
+    if isinstance(annotation, str):
+        return {"int": int, "float": float, "str": str, "bool": bool, "list": list,
+                "dict": dict}.get(annotation.split("[")[0].strip())
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _annotation_type(args[0]) if len(args) == 1 else None
+    return origin or annotation
+
+
+def _annotation_text(annotation: Any) -> str:
+    if annotation is inspect.Parameter.empty:
+        return ""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def parameter_schema(fn: Callable[..., Any]) -> dict[str, dict[str, Any]]:
+    """Each parameter of ``fn``: ``type`` (JSON-schema-like name), ``default``, ``required``."""
+    schema: dict[str, dict[str, Any]] = {}
+    for name, param in inspect.signature(fn).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        plain = _annotation_type(param.annotation)
+        required = param.default is inspect.Parameter.empty
+        schema[name] = {
+            "type": _TYPE_NAMES.get(plain, "any"),
+            "annotation": _annotation_text(param.annotation),
+            "default": None if required else _jsonable(param.default),
+            "required": required,
+        }
+    return schema
+
+
+def _coerce(value: Any, type_name: str) -> Any:
+    if value is None:
+        return None
+    if type_name == "integer":
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("expected a whole number")
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    if type_name == "number":
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        return float(value)
+    if type_name == "string":
+        if not isinstance(value, str):
+            raise ValueError("expected text")
+        return value
+    if type_name == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "on", "1", "yes", "false",
+                                                         "off", "0", "no", ""}:
+            return value.lower() in {"true", "on", "1", "yes"}
+        raise ValueError("expected true or false")
+    if type_name in ("array", "object"):
+        if isinstance(value, str):
+            value = json.loads(value)
+        expected = list if type_name == "array" else dict
+        if not isinstance(value, expected):
+            raise ValueError(f"expected a JSON {type_name}")
+        return value
+    if type_name == "datetime":
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if type_name == "date":
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return value
+
+
+def coerce_parameters(fn: Callable[..., Any], raw: dict[str, Any] | None) -> dict[str, Any]:
+    """Values of ``raw`` converted to ``fn``'s annotated types; raise ParameterError per bad field.
+
+    Unknown names and missing required parameters are errors too. Defaults are not filled in.
+    """
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParameterError({"parameters": "expected a JSON object of name -> value"})
+    schema = parameter_schema(fn)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in raw:
+        if name not in schema:
+            errors[name] = f"unknown parameter; this flow takes: {', '.join(schema) or 'none'}"
+    for name, spec in schema.items():
+        if name not in raw:
+            if spec["required"]:
+                errors[name] = "this parameter is required"
+            continue
+        try:
+            values[name] = _coerce(raw[name], spec["type"])
+        except (ValueError, TypeError) as exc:
+            label = spec["annotation"] or spec["type"]
+            errors[name] = f"{exc} ({label}); got {raw[name]!r}"
+    if errors:
+        raise ParameterError(errors)
+    return values
+
+
+def jsonable_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as they are recorded: JSON values kept, anything else as its repr."""
+    out: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if value is None or isinstance(value, str | int | float | bool):
+            out[name] = value
+        else:
+            try:
+                json.dumps(value)
+                out[name] = value
+            except (TypeError, ValueError):
+                out[name] = _safe_repr(value)
+    return out
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not crash the engine
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= 1000 else text[:997] + "..."

@@ -1,0 +1,64 @@
+"""Retry delays: fixed, per attempt, exponential backoff, and jitter that keeps the mean."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+
+Delays = float | int | Sequence[float] | Callable[[int], Sequence[float]] | None
+
+
+def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:
+    """A ``retry_delay_seconds`` callable: ``backoff_factor * 2**n`` for each retry (10 -> 10, 20, 40)."""
+
+    def retry_backoff(retries: int) -> list[float]:
+        return [backoff_factor * 2**attempt for attempt in range(retries)]
+
+    return retry_backoff
+
+
+def delay_for_attempt(delays: Delays, retries: int, attempt: int) -> float:
+    """The base delay before retry number ``attempt`` (1-based); the last listed delay repeats."""
+    if callable(delays):
+        delays = delays(retries)
+    if delays is None:
+        return 0.0
+    if isinstance(delays, int | float):
+        return float(delays)
+    listed = list(delays)
+    if not listed:
+        return 0.0
+    return float(listed[min(attempt, len(listed)) - 1])
+
+
+def jittered(delay: float, jitter_factor: float | None, rng: random.Random | None = None) -> float:
+    """A random delay at most ``delay * (1 + jitter_factor)`` whose mean stays ``delay``.
+
+    Up to a factor of 1 the delay is uniform around ``delay``; above it, an exponential
+    distribution truncated at the bound, with its rate chosen so that the mean is ``delay``.
+    """
+    if not jitter_factor or delay <= 0:
+        return delay
+    rng = rng or random
+    upper = delay * (1 + jitter_factor)
+    if jitter_factor <= 1:
+        return rng.uniform(delay * (1 - jitter_factor), upper)
+    rate = _rate_for_truncated_mean(delay, upper)
+    # Inverse CDF of an exponential truncated to [0, upper].
+    u = rng.random()
+    return -math.log(1 - u * (1 - math.exp(-rate * upper))) / rate
+
+
+def _rate_for_truncated_mean(mean: float, upper: float) -> float:
+    def truncated_mean(rate: float) -> float:
+        return 1 / rate - upper / math.expm1(rate * upper)
+
+    low, high = 1e-12 / upper, 1.0 / mean * 50
+    for _ in range(200):
+        mid = (low + high) / 2
+        if truncated_mean(mid) > mean:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2

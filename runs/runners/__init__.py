@@ -1,0 +1,104 @@
+"""Task runners: where ``.submit()`` and ``.map()`` runs execute."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from runs import conf
+from runs.futures import RunFuture
+
+if TYPE_CHECKING:
+    from runs.engine.task_engine import TaskRunEngine
+
+logger = logging.getLogger("runs.runners")
+
+
+class TaskRunner:
+    """Base of task runners: ``submit`` a task run engine, get a future; ``shutdown`` at flow end."""
+
+    name = "base"
+
+    def start(self) -> None:
+        """Called when the flow run starts."""
+
+    def submit(self, engine: TaskRunEngine) -> RunFuture:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Called when the flow run has waited for all its runs."""
+
+    def duplicate(self) -> TaskRunner:
+        """A fresh runner with the same settings (each flow run gets its own)."""
+        return type(self)()
+
+
+def _run_engine(engine: TaskRunEngine) -> None:
+    try:
+        if engine.task.isasync:
+            asyncio.run(engine.run_async())
+        else:
+            engine.run_sync()
+    except BaseException as exc:  # the state already says what happened
+        if not engine.record.is_final():
+            engine.crashed(exc)
+        if not isinstance(exc, Exception):
+            logger.debug("Task run %s ended by %r", engine.record.name, exc)
+
+
+class ThreadPoolTaskRunner(TaskRunner):
+    """Runs submitted task runs in a pool of threads of this process (the default)."""
+
+    name = "thread"
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def duplicate(self) -> ThreadPoolTaskRunner:
+        return ThreadPoolTaskRunner(self.max_workers)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    workers = self.max_workers or conf.settings.RUNS_THREAD_RUNNER_MAX_WORKERS
+                    workers = workers or min(64, (os.cpu_count() or 1) * 8)
+                    self._executor = ThreadPoolExecutor(workers, thread_name_prefix="runs-task")
+        return self._executor
+
+    def submit(self, engine: TaskRunEngine) -> RunFuture:
+        engine.start()
+        context = contextvars.copy_context()
+        self._pool().submit(context.run, _run_engine, engine)
+        return RunFuture(engine.record)
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=False)
+            self._executor = None
+
+
+ConcurrentTaskRunner = ThreadPoolTaskRunner
+
+
+def default_task_runner() -> TaskRunner:
+    """The runner of flows that name none: RUNS_DEFAULT_TASK_RUNNER (thread or celery)."""
+    choice = conf.settings.RUNS_DEFAULT_TASK_RUNNER.strip().lower()
+    if choice == "celery":
+        from runs.runners.celery import CeleryTaskRunner
+
+        return CeleryTaskRunner()
+    if choice not in ("thread", "threads", "threadpool", ""):
+        from runs.conf import SettingError
+
+        raise SettingError(
+            f"RUNS_DEFAULT_TASK_RUNNER={choice!r} is not a task runner; use 'thread' or 'celery'."
+        )
+    return ThreadPoolTaskRunner()

@@ -1,0 +1,184 @@
+"""``@task``: the Task object, its options, and the cache-key helpers of ``runs.tasks``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import inspect
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import cloudpickle
+
+from runs.retries import exponential_backoff
+
+__all__ = ["Task", "task", "task_input_hash", "exponential_backoff", "hash_objects"]
+
+_OPTION_NAMES = (
+    "name", "description", "tags", "cache_key_fn", "cache_expiration", "task_run_name",
+    "retries", "retry_delay_seconds", "retry_jitter_factor", "retry_condition_fn",
+    "persist_result", "refresh_cache", "timeout_seconds", "log_prints", "version",
+)
+
+
+def hash_objects(*objects: Any) -> str | None:
+    """A stable hash of ``objects``: JSON with sorted keys first, cloudpickle if that fails, else None."""
+    try:
+        payload = json.dumps(objects, sort_keys=True, separators=(",", ":")).encode()
+    except (TypeError, ValueError):
+        try:
+            payload = cloudpickle.dumps(objects)
+        except Exception:
+            return None
+    return hashlib.md5(payload, usedforsecurity=False).hexdigest()
+
+
+def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
+    """A cache key from the task's identity, its code and its inputs (None: not cacheable)."""
+    return hash_objects(
+        context.task.task_key, context.task.fn.__code__.co_code.hex(), arguments
+    )
+
+
+def _validate_options(opts: dict[str, Any]) -> None:
+    retries = opts.get("retries")
+    if retries is not None and (not isinstance(retries, int) or retries < 0):
+        raise ValueError(f"retries must be a whole number of 0 or more; got {retries!r}.")
+    delays = opts.get("retry_delay_seconds")
+    if delays is not None and not callable(delays):
+        values = [delays] if isinstance(delays, int | float) else delays
+        try:
+            bad = [d for d in values if not isinstance(d, int | float) or d < 0]
+        except TypeError:
+            bad = [delays]
+        if bad:
+            raise ValueError(
+                "retry_delay_seconds must be a number, a list of numbers of 0 or more, or a "
+                f"callable returning such a list; got {delays!r}."
+            )
+    jitter = opts.get("retry_jitter_factor")
+    if jitter is not None and (not isinstance(jitter, int | float) or jitter < 0):
+        raise ValueError(f"retry_jitter_factor must be a number of 0 or more; got {jitter!r}.")
+    timeout = opts.get("timeout_seconds")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise ValueError(f"timeout_seconds must be a positive number; got {timeout!r}.")
+    expiration = opts.get("cache_expiration")
+    if expiration is not None and not isinstance(expiration, dt.timedelta):
+        raise TypeError(f"cache_expiration must be a datetime.timedelta; got {expiration!r}.")
+    for name in ("cache_key_fn", "retry_condition_fn"):
+        if opts.get(name) is not None and not callable(opts[name]):
+            raise TypeError(f"{name} must be callable; got {opts[name]!r}.")
+    run_name = opts.get("task_run_name")
+    if run_name is not None and not (isinstance(run_name, str) or callable(run_name)):
+        raise TypeError(f"task_run_name must be a string or a callable; got {run_name!r}.")
+
+
+class Task:
+    """A function whose calls inside a flow are recorded as task runs."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        cache_key_fn: Callable[[Any, dict[str, Any]], str | None] | None = None,
+        cache_expiration: dt.timedelta | None = None,
+        task_run_name: str | Callable[[], str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: Any = None,
+        retry_jitter_factor: float | None = None,
+        retry_condition_fn: Callable[..., bool] | None = None,
+        persist_result: bool | None = None,
+        refresh_cache: bool | None = None,
+        timeout_seconds: float | None = None,
+        log_prints: bool | None = None,
+        version: str | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@task decorates a function; got {fn!r}.")
+        if isinstance(tags, str):
+            tags = [tags]
+        options = dict(locals())
+        _validate_options(options)
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.description = description if description is not None else inspect.getdoc(fn)
+        self.tags: set[str] = set(tags or ())
+        self.cache_key_fn = cache_key_fn
+        self.cache_expiration = cache_expiration
+        self.task_run_name = task_run_name
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.retry_jitter_factor = retry_jitter_factor
+        self.retry_condition_fn = retry_condition_fn
+        self.persist_result = persist_result
+        self.refresh_cache = refresh_cache
+        self.timeout_seconds = timeout_seconds
+        self.log_prints = log_prints
+        self.version = version
+        self.isasync = inspect.iscoroutinefunction(fn)
+        self.signature = inspect.signature(fn)
+        self.task_key = hashlib.md5(
+            "\0".join([self.name, f"{fn.__module__}.{fn.__qualname__}", *sorted(self.tags)])
+            .encode(), usedforsecurity=False,
+        ).hexdigest()
+        functools.update_wrapper(self, fn)
+
+    def with_options(self, **options: Any) -> Task:
+        """A copy of this task with some options changed (same keywords as ``@task``)."""
+        unknown = set(options) - set(_OPTION_NAMES)
+        if unknown:
+            raise TypeError(
+                f"with_options() got unknown option(s): {', '.join(sorted(unknown))}. "
+                f"Options: {', '.join(_OPTION_NAMES)}."
+            )
+        current = {name: getattr(self, name) for name in _OPTION_NAMES}
+        current["tags"] = set(self.tags)
+        current.update(options)
+        if "name" not in options and options.get("tags") is not None:
+            current["name"] = self.name
+        return Task(self.fn, **current)
+
+    # ---- calls ------------------------------------------------------------------------------
+    def __call__(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
+                 **kwargs: Any) -> Any:
+        """Run the task in the current flow run: its result, or its State with return_state=True."""
+        from runs.engine.task_engine import call_task
+
+        return call_task(self, args, kwargs, wait_for=wait_for, return_state=return_state)
+
+    def submit(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any):
+        """Run the task with the flow's task runner; returns a RunFuture."""
+        from runs.engine.task_engine import submit_task
+
+        return submit_task(self, args, kwargs, wait_for=wait_for)
+
+    def map(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any):
+        """One task run per element of the iterable arguments (zipped); returns a list of RunFuture."""
+        from runs.engine.mapping import map_task
+
+        return map_task(self, args, kwargs, wait_for=wait_for)
+
+    def __repr__(self) -> str:
+        return f"Task(name={self.name!r})"
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+            return self
+        return functools.partial(self, instance)
+
+
+def task(__fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Turn a function into a Task: ``@task`` or ``@task(name=..., retries=...)``."""
+    unknown = set(options) - set(_OPTION_NAMES)
+    if unknown:
+        raise TypeError(
+            f"@task got unknown option(s): {', '.join(sorted(unknown))}. "
+            f"Options: {', '.join(_OPTION_NAMES)}."
+        )
+    if __fn is not None:
+        return Task(__fn, **options)
+    return lambda fn: Task(fn, **options)
