@@ -77,6 +77,10 @@ class State:
     cache_key: str | None = None
     cache_expiration: dt.datetime | None = None
     scheduled_time: dt.datetime | None = None
+    #: The run this state belongs to, when the engine returned it.
+    task_run_id: Any = field(default=None, repr=False, compare=False)
+    flow_run_id: Any = field(default=None, repr=False, compare=False)
+    run_name: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.type, StateType):

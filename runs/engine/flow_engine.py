@@ -220,6 +220,7 @@ class FlowRunEngine:
         ctx.task_runner.shutdown()
         writer.flush()  # every task run row is in before the flow run is final
         accepted = self._propose(state)
+        accepted.flow_run_id = self.record.id
         if self.parent_task is not None:
             parent_state = accepted.copy(name=accepted.name, message=accepted.message)
             propose_state(self.parent_task, parent_state)

@@ -84,7 +84,7 @@ def resolve(value: Any, allowed: bool = False, depth: int = 0) -> Any:
         state = value.wait()
         return _state_value(state, value.name, value.task_run_id, allowed)
     if isinstance(value, State):
-        return _state_value(value, value.name, getattr(value, "task_run_id", None), allowed)
+        return _state_value(value, value.run_name or value.name, value.task_run_id, allowed)
     if isinstance(value, list):
         return [resolve(v, allowed, depth + 1) for v in value] if needs_resolution(value) else value
     if isinstance(value, tuple):

@@ -15,7 +15,7 @@ _STATIC = (str, bytes, dict)
 
 
 def _is_mapped(value: Any) -> bool:
-    return (isinstance(value, Iterable) and not isinstance(value, _STATIC | unmapped)) or (
+    return (isinstance(value, Iterable) and not isinstance(value, (*_STATIC, unmapped))) or (
         isinstance(value, RunFuture)
     )
 

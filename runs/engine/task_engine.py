@@ -113,6 +113,26 @@ class TaskRunEngine:
         self.context = TaskRunContext(task, self.record, self.raw_parameters,
                                       log_prints=self._log_prints())
 
+    @classmethod
+    def resume(cls, task: Task, record: TaskRunRecord, parameters: dict[str, Any],
+               flow_ctx: FlowRunContext | None = None) -> TaskRunEngine:
+        """An engine for a run recorded elsewhere (a Celery worker), its inputs already resolved.
+
+        ``record`` usually comes from ``runs.orchestration.load_task_run_record`` (sync=True).
+        The result is persisted so that the process waiting on the run can read it.
+        """
+        engine = cls.__new__(cls)
+        engine.task = task
+        engine.flow_ctx = flow_ctx
+        engine.raw_parameters = dict(parameters)
+        engine.wait_for = []
+        engine.parameters = None
+        engine.force_persist = True
+        engine.record = record
+        engine.context = TaskRunContext(task, record, engine.raw_parameters,
+                                        log_prints=bool(task.log_prints))
+        return engine
+
     # ---- set-up -------------------------------------------------------------------------------
     def _log_prints(self) -> bool:
         if self.task.log_prints is not None:
@@ -434,4 +454,6 @@ def submit_task(task: Task, args: tuple, kwargs: dict, wait_for: Any,
     """Create a task run and hand it to the flow's task runner; returns its future."""
     flow_ctx = require_flow_context(task)
     engine = TaskRunEngine(task, flow_ctx, args, kwargs, wait_for=wait_for, map_index=map_index)
-    return flow_ctx.task_runner.submit(engine)
+    future = flow_ctx.task_runner.submit(engine)
+    flow_ctx.futures.append(future)
+    return future

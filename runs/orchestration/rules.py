@@ -131,7 +131,9 @@ class RestoreCachedResult(Rule):
                     result_key=result_key, cache_key=t.record.cache_key,
                     cache_expiration=expiration,
                 )
-            logger.warning(
+            from runs.logging import task_run_logger
+
+            task_run_logger(t.record).warning(
                 "Cache entry %r of task run %s has no stored result any more; running the task.",
                 t.record.cache_key, source,
             )
