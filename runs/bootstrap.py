@@ -28,6 +28,10 @@ def ensure_ready() -> None:
         from django.apps import apps
         from django.conf import settings
 
+        from runs import conf
+
+        conf.validate_all()
+
         if not settings.configured:
             os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
         if not apps.ready:

@@ -208,6 +208,12 @@ class Settings:
         return self._environ.get(name, default)
 
 
+def validate_all() -> None:
+    """Read every setting now, so a malformed value fails early with a message naming it."""
+    for name in SETTINGS:
+        getattr(settings, name)
+
+
 def parse_setting(name: str, raw: str, source: str = "value") -> Any:
     """Parse ``raw`` for setting ``name``, or raise SettingError saying what to write instead."""
     setting = SETTINGS.get(name)

@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from runs.conf import SettingError
+
 #: Modules that add sub-commands; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
     "runs.cli.flow_runs",
@@ -42,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CommandError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except SettingError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
