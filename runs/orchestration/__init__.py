@@ -29,7 +29,7 @@ def propose_state(record: RunRecord, proposed: State) -> State:
         sync = record.sync or not record.persisted and isinstance(record, FlowRunRecord)
         applicable = [rule for rule in policy if rule.applies(transition)]
         if sync or any(rule.needs_db(transition) for rule in applicable):
-            accepted = writer.in_transaction(lambda: _decide(transition, policy))
+            accepted = writer.in_transaction(lambda: _decide(transition, policy), record)
         else:
             accepted = _decide(transition, policy)
         for callback in transition.after_commit:

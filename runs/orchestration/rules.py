@@ -111,20 +111,9 @@ class RestoreCachedResult(Rule):
         return True
 
     def decide(self, t: Transition) -> State | None:
-        from django.db.models import Q
-
-        from runs.models import State as StateRow
         from runs.results import result_exists
 
-        current = now()
-        candidates = (
-            StateRow.objects.filter(cache_key=t.record.cache_key, type="COMPLETED")
-            .filter(Q(cache_expiration__isnull=True) | Q(cache_expiration__gt=current))
-            .exclude(task_run_id=t.record.id)
-            .order_by("-timestamp")
-            .values_list("result_key", "cache_expiration", "task_run_id")[:5]
-        )
-        for result_key, expiration, source in candidates:
+        for result_key, expiration, source in _cache_candidates(t.record.cache_key, t.record.id):
             if result_key and result_exists(result_key):
                 return Cached(
                     f"Cached result of task run {source}.",
@@ -138,6 +127,44 @@ class RestoreCachedResult(Rule):
                 t.record.cache_key, source,
             )
         return None
+
+
+def _cache_candidates(cache_key: str, task_run_id) -> list[tuple[str, object, object]]:
+    """Newest unexpired COMPLETED states with this key: (result_key, expiration, task run id).
+
+    Raw SQL on the (cache_key, -timestamp) index: this runs on every cached call and the ORM's
+    query building would cost more than the query.
+    """
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils.dateparse import parse_datetime
+
+    from runs.models import State as StateRow
+
+    ops = connection.ops
+    table = ops.quote_name(StateRow._meta.db_table)
+    task_run_field = StateRow._meta.get_field("task_run")
+    sql = (
+        f"SELECT result_key, cache_expiration, task_run_id FROM {table} "
+        "WHERE cache_key = %s AND type = 'COMPLETED' "
+        "AND (cache_expiration IS NULL OR cache_expiration > %s) "
+        "AND (task_run_id IS NULL OR task_run_id <> %s) "
+        "ORDER BY timestamp DESC LIMIT 5"
+    )
+    params = [cache_key, ops.adapt_datetimefield_value(now()),
+              task_run_field.get_db_prep_value(task_run_id, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for result_key, expiration, source in rows:
+        if isinstance(expiration, str):
+            expiration = parse_datetime(expiration)
+        if expiration is not None and expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=dt.UTC)
+        found.append((result_key, expiration, source))
+    return found
 
 
 class SecureConcurrencySlots(Rule):
