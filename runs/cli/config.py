@@ -29,9 +29,17 @@ def _split(assignment: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _assignments(tokens: list[str]) -> list[tuple[str, str]]:
+    """NAME=VALUE pairs; ``NAME = [1, 10, 100]`` (as the Prefect docs write it) is one pair."""
+    separate = all("=" in t and not t.startswith("=") and t.split("=", 1)[1] != "" for t in tokens)
+    if separate:
+        return [_split(t) for t in tokens]
+    return [_split(" ".join(tokens))]
+
+
 def set_settings(args: argparse.Namespace) -> int:
     settings = conf.settings
-    pairs = [_split(a) for a in args.assignments]
+    pairs = _assignments(args.assignments)
     for name, value in pairs:
         if name == "RUNS_HOME":
             raise CommandError("RUNS_HOME cannot be set in a profile (the profile lives in it); "

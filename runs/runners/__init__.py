@@ -88,6 +88,17 @@ class ThreadPoolTaskRunner(TaskRunner):
 ConcurrentTaskRunner = ThreadPoolTaskRunner
 
 
+class SequentialTaskRunner(TaskRunner):
+    """Runs each submitted task run at once, in the caller's thread, one after another."""
+
+    name = "sequential"
+
+    def submit(self, engine: TaskRunEngine) -> RunFuture:
+        engine.start()
+        _run_engine(engine)
+        return RunFuture(engine.record)
+
+
 def default_task_runner() -> TaskRunner:
     """The runner of flows that name none: RUNS_DEFAULT_TASK_RUNNER (thread or celery)."""
     choice = conf.settings.RUNS_DEFAULT_TASK_RUNNER.strip().lower()

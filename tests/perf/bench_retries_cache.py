@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -50,7 +51,12 @@ def main() -> None:
 
     import logging
 
-    logging.getLogger("runs.run").setLevel(logging.CRITICAL)  # no traceback printing in timing
+    from runs.logging import configure_run_logging
+
+    configure_run_logging()
+    for handler in logging.getLogger("runs.run").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
+            handler.setLevel(logging.CRITICAL)  # tracebacks still stored, not printed
     calling(cached, 1)  # fills the cache entry
 
     def per_run(which) -> float:

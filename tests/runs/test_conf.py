@@ -95,3 +95,11 @@ def test_malformed_environment_value_is_clear_error_at_run(private_home):
     out = run_python(SCRIPT, env)
     assert out.returncode != 0
     assert "RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS='abc' (from environment) is not valid" in out.stderr
+
+
+def test_config_set_accepts_the_docs_spacing(private_home):
+    result = run_cli("config", "set", "RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS", "=", "[1,", "10,",
+                     "100]", env=private_home)
+    assert result.returncode == 0, result.stderr
+    view = run_cli("config", "view", env=private_home)
+    assert "RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS" in view.stdout and "[1.0, 10.0, 100.0]" in view.stdout

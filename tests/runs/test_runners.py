@@ -247,3 +247,35 @@ def test_docs_map_example():
         return [f.result() for f in squared_nums]
 
     assert map_flow([1, 2, 3, 5, 8, 13]) == [1, 4, 9, 25, 64, 169]
+
+
+def test_sequential_task_runner_runs_submissions_in_order():
+    from runs.task_runners import SequentialTaskRunner
+
+    order = []
+
+    @task
+    def record(i):
+        order.append(i)
+        return i
+
+    @flow(task_runner=SequentialTaskRunner())
+    def f():
+        return [future.result() for future in [record.submit(i) for i in range(5)]]
+
+    assert f() == [0, 1, 2, 3, 4] and order == [0, 1, 2, 3, 4]
+
+
+def test_large_map_is_recorded_completely():
+    @task
+    def inc(x):
+        return x + 1
+
+    @flow
+    def big(n):
+        return sum(future.result() for future in inc.map(range(n)))
+
+    state = big(2000, return_state=True)
+    assert state.result() == sum(range(1, 2001))
+    runs = TaskRun.objects.filter(flow_run_id=state.flow_run_id)
+    assert runs.count() == 2000 and runs.filter(state_type="COMPLETED").count() == 2000
