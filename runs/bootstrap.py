@@ -9,8 +9,8 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 _ready = False
 _lock = threading.Lock()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 
-class StateType(str, enum.Enum):
+class StateType(enum.StrEnum):
     """The kind of a state; the engine's decisions depend on it, not on the name."""
 
     SCHEDULED = "SCHEDULED"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from runs.runners import ConcurrentTaskRunner, SequentialTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from runs.runners import (
+    ConcurrentTaskRunner,
+    SequentialTaskRunner,
+    TaskRunner,
+    ThreadPoolTaskRunner,
+)
 
 __all__ = ["TaskRunner", "ThreadPoolTaskRunner", "ConcurrentTaskRunner", "SequentialTaskRunner",
            "CeleryTaskRunner"]

@@ -16,8 +16,13 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from runs import conf
-from runs.context import FlowRunContext, TaskRunContext, current_tags, flow_run_context
-from runs.context import task_run_context
+from runs.context import (
+    FlowRunContext,
+    TaskRunContext,
+    current_tags,
+    flow_run_context,
+    task_run_context,
+)
 from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, needs_resolution, resolve
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.orchestration import propose_state
