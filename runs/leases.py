@@ -24,6 +24,7 @@ logger = logging.getLogger("runs.leases")
 _owner: tuple[int, str] | None = None
 _thread: tuple[int, threading.Thread] | None = None
 _lock = threading.Lock()
+_stopping = threading.Event()
 #: Flow runs executing in this process, so that a cancellation from elsewhere reaches them.
 active_flow_runs: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
@@ -80,8 +81,7 @@ def ensure_heartbeat() -> None:
 def _heartbeat_loop() -> None:
     from django.db import close_old_connections
 
-    while True:
-        threading.Event().wait(conf.settings.RUNS_HEARTBEAT_SECONDS)
+    while not _stopping.wait(conf.settings.RUNS_HEARTBEAT_SECONDS):
         try:
             renew()
             notice_cancellations()
@@ -89,6 +89,11 @@ def _heartbeat_loop() -> None:
         except Exception:
             logger.exception("Heartbeat failed; will try again")
             close_old_connections()
+
+
+def stop_heartbeat() -> None:
+    """Stop renewing (at shutdown): this process's runs are then reaped by others."""
+    _stopping.set()
 
 
 def dead_owners_filter():

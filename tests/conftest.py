@@ -53,6 +53,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from runs.leases import stop_heartbeat
+    from runs.orchestration.writer import writer
+
+    stop_heartbeat()
+    writer.flush()
     if _PG_DATABASE is not None:
         import psycopg
         from django.db import connections

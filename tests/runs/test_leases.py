@@ -1,0 +1,97 @@
+"""Process leases: a run left RUNNING by a killed process ends CRASHED within a bounded time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from runs.leases import reap_dead_runs, renew
+from runs.models import FlowRun, ProcessLease, TaskRun
+
+SCRIPT = textwrap.dedent("""
+    import time
+    from runs import flow, task
+
+    @task
+    def long_task():
+        print("STARTED", flush=True)
+        time.sleep(60)
+
+    @flow(name="killed-flow")
+    def killed_flow():
+        long_task()
+
+    killed_flow()
+""")
+
+
+def test_killed_process_runs_are_crashed_by_reaper(tmp_path):
+    (tmp_path / "killed.py").write_text(SCRIPT)
+    env = {**os.environ, "RUNS_HEARTBEAT_SECONDS": "0.2"}
+    process = subprocess.Popen([sys.executable, "killed.py"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "STARTED"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the RUNNING state reaches the database in batches
+            run = TaskRun.objects.filter(task_name="long_task").order_by("-created").first()
+            if run is not None and run.state_type == "RUNNING":
+                break
+            time.sleep(0.05)
+        assert run.state_type == "RUNNING" and run.owner
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        killed_at = time.monotonic()
+        renew()
+        while time.monotonic() - killed_at < 5:
+            reap_dead_runs()
+            run.refresh_from_db()
+            if run.state_type == "CRASHED":
+                break
+            time.sleep(0.1)
+        assert run.state_type == "CRASHED" and "lease" in run.state_message
+        assert time.monotonic() - killed_at < 2  # 3 heartbeats of 0.2 s, plus a margin
+        flow_run = FlowRun.objects.get(id=run.flow_run_id)
+        assert flow_run.state_type == "CRASHED"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_live_lease_is_never_reaped():
+    import threading
+
+    from runs import conf, flow, task
+
+    @task
+    def steady():
+        time.sleep(1.0)  # several lease periods of 0.3 s
+        return "alive"
+
+    @flow
+    def f():
+        return steady.submit()
+
+    stop = threading.Event()
+
+    def reaper():
+        while not stop.is_set():
+            reap_dead_runs()
+            time.sleep(0.05)
+
+    with conf.override(RUNS_HEARTBEAT_SECONDS=0.1):
+        thread = threading.Thread(target=reaper)
+        thread.start()
+        try:
+            state = f(return_state=True)
+        finally:
+            stop.set()
+            thread.join()
+    assert state.result() == "alive"
+    run = TaskRun.objects.get(flow_run_id=state.flow_run_id)
+    assert run.state_type == "COMPLETED"
+    assert ProcessLease.objects.filter(pid=os.getpid()).exists()
