@@ -267,8 +267,7 @@ class FlowRunEngine:
                 value = self.flow.fn(*self.bound.args, **self.bound.kwargs)
         except RunTimeout as exc:
             if deadline is not None and deadline.expired and exc.token in (deadline, None):
-                self._wait_for_futures(ctx)
-                return self._timed_out()
+                return self._timed_out()  # runs still going finish on their own
             raise
         except Exception as exc:
             self._wait_for_futures(ctx)
@@ -311,9 +310,9 @@ class FlowRunEngine:
             async with asyncio.timeout(timeout) as scope:
                 value = await self.flow.fn(*self.bound.args, **self.bound.kwargs)
         except TimeoutError as exc:
-            await asyncio.to_thread(self._wait_for_futures, ctx)
             if timeout is not None and scope.expired():
                 return self._timed_out()
+            await asyncio.to_thread(self._wait_for_futures, ctx)
             return await asyncio.to_thread(self._failed, exc)
         except Exception as exc:
             await asyncio.to_thread(self._wait_for_futures, ctx)

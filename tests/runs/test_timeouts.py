@@ -96,3 +96,18 @@ def test_timed_out_task_is_retried_when_it_has_retries():
         return sometimes_slow()
 
     assert f() == "second try" and len(attempts) == 2
+
+
+def test_flow_timeout_does_not_wait_for_submitted_runs():
+    @task
+    def long_sleeper():
+        time.sleep(1.5)
+
+    @flow(timeout_seconds=0.2)
+    def impatient():
+        long_sleeper.submit()
+        time.sleep(5)
+
+    started = time.monotonic()
+    state = impatient(return_state=True)
+    assert state.name == "TimedOut" and time.monotonic() - started < 1.2
