@@ -34,3 +34,21 @@ class ConcurrencySlot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["limit", "task_run"], name="slot_unique")
         ]
+
+
+class SlotWaiter(models.Model):
+    """A task run waiting for a slot of ``limit``; served first come, first served."""
+
+    limit = models.ForeignKey(ConcurrencyLimit, on_delete=models.CASCADE, related_name="waiters")
+    task_run = models.ForeignKey(
+        "runs.TaskRun", on_delete=models.CASCADE, related_name="slot_waits"
+    )
+    enqueued = models.DateTimeField()
+    owner = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        ordering = ["enqueued", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["limit", "task_run"], name="waiter_unique")
+        ]
+        indexes = [models.Index(fields=["limit", "enqueued"], name="waiter_limit_enqueued")]

@@ -17,6 +17,7 @@ from runs.conf import SettingError
 COMMAND_MODULES = [
     "runs.cli.flow_runs",
     "runs.cli.config",
+    "limits.cli",
 ]
 
 

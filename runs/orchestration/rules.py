@@ -193,6 +193,9 @@ class SecureConcurrencySlots(Rule):
         if decision.status == "abort":
             return Aborted(decision.message)
         if decision.status == "wait":
+            current = t.record.state
+            if current is not None and current.name == "AwaitingConcurrencySlot":
+                return current  # still waiting: no new row each time it looks again
             return AwaitingConcurrencySlot(decision.message)
         return None
 

@@ -1,0 +1,42 @@
+"""Reading concurrency limits, the runs holding their slots and the runs waiting for them."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+from runs.exceptions import ObjectNotFound
+
+
+def list_limits() -> QuerySet[ConcurrencyLimit]:
+    """Every limit, by tag, with its slots prefetched."""
+    return ConcurrencyLimit.objects.order_by("tag").prefetch_related("slots")
+
+
+def get_limit_by_tag(tag: str) -> ConcurrencyLimit:
+    limit = ConcurrencyLimit.objects.filter(tag=tag).first()
+    if limit is None:
+        raise ObjectNotFound(f"No concurrency limit on tag {tag!r}.")
+    return limit
+
+
+def get_limit(limit_id) -> ConcurrencyLimit:
+    limit = ConcurrencyLimit.objects.filter(id=limit_id).first()
+    if limit is None:
+        raise ObjectNotFound(f"No concurrency limit has id {limit_id}.")
+    return limit
+
+
+def active_slots(limit: ConcurrencyLimit) -> list:
+    """Ids of the task runs holding a slot of ``limit``, oldest first."""
+    return [slot.task_run_id for slot in sorted(limit.slots.all(), key=lambda s: s.acquired)]
+
+
+def holders(limit: ConcurrencyLimit) -> QuerySet[ConcurrencySlot]:
+    """The slots of ``limit`` with their task runs (name, start time)."""
+    return limit.slots.select_related("task_run").order_by("acquired")
+
+
+def waiters(limit: ConcurrencyLimit) -> QuerySet[SlotWaiter]:
+    """The task runs waiting for ``limit``, first in line first."""
+    return limit.waiters.select_related("task_run").order_by("enqueued", "id")

@@ -1,0 +1,265 @@
+"""Tag concurrency limits in the engine: exact under contention, waiting, aborting, freeing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+
+import pytest
+
+from limits import services
+from limits.models import ConcurrencySlot, SlotWaiter
+from runs import conf, flow, task
+from runs.models import TaskRun
+from runs.models import State as StateRow
+
+
+def new_tag() -> str:
+    return f"tag-{uuid.uuid4().hex[:8]}"
+
+
+def max_concurrency(spans) -> int:
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    current = peak = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+@pytest.fixture(autouse=True)
+def quick_wait():
+    with conf.override(RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS=1.0):
+        yield
+
+
+def test_limit_of_two_never_lets_three_run():
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=2)
+    spans = []
+
+    @task(tags=[tag])
+    def work(i):
+        started = time.monotonic()
+        time.sleep(0.1)
+        spans.append((started, time.monotonic()))
+        return i
+
+    @flow
+    def f():
+        return [future.result() for future in [work.submit(i) for i in range(8)]]
+
+    state = f(return_state=True)
+    assert state.result() == list(range(8))
+    assert max_concurrency(spans) == 2
+    runs = TaskRun.objects.filter(flow_run_id=state.flow_run_id)
+    assert runs.filter(state_type="COMPLETED").count() == 8
+    assert StateRow.objects.filter(task_run__in=runs, name="AwaitingConcurrencySlot").exists()
+    assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
+
+
+def test_limit_of_zero_aborts_without_running():
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=0)
+    ran = []
+
+    @task(tags=[tag])
+    def forbidden():
+        ran.append(1)
+
+    @flow
+    def f():
+        state = forbidden(return_state=True)
+        return state.type.value, state.name, state.message
+
+    state_type, name, message = f()
+    assert (state_type, name) == ("FAILED", "Aborted") and tag in message and ran == []
+
+
+def test_run_with_two_limited_tags_waits_for_both():
+    tag_a, tag_b = new_tag(), new_tag()
+    services.create_limit(tag=tag_a, concurrency_limit=1)
+    services.create_limit(tag=tag_b, concurrency_limit=1)
+    events = []
+    release_a = threading.Event()
+
+    @task(tags=[tag_a])
+    def holds_a():
+        events.append("a-start")
+        release_a.wait(5)
+        events.append("a-end")
+
+    @task(tags=[tag_b, tag_a])
+    def needs_both():
+        events.append("both")
+
+    @flow
+    def f():
+        first = holds_a.submit()
+        while "a-start" not in events:
+            time.sleep(0.01)
+        second = needs_both.submit()
+        time.sleep(0.3)
+        waiting = second.state.name
+        release_a.set()
+        second.result()
+        first.result()
+        return waiting
+
+    assert f() == "AwaitingConcurrencySlot"
+    assert events == ["a-start", "a-end", "both"]
+
+
+def test_waiters_are_served_first_come_first_served():
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=1)
+    order = []
+
+    @task(tags=[tag])
+    def step(i):
+        order.append(i)
+        time.sleep(0.05)
+
+    @flow
+    def f():
+        futures = []
+        for i in range(5):
+            futures.append(step.submit(i))
+            time.sleep(0.03)  # submit in a known order
+        for future in futures:
+            future.result()
+
+    f()
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_slots_are_freed_on_failure_timeout_and_between_retries():
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=1)
+    held_during_retry_wait = []
+
+    @task(tags=[tag])
+    def fails():
+        raise ValueError("x")
+
+    @task(tags=[tag], timeout_seconds=0.1)
+    def times_out():
+        time.sleep(1)
+
+    @task(tags=[tag], retries=1, retry_delay_seconds=0.3)
+    def retried():
+        if not held_during_retry_wait:
+            held_during_retry_wait.append("first")
+            raise ValueError("again")
+        return "ok"
+
+    def watch():
+        time.sleep(0.15)
+        held_during_retry_wait.append(ConcurrencySlot.objects.filter(limit__tag=tag).count())
+
+    @flow
+    def f():
+        fails(return_state=True)
+        times_out(return_state=True)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        result = retried()
+        watcher.join()
+        return result
+
+    assert f() == "ok"
+    assert held_during_retry_wait == ["first", 0]
+    assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
+
+
+def test_raising_a_limit_wakes_waiters():
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=0 + 1)
+    gate = threading.Event()
+
+    @task(tags=[tag])
+    def blocker():
+        gate.wait(5)
+
+    @task(tags=[tag])
+    def quick():
+        return "ran"
+
+    @flow
+    def f():
+        first = blocker.submit()
+        time.sleep(0.1)
+        second = quick.submit()
+        time.sleep(0.2)
+        assert second.state.name == "AwaitingConcurrencySlot"
+        services.create_limit(tag=tag, concurrency_limit=2)
+        result = second.result(timeout=3)
+        gate.set()
+        first.result()
+        return result
+
+    with conf.override(RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS=30):
+        started = time.monotonic()
+        assert f() == "ran"
+        assert time.monotonic() - started < 3
+
+
+def test_exact_across_two_processes(tmp_path, is_postgres):
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=2)
+    script = textwrap.dedent(f"""
+        import json, sys, time
+        from runs import flow, task
+
+        spans = []
+
+        @task(tags=[{tag!r}])
+        def work(i):
+            started = time.time()
+            time.sleep(0.1)
+            spans.append((started, time.time()))
+
+        @flow
+        def f():
+            for future in [work.submit(i) for i in range(4)]:
+                future.result()
+
+        f()
+        print(json.dumps(spans))
+    """)
+    (tmp_path / "worker.py").write_text(script)
+    env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "1"}
+    processes = [subprocess.Popen([sys.executable, "worker.py"], cwd=tmp_path, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    import json
+
+    spans = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        spans.extend(json.loads(out.strip().splitlines()[-1]))
+    assert len(spans) == 8
+    assert max_concurrency(spans) <= 2
+
+
+def test_waiter_rows_are_cleaned_up():
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=1)
+
+    @task(tags=[tag])
+    def t():
+        time.sleep(0.05)
+
+    @flow
+    def f():
+        for future in [t.submit() for _ in range(4)]:
+            future.result()
+
+    f()
+    assert not SlotWaiter.objects.filter(limit__tag=tag).exists()
