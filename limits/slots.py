@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -46,20 +47,48 @@ class SlotDecision:
     message: str = ""
 
 
+def _tables():
+    from django.db import connection
+
+    from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+
+    q = connection.ops.quote_name
+    return (q(ConcurrencyLimit._meta.db_table), q(ConcurrencySlot._meta.db_table),
+            q(SlotWaiter._meta.db_table))
+
+
+def _run_id_param(task_run_id):
+    from django.db import connection
+
+    from limits.models import ConcurrencySlot
+
+    return ConcurrencySlot._meta.get_field("task_run").get_db_prep_value(task_run_id, connection)
+
+
 def any_limited(tags: Iterable[str]) -> bool:
     """Whether any of ``tags`` has a limit (no query for an empty list)."""
     tags = list(tags)
     if not tags:
         return False
-    from limits.models import ConcurrencyLimit
+    from django.db import connection
 
-    return ConcurrencyLimit.objects.filter(tag__in=tags).exists()
+    limits_table, _, _ = _tables()
+    marks = ", ".join(["%s"] * len(tags))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {limits_table} WHERE tag IN ({marks}) LIMIT 1", tags)
+        return cursor.fetchone() is not None
 
 
 def _live_owners():
     from runs.models import ProcessLease
 
     return ProcessLease.objects.filter(expires__gt=now()).values("owner")
+
+
+def _delete(queryset) -> int:
+    # A plain DELETE: these rows have nothing that cascades, and the ORM's collector would
+    # cost more queries than the delete itself.
+    return queryset._raw_delete(queryset.db)
 
 
 def _reclaim(limit_ids: list) -> int:
@@ -71,8 +100,7 @@ def _reclaim(limit_ids: list) -> int:
     dead = ConcurrencySlot.objects.filter(limit_id__in=limit_ids).filter(
         ~Q(task_run__state_type="RUNNING") | ~Q(task_run__owner__in=_live_owners())
     )
-    count, _ = dead.delete()
-    return count
+    return _delete(ConcurrencySlot.objects.filter(id__in=list(dead.values_list("id", flat=True))))
 
 
 def _purge_waiters(limit_ids: list) -> None:
@@ -81,86 +109,121 @@ def _purge_waiters(limit_ids: list) -> None:
 
     from limits.models import SlotWaiter
 
-    SlotWaiter.objects.filter(limit_id__in=limit_ids).filter(
+    gone = SlotWaiter.objects.filter(limit_id__in=limit_ids).filter(
         ~Q(task_run__state_type="PENDING") | (~Q(owner="") & ~Q(owner__in=_live_owners()))
-    ).delete()
+    )
+    _delete(SlotWaiter.objects.filter(id__in=list(gone.values_list("id", flat=True))))
+
+
+def _occupancy(cursor, limit_ids: list, run_param) -> tuple[dict, dict]:
+    """Per limit: slots held by other runs, and the enqueue times of its waiters (with mine)."""
+    _, slots_table, waiters_table = _tables()
+    marks = ", ".join(["%s"] * len(limit_ids))
+    cursor.execute(
+        f"SELECT limit_id, COUNT(*) FROM {slots_table} WHERE limit_id IN ({marks}) "
+        "AND task_run_id <> %s GROUP BY limit_id", [*limit_ids, run_param])
+    held = {str(limit_id): count for limit_id, count in cursor.fetchall()}
+    cursor.execute(
+        f"SELECT limit_id, task_run_id, enqueued FROM {waiters_table} "
+        f"WHERE limit_id IN ({marks})", limit_ids)
+    queues: dict[str, list] = {}
+    for limit_id, waiter_run, enqueued in cursor.fetchall():
+        queues.setdefault(str(limit_id), []).append((str(waiter_run) == str(run_param), enqueued))
+    return held, queues
+
+
+def _blocked(limits: list, held: dict, queues: dict) -> list[tuple]:
+    blocked = []
+    for limit_id, tag, allowed in limits:
+        queue = queues.get(str(limit_id), [])
+        mine = [enqueued for is_mine, enqueued in queue if is_mine]
+        ahead = sum(1 for is_mine, enqueued in queue
+                    if not is_mine and (not mine or str(enqueued) < str(mine[0])))
+        holders = held.get(str(limit_id), 0)
+        if holders + ahead >= allowed:
+            blocked.append((limit_id, tag, allowed, holders, ahead))
+    return blocked
 
 
 def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
     """Inside the caller's transaction: a slot of every limited tag of the run, or none.
 
     Returns ``acquired``, ``wait`` (naming the blocking tag), ``abort`` (a limit of 0) or
-    ``unlimited`` (no tag has a limit).
+    ``unlimited`` (no tag has a limit). The common case (room in every limit) costs a handful
+    of plain statements; reclaiming dead slots happens only when a limit looks full.
     """
     from django.db import connection
 
-    from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+    from limits.models import SlotWaiter
     from runs.leases import current_owner
 
-    query = ConcurrencyLimit.objects.filter(tag__in=list(tags)).order_by("tag")
-    if connection.vendor == "postgresql":
-        query = query.select_for_update()
-    limits = list(query)
-    if not limits:
+    limits_table, slots_table, waiters_table = _tables()
+    tags = sorted(set(tags))
+    if not tags:
         return SlotDecision("unlimited")
-    for limit in limits:
-        if limit.concurrency_limit == 0:
-            SlotWaiter.objects.filter(task_run_id=task_run_id).delete()
+    run_param = _run_id_param(task_run_id)
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    marks = ", ".join(["%s"] * len(tags))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, tag, concurrency_limit FROM {limits_table} "
+                       f"WHERE tag IN ({marks}) ORDER BY tag{lock}", tags)
+        limits = cursor.fetchall()
+        if not limits:
+            return SlotDecision("unlimited")
+        for _, tag, allowed in limits:
+            if allowed == 0:
+                cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
+                return SlotDecision(
+                    "abort", tag=tag, limit=0,
+                    message=f"The concurrency limit of tag {tag!r} is 0: task runs with this "
+                            "tag are aborted, never run. Raise the limit with "
+                            f"`runs concurrency-limit create {tag} N` to let them run.")
+        limit_ids = [limit_id for limit_id, _, _ in limits]
+        held, queues = _occupancy(cursor, limit_ids, run_param)
+        blocked = _blocked(limits, held, queues)
+        if blocked:  # make sure the slots and places ahead are real before waiting
+            orm_ids = [uuid.UUID(str(limit_id)) for limit_id in limit_ids]
+            _reclaim(orm_ids)
+            _purge_waiters(orm_ids)
+            held, queues = _occupancy(cursor, limit_ids, run_param)
+            blocked = _blocked(limits, held, queues)
+        if blocked:
+            current = now()
+            owner = current_owner()
+            waiting = {str(limit_id) for limit_id, *_ in blocked}
+            for limit_id in waiting:
+                if not any(is_mine for is_mine, _ in queues.get(limit_id, [])):
+                    SlotWaiter.objects.get_or_create(
+                        limit_id=uuid.UUID(limit_id), task_run_id=task_run_id,
+                        defaults={"enqueued": current, "owner": owner})
+            _, tag, allowed, holders, ahead = blocked[0]
+            queue = f", {ahead} waiting ahead" if ahead else ""
             return SlotDecision(
-                "abort", tag=limit.tag, limit=0,
-                message=f"The concurrency limit of tag {limit.tag!r} is 0: task runs with this "
-                        "tag are aborted, never run. Raise the limit with "
-                        f"`runs concurrency-limit create {limit.tag} N` to let them run.")
-    limit_ids = [limit.id for limit in limits]
-    _reclaim(limit_ids)
-    _purge_waiters(limit_ids)
-    mine = dict(SlotWaiter.objects.filter(task_run_id=task_run_id, limit_id__in=limit_ids)
-                .values_list("limit_id", "enqueued"))
-    blocked: list[tuple] = []
-    for limit in limits:
-        holders = ConcurrencySlot.objects.filter(limit=limit).exclude(
-            task_run_id=task_run_id).count()
-        waiters = SlotWaiter.objects.filter(limit=limit).exclude(task_run_id=task_run_id)
-        if limit.id in mine:
-            waiters = waiters.filter(enqueued__lt=mine[limit.id])
-        ahead = waiters.count()
-        if holders + ahead >= limit.concurrency_limit:
-            blocked.append((limit, holders, ahead))
-    if blocked:
-        current = now()
-        owner = current_owner()
-        for limit, _, _ in blocked:
-            if limit.id not in mine:
-                SlotWaiter.objects.get_or_create(
-                    limit=limit, task_run_id=task_run_id,
-                    defaults={"enqueued": current, "owner": owner},
-                )
-        limit, holders, ahead = blocked[0]
-        queue = f", {ahead} waiting ahead" if ahead else ""
-        return SlotDecision(
-            "wait", tag=limit.tag, limit=limit.concurrency_limit, holders=holders,
-            message=f"Waiting for a slot of tag {limit.tag!r}: {holders} of "
-                    f"{limit.concurrency_limit} in use{queue}.")
-    current = now()
-    ConcurrencySlot.objects.bulk_create(
-        [ConcurrencySlot(limit=limit, task_run_id=task_run_id, acquired=current)
-         for limit in limits],
-        ignore_conflicts=True,
-    )
-    if mine:
-        SlotWaiter.objects.filter(task_run_id=task_run_id).delete()
+                "wait", tag=tag, limit=allowed, holders=holders,
+                message=f"Waiting for a slot of tag {tag!r}: {holders} of {allowed} in use"
+                        f"{queue}.")
+        acquired = connection.ops.adapt_datetimefield_value(now())
+        cursor.executemany(
+            f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired) VALUES (%s, %s, %s)",
+            [(limit_id, run_param, acquired) for limit_id in limit_ids])
+        if any(is_mine for queue in queues.values() for is_mine, _ in queue):
+            cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
     return SlotDecision("acquired")
 
 
 def release(task_run_id) -> list[str]:
     """Inside the caller's transaction: free the run's slots and leave wait queues; the tags freed."""
-    from limits.models import ConcurrencySlot, SlotWaiter
+    from django.db import connection
 
-    slots = ConcurrencySlot.objects.filter(task_run_id=task_run_id)
-    tags = list(slots.values_list("limit__tag", flat=True))
-    if tags:
-        slots.delete()
-    SlotWaiter.objects.filter(task_run_id=task_run_id).delete()
+    limits_table, slots_table, waiters_table = _tables()
+    run_param = _run_id_param(task_run_id)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT l.tag FROM {slots_table} s JOIN {limits_table} l "
+                       "ON l.id = s.limit_id WHERE s.task_run_id = %s", [run_param])
+        tags = [row[0] for row in cursor.fetchall()]
+        if tags:
+            cursor.execute(f"DELETE FROM {slots_table} WHERE task_run_id = %s", [run_param])
+        cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
     return tags
 
 

@@ -153,36 +153,28 @@ class Writer:
         for record, columns in runs.values():
             if isinstance(record, TaskRunRecord):
                 if record.persisted:
-                    updated_task_runs.append(TaskRun(id=record.id, **columns))
+                    updated_task_runs.append({"id": record.id, **columns})
                 else:
                     new_task_runs.append(_new_task_run(record, columns))
-                    tags.extend(RunTag(tag=t, task_run_id=record.id) for t in record.tags)
-                    deps.extend(
-                        TaskRunDependency(upstream_id=up, downstream_id=record.id, parameter=p)
-                        for up, p in dict.fromkeys(record.upstream)
-                    )
+                    tags.extend({"tag": t, "task_run_id": record.id, "flow_run_id": None}
+                                for t in record.tags)
+                    deps.extend({"upstream_id": up, "downstream_id": record.id, "parameter": p}
+                                for up, p in dict.fromkeys(record.upstream))
             elif isinstance(record, FlowRunRecord):
                 if record.persisted:
-                    updated_flow_runs.append(FlowRun(id=record.id, **columns))
+                    updated_flow_runs.append({"id": record.id, **columns})
                 else:
                     new_flow_runs.append(_new_flow_run(record, columns))
-                    tags.extend(RunTag(tag=t, flow_run_id=record.id) for t in record.tags)
-        if new_flow_runs:
-            FlowRun.objects.bulk_create(new_flow_runs)
-        if updated_flow_runs:
-            _update_rows(FlowRun, _RUN_FIELDS, updated_flow_runs)
-        if new_task_runs:
-            TaskRun.objects.bulk_create(new_task_runs, batch_size=500)
-        if updated_task_runs:
-            _update_rows(TaskRun, _TASK_FIELDS, updated_task_runs)
-        if tags:
-            RunTag.objects.bulk_create(tags, batch_size=500)
-        if deps:
-            TaskRunDependency.objects.bulk_create(deps, batch_size=500, ignore_conflicts=True)
-        if states:
-            StateRow.objects.bulk_create([_state_row(r, s) for r, s in states], batch_size=500)
-        if logs:
-            Log.objects.bulk_create([Log(**row) for row in logs], batch_size=500)
+                    tags.extend({"tag": t, "task_run_id": None, "flow_run_id": record.id}
+                                for t in record.tags)
+        _insert_rows(FlowRun, new_flow_runs)
+        _update_rows(FlowRun, _RUN_FIELDS, updated_flow_runs)
+        _insert_rows(TaskRun, new_task_runs)
+        _update_rows(TaskRun, _TASK_FIELDS, updated_task_runs)
+        _insert_rows(RunTag, tags)
+        _insert_rows(TaskRunDependency, deps)
+        _insert_rows(StateRow, [_state_row(r, s) for r, s in states])
+        _insert_rows(Log, logs)
         for record, _ in runs.values():
             record.persisted = True
 
@@ -229,55 +221,94 @@ def _merge(first, second):
     return runs, first[1] + second[1], first[2] + second[2]
 
 
-def _update_rows(model, field_names: tuple[str, ...], objects: list) -> None:
-    """UPDATE each object's row by primary key in one executemany (cheaper than bulk_update)."""
+_STATEMENTS: dict[tuple, tuple[str, list]] = {}
+
+
+def _insert_rows(model, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows (dicts keyed by field attname) with one executemany.
+
+    The ORM's bulk_create builds a model instance and compiles a query per call; on the hot path
+    of every task run that costs more than the database. Values still go through each field's
+    own ``get_db_prep_save``, so types are adapted exactly as the ORM would.
+    """
+    if not rows:
+        return
     from django.db import connection
 
-    fields = [model._meta.get_field(name) for name in field_names]
-    pk = model._meta.pk
-    table = connection.ops.quote_name(model._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name(pk.column)} = %s"
+    key = ("insert", model, connection.vendor)
+    if key not in _STATEMENTS:
+        fields = [f for f in model._meta.concrete_fields
+                  if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))]
+        quote = connection.ops.quote_name
+        sql = (f"INSERT INTO {quote(model._meta.db_table)} "
+               f"({', '.join(quote(f.column) for f in fields)}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        _STATEMENTS[key] = (sql, fields)
+    sql, fields = _STATEMENTS[key]
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
     params = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-        + [pk.get_db_prep_value(obj.pk, connection)]
-        for obj in objects
+        [f.get_db_prep_save(row[f.attname] if f.attname in row else defaults[f.attname],
+                            connection) for f in fields]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), 500):
+            cursor.executemany(sql, params[start:start + 500])
+
+
+def _update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """UPDATE each row by primary key (``id``) in one executemany."""
+    if not rows:
+        return
+    from django.db import connection
+
+    key = ("update", model, field_names, connection.vendor)
+    if key not in _STATEMENTS:
+        fields = [model._meta.get_field(name) for name in field_names]
+        quote = connection.ops.quote_name
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        sql = (f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+               f"WHERE {quote(model._meta.pk.column)} = %s")
+        _STATEMENTS[key] = (sql, fields)
+    sql, fields = _STATEMENTS[key]
+    pk = model._meta.pk
+    params = [
+        [f.get_db_prep_save(row[f.attname], connection) for f in fields]
+        + [pk.get_db_prep_value(row["id"], connection)]
+        for row in rows
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def _new_task_run(record: TaskRunRecord, columns: dict[str, Any]):
-    from runs.models import TaskRun
-
-    return TaskRun(
-        id=record.id, flow_run_id=record.flow_run_id, task_key=record.task_key,
-        task_name=record.task_name, map_index=record.map_index, parameters=record.parameters,
-        tags=record.tags, created=record.created, **columns,
-    )
-
-
-def _new_flow_run(record: FlowRunRecord, columns: dict[str, Any]):
-    from runs.models import FlowRun
-
-    return FlowRun(
-        id=record.id, flow_id=record.flow_id, parameters=record.parameters, tags=record.tags,
-        created=record.created, parent_task_run_id=record.parent_task_run_id, **columns,
-    )
+def _new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record.id, "flow_run_id": record.flow_run_id, "task_key": record.task_key,
+        "task_name": record.task_name, "map_index": record.map_index,
+        "parameters": record.parameters, "tags": record.tags, "created": record.created,
+        **columns,
+    }
 
 
-def _state_row(record: RunRecord, state: State):
-    from runs.models import State as StateRow
+def _new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record.id, "flow_id": record.flow_id, "parameters": record.parameters,
+        "tags": record.tags, "created": record.created,
+        "parent_task_run_id": record.parent_task_run_id, "expected_start_time": None,
+        **columns,
+    }
 
+
+def _state_row(record: RunRecord, state: State) -> dict[str, Any]:
     is_task = isinstance(record, TaskRunRecord)
-    return StateRow(
-        task_run_id=record.id if is_task else None,
-        flow_run_id=None if is_task else record.id,
-        type=state.type.value, name=state.name, message=state.message[:10000],
-        timestamp=state.timestamp, scheduled_time=state.scheduled_time,
-        result_key=state.result_key, cache_key=state.cache_key,
-        cache_expiration=state.cache_expiration,
-    )
+    return {
+        "task_run_id": record.id if is_task else None,
+        "flow_run_id": None if is_task else record.id,
+        "type": state.type.value, "name": state.name, "message": state.message[:10000],
+        "timestamp": state.timestamp, "scheduled_time": state.scheduled_time,
+        "result_key": state.result_key, "cache_key": state.cache_key,
+        "cache_expiration": state.cache_expiration,
+    }
 
 
 writer = Writer()
@@ -287,8 +318,8 @@ def _flush_at_exit() -> None:
     try:
         if writer.pending():
             writer.flush()
-    except Exception:  # the database may be gone at exit; nothing more can be done
-        logger.exception("Could not write the last run history at exit")
+    except Exception as exc:  # the database may be gone at exit; nothing more can be done
+        logger.error("Could not write the last run history at exit: %s", exc)
 
 
 atexit.register(_flush_at_exit)
