@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete = commands.add_parser("delete", help="remove the limit of a tag")
     delete.add_argument("tag")
     delete.set_defaults(handler=delete_limit)
-    inspect = commands.add_parser("inspect", help="a limit, its active slots and the runs holding them")
+    inspect = commands.add_parser(
+        "inspect", help="a limit, its active slots and the runs holding them"
+    )
     inspect.add_argument("tag")
     inspect.set_defaults(handler=inspect_limit)
     ls = commands.add_parser("ls", help="every limit")
@@ -33,8 +35,9 @@ def create_limit(args: argparse.Namespace) -> int:
     except services.LimitError as exc:
         raise CommandError(str(exc)) from None
     verb = "Created" if created else "Updated"
-    print(f"{verb} concurrency limit on tag {limit.tag!r}: {limit.concurrency_limit} "
-          f"(id {limit.id}).")
+    print(
+        f"{verb} concurrency limit on tag {limit.tag!r}: {limit.concurrency_limit} (id {limit.id})."
+    )
     return 0
 
 
@@ -65,20 +68,33 @@ def inspect_limit(args: argparse.Namespace) -> int:
     except ObjectNotFound as exc:
         raise CommandError(str(exc)) from None
     slots = list(selectors.holders(limit))
-    print_table(["TAG", "LIMIT", "ACTIVE SLOTS", "ID"],
-                [[limit.tag, limit.concurrency_limit, len(slots), limit.id]])
+    print_table(
+        ["TAG", "LIMIT", "ACTIVE SLOTS", "ID"],
+        [[limit.tag, limit.concurrency_limit, len(slots), limit.id]],
+    )
     print()
     if slots:
-        print_table(["TASK RUN", "ID", "STATE", "STARTED"],
-                    [[s.task_run.name, s.task_run_id, s.task_run.state_name,
-                      _when(s.task_run.start_time)] for s in slots])
+        print_table(
+            ["TASK RUN", "ID", "STATE", "STARTED"],
+            [
+                [
+                    s.task_run.name,
+                    s.task_run_id,
+                    s.task_run.state_name,
+                    _when(s.task_run.start_time),
+                ]
+                for s in slots
+            ],
+        )
     else:
         print("No task run holds a slot.")
     waiting = list(selectors.waiters(limit))
     if waiting:
         print()
-        print_table(["WAITING TASK RUN", "ID", "SINCE"],
-                    [[w.task_run.name, w.task_run_id, _when(w.enqueued)] for w in waiting])
+        print_table(
+            ["WAITING TASK RUN", "ID", "SINCE"],
+            [[w.task_run.name, w.task_run_id, _when(w.enqueued)] for w in waiting],
+        )
     return 0
 
 
@@ -90,7 +106,11 @@ def list_limits(args: argparse.Namespace) -> int:
     if not limits:
         print("No concurrency limits. Create one: runs concurrency-limit create TAG LIMIT")
         return 0
-    print_table(["TAG", "LIMIT", "ACTIVE SLOTS", "ID"],
-                [[limit.tag, limit.concurrency_limit, len(limit.slots.all()), limit.id]
-                 for limit in limits])
+    print_table(
+        ["TAG", "LIMIT", "ACTIVE SLOTS", "ID"],
+        [
+            [limit.tag, limit.concurrency_limit, len(limit.slots.all()), limit.id]
+            for limit in limits
+        ],
+    )
     return 0

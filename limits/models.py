@@ -31,9 +31,7 @@ class ConcurrencySlot(models.Model):
     acquired = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["limit", "task_run"], name="slot_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["limit", "task_run"], name="slot_unique")]
 
 
 class SlotWaiter(models.Model):
@@ -48,7 +46,5 @@ class SlotWaiter(models.Model):
 
     class Meta:
         ordering = ["enqueued", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["limit", "task_run"], name="waiter_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["limit", "task_run"], name="waiter_unique")]
         indexes = [models.Index(fields=["limit", "enqueued"], name="waiter_limit_enqueued")]

@@ -14,6 +14,7 @@ def list_limits() -> QuerySet[ConcurrencyLimit]:
 
 
 def get_limit_by_tag(tag: str) -> ConcurrencyLimit:
+    """The limit of ``tag``; ObjectNotFound if the tag has none."""
     limit = ConcurrencyLimit.objects.filter(tag=tag).first()
     if limit is None:
         raise ObjectNotFound(f"No concurrency limit on tag {tag!r}.")
@@ -21,6 +22,7 @@ def get_limit_by_tag(tag: str) -> ConcurrencyLimit:
 
 
 def get_limit(limit_id) -> ConcurrencyLimit:
+    """The limit with this id; ObjectNotFound if there is none."""
     limit = ConcurrencyLimit.objects.filter(id=limit_id).first()
     if limit is None:
         raise ObjectNotFound(f"No concurrency limit has id {limit_id}.")

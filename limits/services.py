@@ -36,8 +36,10 @@ def clean_limit(value: object) -> int:
     if not isinstance(value, int):
         raise LimitError(f"The limit must be a whole number of 0 or more; got {value!r}.")
     if value < 0:
-        raise LimitError(f"The limit cannot be negative; got {value}. Use 0 to abort every run "
-                         "with the tag, or a positive number.")
+        raise LimitError(
+            f"The limit cannot be negative; got {value}. Use 0 to abort every run "
+            "with the tag, or a positive number."
+        )
     if value > 2_147_483_647:
         raise LimitError(f"The limit {value} is too large.")
     return value
@@ -61,8 +63,9 @@ def create_limit(*, tag: str, concurrency_limit: object) -> tuple[ConcurrencyLim
     return limit, created
 
 
-def update_limit(*, limit: ConcurrencyLimit, concurrency_limit: object = None,
-                 tag: str | None = None) -> ConcurrencyLimit:
+def update_limit(
+    *, limit: ConcurrencyLimit, concurrency_limit: object = None, tag: str | None = None
+) -> ConcurrencyLimit:
     """Change a limit's number (and optionally its tag); waiting runs see it at once."""
     with transaction.atomic():
         if tag is not None:

@@ -4,15 +4,22 @@ Locking, chosen per database so that slots stay exact under contention:
 
 - **SQLite**: the orchestration's transaction is ``IMMEDIATE``: it holds the database's single
   write lock from its first statement, so two acquirers (threads or processes) can never both
-  count the same free slot.
+  count the same free slot. Counting and deciding is then one plain statement.
 - **PostgreSQL**: the limit rows of the run's tags are locked with ``SELECT ... FOR UPDATE``,
   always in tag order, so two runs wanting [a, b] and [b, a] queue on ``a`` instead of
-  deadlocking.
+  deadlocking. The slots are counted in a *later* statement: under READ COMMITTED a statement
+  that waited for a row lock keeps the snapshot it started with and would miss the slot the
+  lock holder just took. Release takes no limit lock: deleting one's own slot can only make
+  room, and a concurrent acquirer that counted it waits and is woken by the NOTIFY.
 
 A slot belongs to a task run that is RUNNING under a process whose lease is alive; any other
-slot is reclaimed before counting. Waiters wait in :class:`~limits.models.SlotWaiter` rows,
-oldest first; a run that frees a slot wakes the waiters of this process at once (a condition
-variable), of other processes through PostgreSQL ``NOTIFY`` or, on SQLite, by their short poll.
+slot is reclaimed before a run is told to wait. Waiters wait in
+:class:`~limits.models.SlotWaiter` rows, oldest first; a run that frees a slot wakes the waiters
+of this process at once (a condition variable) and those of other processes through PostgreSQL
+``NOTIFY`` (queued by :func:`release` inside the caller's transaction, so it is delivered
+exactly when the slot is free) or, on SQLite, by their short poll (``POLL_SECONDS``).
+A waiter remembers the wake-up generation from before its decision, so a slot freed between
+"wait" and :func:`wait_for_slot` still wakes it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,10 @@ _NOTIFY_CHANNEL = "runs_slots"
 _released = threading.Condition()
 _generation = 0
 _listener: threading.Thread | None = None
+#: The wake-up generation seen when a run was told to wait, so that a slot freed between that
+#: decision and the start of :func:`wait_for_slot` still wakes it.
+_wait_marks: dict[str, int] = {}
+_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,11 @@ def _tables():
     from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 
     q = connection.ops.quote_name
-    return (q(ConcurrencyLimit._meta.db_table), q(ConcurrencySlot._meta.db_table),
-            q(SlotWaiter._meta.db_table))
+    return (
+        q(ConcurrencyLimit._meta.db_table),
+        q(ConcurrencySlot._meta.db_table),
+        q(SlotWaiter._meta.db_table),
+    )
 
 
 def _run_id_param(task_run_id):
@@ -121,11 +135,14 @@ def _occupancy(cursor, limit_ids: list, run_param) -> tuple[dict, dict]:
     marks = ", ".join(["%s"] * len(limit_ids))
     cursor.execute(
         f"SELECT limit_id, COUNT(*) FROM {slots_table} WHERE limit_id IN ({marks}) "
-        "AND task_run_id <> %s GROUP BY limit_id", [*limit_ids, run_param])
+        "AND task_run_id <> %s GROUP BY limit_id",
+        [*limit_ids, run_param],
+    )
     held = {str(limit_id): count for limit_id, count in cursor.fetchall()}
     cursor.execute(
-        f"SELECT limit_id, task_run_id, enqueued FROM {waiters_table} "
-        f"WHERE limit_id IN ({marks})", limit_ids)
+        f"SELECT limit_id, task_run_id, enqueued FROM {waiters_table} WHERE limit_id IN ({marks})",
+        limit_ids,
+    )
     queues: dict[str, list] = {}
     for limit_id, waiter_run, enqueued in cursor.fetchall():
         queues.setdefault(str(limit_id), []).append((str(waiter_run) == str(run_param), enqueued))
@@ -137,8 +154,11 @@ def _blocked(limits: list, held: dict, queues: dict) -> list[tuple]:
     for limit_id, tag, allowed in limits:
         queue = queues.get(str(limit_id), [])
         mine = [enqueued for is_mine, enqueued in queue if is_mine]
-        ahead = sum(1 for is_mine, enqueued in queue
-                    if not is_mine and (not mine or str(enqueued) < str(mine[0])))
+        ahead = sum(
+            1
+            for is_mine, enqueued in queue
+            if not is_mine and (not mine or str(enqueued) < str(mine[0]))
+        )
         holders = held.get(str(limit_id), 0)
         if holders + ahead >= allowed:
             blocked.append((limit_id, tag, allowed, holders, ahead))
@@ -149,8 +169,8 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
     """Inside the caller's transaction: a slot of every limited tag of the run, or none.
 
     Returns ``acquired``, ``wait`` (naming the blocking tag), ``abort`` (a limit of 0) or
-    ``unlimited`` (no tag has a limit). The common case (room in every limit) costs a handful
-    of plain statements; reclaiming dead slots happens only when a limit looks full.
+    ``unlimited`` (no tag has a limit). The common case (room in every limit, nobody queued)
+    costs two statements; reclaiming dead slots happens only when a limit looks full.
     """
     from django.db import connection
 
@@ -164,20 +184,47 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
     run_param = _run_id_param(task_run_id)
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     marks = ", ".join(["%s"] * len(tags))
+    if lock:
+        _ensure_listener()  # listening before deciding, so no NOTIFY after it is missed
+    seen = _generation
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, tag, concurrency_limit FROM {limits_table} "
-                       f"WHERE tag IN ({marks}) ORDER BY tag{lock}", tags)
-        limits = cursor.fetchall()
-        if not limits:
+        if lock:
+            # Lock first, count after: a statement that waited for a row lock still reads with
+            # the snapshot it started with, so counts taken in it could miss a slot just taken.
+            cursor.execute(
+                f"SELECT id FROM {limits_table} WHERE tag IN ({marks}) ORDER BY tag FOR UPDATE",
+                tags,
+            )
+            if _take_if_free(cursor, tags, run_param):
+                return SlotDecision("acquired")
+        # The common case in one statement: each limit with the slots other runs hold in it
+        # and the length of its wait queue.
+        cursor.execute(
+            f"SELECT l.id, l.tag, l.concurrency_limit, "
+            f"(SELECT COUNT(*) FROM {slots_table} s WHERE s.limit_id = l.id "
+            f"AND s.task_run_id <> %s), "
+            f"(SELECT COUNT(*) FROM {waiters_table} w WHERE w.limit_id = l.id) "
+            f"FROM {limits_table} l WHERE l.tag IN ({marks}) ORDER BY l.tag",
+            [run_param, *tags],
+        )
+        rows = cursor.fetchall()
+        if not rows:
             return SlotDecision("unlimited")
+        limits = [(limit_id, tag, allowed) for limit_id, tag, allowed, _, _ in rows]
         for _, tag, allowed in limits:
             if allowed == 0:
                 cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
                 return SlotDecision(
-                    "abort", tag=tag, limit=0,
+                    "abort",
+                    tag=tag,
+                    limit=0,
                     message=f"The concurrency limit of tag {tag!r} is 0: task runs with this "
-                            "tag are aborted, never run. Raise the limit with "
-                            f"`runs concurrency-limit create {tag} N` to let them run.")
+                    "tag are aborted, never run. Raise the limit with "
+                    f"`runs concurrency-limit create {tag} N` to let them run.",
+                )
+        if all(queued == 0 and held < allowed for _, _, allowed, held, queued in rows):
+            _insert_slots(cursor, slots_table, [row[0] for row in rows], run_param)
+            return SlotDecision("acquired")
         limit_ids = [limit_id for limit_id, _, _ in limits]
         held, queues = _occupancy(cursor, limit_ids, run_param)
         blocked = _blocked(limits, held, queues)
@@ -194,21 +241,59 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
             for limit_id in waiting:
                 if not any(is_mine for is_mine, _ in queues.get(limit_id, [])):
                     SlotWaiter.objects.get_or_create(
-                        limit_id=uuid.UUID(limit_id), task_run_id=task_run_id,
-                        defaults={"enqueued": current, "owner": owner})
+                        limit_id=uuid.UUID(limit_id),
+                        task_run_id=task_run_id,
+                        defaults={"enqueued": current, "owner": owner},
+                    )
+            with _released:
+                if len(_wait_marks) > 10_000:  # runs re-queued elsewhere never came back here
+                    _wait_marks.clear()
+                _wait_marks[str(task_run_id)] = seen
             _, tag, allowed, holders, ahead = blocked[0]
             queue = f", {ahead} waiting ahead" if ahead else ""
             return SlotDecision(
-                "wait", tag=tag, limit=allowed, holders=holders,
-                message=f"Waiting for a slot of tag {tag!r}: {holders} of {allowed} in use"
-                        f"{queue}.")
-        acquired = connection.ops.adapt_datetimefield_value(now())
-        cursor.executemany(
-            f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired) VALUES (%s, %s, %s)",
-            [(limit_id, run_param, acquired) for limit_id in limit_ids])
+                "wait",
+                tag=tag,
+                limit=allowed,
+                holders=holders,
+                message=f"Waiting for a slot of tag {tag!r}: {holders} of {allowed} in use{queue}.",
+            )
+        _insert_slots(cursor, slots_table, limit_ids, run_param)
         if any(is_mine for queue in queues.values() for is_mine, _ in queue):
             cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
     return SlotDecision("acquired")
+
+
+def _take_if_free(cursor, tags: list[str], run_param) -> bool:
+    """PostgreSQL, limits locked: insert a slot of every limit in one statement if all have room
+    and nobody queued; False (nothing inserted) sends the caller down the careful path."""
+    from django.db import connection
+
+    limits_table, slots_table, waiters_table = _tables()
+    marks = ", ".join(["%s"] * len(tags))
+    acquired = connection.ops.adapt_datetimefield_value(now())
+    cursor.execute(
+        f"WITH c AS (SELECT l.id, l.concurrency_limit AS allowed, "
+        f"(SELECT COUNT(*) FROM {slots_table} s WHERE s.limit_id = l.id "
+        f"AND s.task_run_id <> %s) AS held, "
+        f"(SELECT COUNT(*) FROM {waiters_table} w WHERE w.limit_id = l.id) AS queued "
+        f"FROM {limits_table} l WHERE l.tag IN ({marks})), "
+        f"ok AS (SELECT COUNT(*) > 0 AND bool_and(queued = 0 AND held < allowed) AS ok FROM c) "
+        f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired) "
+        f"SELECT c.id, %s, %s FROM c, ok WHERE ok.ok RETURNING limit_id",
+        [run_param, *tags, run_param, acquired],
+    )
+    return bool(cursor.fetchall())
+
+
+def _insert_slots(cursor, slots_table: str, limit_ids: list, run_param) -> None:
+    from django.db import connection
+
+    acquired = connection.ops.adapt_datetimefield_value(now())
+    cursor.executemany(
+        f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired) VALUES (%s, %s, %s)",
+        [(limit_id, run_param, acquired) for limit_id in limit_ids],
+    )
 
 
 def release(task_run_id) -> list[str]:
@@ -217,9 +302,30 @@ def release(task_run_id) -> list[str]:
 
     limits_table, slots_table, waiters_table = _tables()
     run_param = _run_id_param(task_run_id)
+    if _wait_marks:
+        with _released:
+            _wait_marks.pop(str(task_run_id), None)
+    if connection.vendor == "postgresql":
+        # One round trip; the NOTIFY is sent by PostgreSQL when the caller's transaction commits.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH freed AS (DELETE FROM {slots_table} WHERE task_run_id = %s "
+                f"RETURNING limit_id), left_queue AS (DELETE FROM {waiters_table} "
+                f"WHERE task_run_id = %s RETURNING 1) "
+                f"SELECT l.tag, pg_notify('{_NOTIFY_CHANNEL}', '') FROM freed "
+                f"JOIN {limits_table} l ON l.id = freed.limit_id",
+                [run_param, run_param],
+            )
+            tags = [row[0] for row in cursor.fetchall()]
+        if tags:
+            _local.notified = True
+        return tags
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT l.tag FROM {slots_table} s JOIN {limits_table} l "
-                       "ON l.id = s.limit_id WHERE s.task_run_id = %s", [run_param])
+        cursor.execute(
+            f"SELECT l.tag FROM {slots_table} s JOIN {limits_table} l "
+            "ON l.id = s.limit_id WHERE s.task_run_id = %s",
+            [run_param],
+        )
         tags = [row[0] for row in cursor.fetchall()]
         if tags:
             cursor.execute(f"DELETE FROM {slots_table} WHERE task_run_id = %s", [run_param])
@@ -235,7 +341,9 @@ def notify_released(tags: Iterable[str] = ()) -> None:
         _released.notify_all()
     from django.db import connection
 
-    if connection.vendor == "postgresql":
+    tags = list(tags)
+    queued_by_release = bool(tags) and _local.__dict__.pop("notified", False)
+    if connection.vendor == "postgresql" and not queued_by_release:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
@@ -250,7 +358,7 @@ def wait_for_slot(task_run_id, tags: Iterable[str], timeout: float) -> None:
     cross_process_wake = connection.vendor == "postgresql" and _ensure_listener()
     wait = timeout if cross_process_wake else min(timeout, POLL_SECONDS)
     with _released:
-        seen = _generation
+        seen = _wait_marks.pop(str(task_run_id), _generation)
         _released.wait_for(lambda: _generation != seen, timeout=max(wait, 0.001))
 
 

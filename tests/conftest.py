@@ -62,7 +62,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         import psycopg
         from django.db import connections
 
+        import atexit
+
+        from runs.orchestration import writer as writer_module
+
         connections.close_all()
+        atexit.unregister(writer_module._flush_at_exit)  # the database is about to go
         admin, name = _PG_DATABASE
         try:
             with psycopg.connect(admin.replace("postgres://", "postgresql://", 1),

@@ -1,3 +1,7 @@
 """URLs of the REST API."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("concurrency-limits/", include("limits.api.urls")),
+]

@@ -18,6 +18,9 @@ COMMAND_MODULES = [
     "runs.cli.flow_runs",
     "runs.cli.config",
     "limits.cli",
+    "runs.cli.worker",
+    "runs.cli.up",
+    "runs.cli.deploy",
 ]
 
 

@@ -235,7 +235,15 @@ class TaskRunEngine:
             "Task run failed with %s: %s\n%s", type(exc).__name__, exc,
             "".join(traceback.format_exception(exc)).rstrip(),
         )
-        return Failed(f"{type(exc).__name__}: {exc}", data=exc)
+        result_key = ""
+        if self.force_persist:  # the caller is another process: keep the exception for it
+            from runs.results import ResultNotPersistable, persist_result
+
+            try:
+                result_key = persist_result(exc)
+            except ResultNotPersistable:
+                pass
+        return Failed(f"{type(exc).__name__}: {exc}", data=exc, result_key=result_key)
 
     def timed_out(self) -> State:
         return TimedOut(
@@ -282,6 +290,12 @@ class TaskRunEngine:
     def _slot_wait(self) -> float:
         return conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS
 
+    def wait_for_slot(self) -> None:
+        """Sleep until a concurrency slot may be free (a Celery worker re-queues instead)."""
+        from limits.slots import wait_for_slot
+
+        wait_for_slot(self.record.id, self.record.tags, self._slot_wait())
+
     def _call_args(self) -> tuple[list, dict]:
         import inspect
 
@@ -302,9 +316,7 @@ class TaskRunEngine:
             while True:
                 state = self.propose(self._running_state())
                 if state.type is StateType.PENDING:
-                    from limits.slots import wait_for_slot
-
-                    wait_for_slot(self.record.id, self.record.tags, self._slot_wait())
+                    self.wait_for_slot()
                     continue
                 if not state.is_running():
                     return state

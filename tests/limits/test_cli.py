@@ -11,8 +11,13 @@ from limits.models import ConcurrencyLimit
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runs.cli", "concurrency-limit", *args],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "runs.cli", "concurrency-limit", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
 
 
 def test_create_update_ls_inspect_delete():
@@ -34,8 +39,14 @@ def test_create_update_ls_inspect_delete():
 
 def test_bad_input_is_one_line_error_and_changes_nothing():
     tag = f"bad-{uuid.uuid4().hex[:6]}"
-    for args in (("create", tag, "-1"), ("create", tag, "two"), ("create", tag, "1.5"),
-                 ("create", " ", "1"), ("delete", tag), ("inspect", tag)):
+    for args in (
+        ("create", tag, "-1"),
+        ("create", tag, "two"),
+        ("create", tag, "1.5"),
+        ("create", " ", "1"),
+        ("delete", tag),
+        ("inspect", tag),
+    ):
         result = cli(*args)
         assert result.returncode == 1, args
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error:")

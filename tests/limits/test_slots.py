@@ -15,8 +15,8 @@ import pytest
 from limits import services
 from limits.models import ConcurrencySlot, SlotWaiter
 from runs import conf, flow, task
-from runs.models import TaskRun
 from runs.models import State as StateRow
+from runs.models import TaskRun
 
 
 def new_tag() -> str:
@@ -234,9 +234,17 @@ def test_exact_across_two_processes(tmp_path, is_postgres):
     """)
     (tmp_path / "worker.py").write_text(script)
     env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "1"}
-    processes = [subprocess.Popen([sys.executable, "worker.py"], cwd=tmp_path, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "worker.py"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     import json
 
     spans = []
@@ -263,3 +271,61 @@ def test_waiter_rows_are_cleaned_up():
 
     f()
     assert not SlotWaiter.objects.filter(limit__tag=tag).exists()
+
+
+def test_slot_of_a_killed_process_comes_back_within_a_bounded_time(tmp_path):
+    import signal
+
+    tag = new_tag()
+    services.create_limit(tag=tag, concurrency_limit=1)
+    (tmp_path / "holder.py").write_text(
+        textwrap.dedent(f"""
+        import time
+        from runs import flow, task
+
+        @task(tags=[{tag!r}])
+        def hold():
+            print("STARTED", flush=True)
+            time.sleep(60)
+
+        @flow
+        def f():
+            hold()
+
+        f()
+    """)
+    )
+    env = {**os.environ, "RUNS_HEARTBEAT_SECONDS": "0.2"}
+    process = subprocess.Popen(
+        [sys.executable, "holder.py"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline().strip() == "STARTED"
+        deadline = time.monotonic() + 10
+        while not ConcurrencySlot.objects.filter(limit__tag=tag).exists():
+            assert time.monotonic() < deadline, "the holder's slot never reached the database"
+            time.sleep(0.05)
+        holder_id = ConcurrencySlot.objects.get(limit__tag=tag).task_run_id
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        killed_at = time.monotonic()
+
+        @task(tags=[tag])
+        def after():
+            return time.monotonic()
+
+        @flow
+        def g():
+            return after()
+
+        ran_at = g()
+        assert ran_at - killed_at < 3  # lease of 3 heartbeats of 0.2 s, plus a margin
+        assert not ConcurrencySlot.objects.filter(task_run_id=holder_id).exists()
+        while time.monotonic() - killed_at < 10:  # this process's reaper ends it CRASHED
+            if TaskRun.objects.get(id=holder_id).state_type == "CRASHED":
+                break
+            time.sleep(0.1)
+        assert TaskRun.objects.get(id=holder_id).state_type == "CRASHED"
+    finally:
+        if process.poll() is None:
+            process.kill()

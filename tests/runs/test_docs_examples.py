@@ -168,7 +168,7 @@ def test_caching_example_runs_expensive_operation_once(tmp_path):
 
         def static_cache_key(context, parameters):
             # return a constant
-            return "static cache key %s"
+            return "static cache key KEY"
 
         @task(cache_key_fn=static_cache_key)
         def cached_task():
@@ -182,7 +182,7 @@ def test_caching_example_runs_expensive_operation_once(tmp_path):
         test_caching()
         test_caching()
         test_caching()
-    """ % tmp_path.name
+    """.replace("KEY", tmp_path.name)
     assert run_script(source, tmp_path).count("running an expensive operation") == 1
     assert run_script(source, tmp_path).count("running an expensive operation") == 0
 
@@ -191,11 +191,11 @@ def test_refresh_cache_setting_from_environment(tmp_path):
     source = """
         from runs import task, flow
 
-        @task(cache_key_fn=lambda c, p: "refresh-key %s")
+        @task(cache_key_fn=lambda c, p: "refresh-key KEY")
         def follows():
             print("follows ran")
 
-        @task(cache_key_fn=lambda c, p: "refresh-key-2 %s", refresh_cache=False)
+        @task(cache_key_fn=lambda c, p: "refresh-key-2 KEY", refresh_cache=False)
         def never():
             print("never ran")
 
@@ -205,7 +205,7 @@ def test_refresh_cache_setting_from_environment(tmp_path):
             never()
 
         f()
-    """ % (tmp_path.name, tmp_path.name)
+    """.replace("KEY", tmp_path.name)
     first = run_script(source, tmp_path)
     assert "follows ran" in first and "never ran" in first
     second = run_script(source, tmp_path, {"RUNS_TASKS_REFRESH_CACHE": "true"})

@@ -1,0 +1,1 @@
+"""REST endpoints for concurrency limits, included under /api/concurrency-limits/."""

@@ -1,0 +1,106 @@
+"""``runs up``: migrate, then the web server and one worker together. Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from runs.cli import CommandError, setup_django
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("up", help="run the dashboard, the API and a worker together")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
+    parser.set_defaults(handler=up)
+
+
+def _prepare() -> list[str]:
+    """Migrate, register flows, make the admin account; lines to print."""
+    setup_django()
+    from runs.registry import RegistrationError, register_flow, sync_registered_flows
+
+    lines = []
+    try:
+        flows = sync_registered_flows()
+        try:
+            flows.extend(register_flow(f"runs.demo_flows:{name}") for name in _demo_flow_names())
+        except (RegistrationError, ImportError):
+            pass
+    except RegistrationError as exc:
+        raise CommandError(str(exc)) from None
+    lines.append(f"Registered flows: {', '.join(sorted(f.name for f in flows)) or 'none'}")
+    try:
+        from runs.services.admin_account import ensure_admin_account
+    except ImportError:
+        pass
+    else:
+        message = ensure_admin_account()
+        if message:
+            lines.append(message)
+    return lines
+
+
+def _demo_flow_names() -> list[str]:
+    from runs import demo_flows
+    from runs.flows import Flow
+
+    return [name for name, value in vars(demo_flows).items() if isinstance(value, Flow)]
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def up(args: argparse.Namespace) -> int:
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port must be between 1 and 65535; got {args.port}.")
+    for line in _prepare():
+        print(line)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
+                                                                   "project.settings")}
+    web = subprocess.Popen(
+        [sys.executable, "-m", "django", "runserver", f"{args.host}:{args.port}", "--noreload",
+         "--skip-checks"], env=env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(args.concurrency)],
+        env=env)
+    processes = [web, worker]
+    print(f"runs is up: dashboard http://{args.host}:{args.port}/  API "
+          f"http://{args.host}:{args.port}/api/  (Ctrl-C stops both)", flush=True)
+
+    stopping = {"signal": False}
+
+    def on_signal(signum, frame):
+        stopping["signal"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stopping["signal"]:
+            for process in processes:
+                if process.poll() is not None:
+                    name = "web server" if process is web else "worker"
+                    print(f"The {name} stopped (exit status {process.returncode}); stopping.",
+                          file=sys.stderr)
+                    _stop(processes)
+                    return 1
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    _stop(processes)
+    print("Stopped the web server and the worker.")
+    return 0

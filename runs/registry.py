@@ -1,0 +1,91 @@
+"""Registered flows: the only flows the web form and the API may start.
+
+A flow is registered by its entrypoint (``module:function``): from the modules listed in
+RUNS_FLOW_MODULES (every ``@flow`` in them), or with ``runs deploy MODULE:FLOW``. A request
+names a registered flow by name; nothing received ever names code to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from django.db.models import QuerySet
+
+from runs import conf
+from runs.models import Flow as FlowRow
+from runs.parameters import parameter_schema
+
+
+class UnknownFlow(LookupError):
+    """No registered flow has this name."""
+
+
+class RegistrationError(ValueError):
+    """An entrypoint that does not name a flow."""
+
+
+def _import_entrypoint(entrypoint: str):
+    from runs.flows import Flow
+
+    module_name, sep, attribute = entrypoint.partition(":")
+    if not sep or not module_name or not attribute:
+        raise RegistrationError(
+            f"{entrypoint!r} is not an entrypoint; write MODULE:FLOW, e.g. myapp.flows:etl.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RegistrationError(f"Cannot import module {module_name!r}: {exc}.") from None
+    obj = getattr(module, attribute, None)
+    if not isinstance(obj, Flow):
+        raise RegistrationError(
+            f"{entrypoint!r} is not a flow: {attribute!r} in {module_name!r} must be a function "
+            "decorated with @flow.")
+    return obj
+
+
+def register_flow(entrypoint: str) -> FlowRow:
+    """Register the flow at ``entrypoint`` (``module:function``); returns its Flow row."""
+    flow = _import_entrypoint(entrypoint)
+    row, _ = FlowRow.objects.update_or_create(
+        name=flow.name,
+        defaults={"entrypoint": entrypoint, "description": flow.description or "",
+                  "parameters_schema": parameter_schema(flow.fn)},
+    )
+    return row
+
+
+def sync_registered_flows() -> list[FlowRow]:
+    """Register every flow found in the modules of RUNS_FLOW_MODULES."""
+    from runs.flows import Flow
+
+    rows = []
+    for module_name in conf.settings.RUNS_FLOW_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise RegistrationError(
+                f"RUNS_FLOW_MODULES names {module_name!r}, which cannot be imported: {exc}."
+            ) from None
+        for attribute, value in vars(module).items():
+            if isinstance(value, Flow) and getattr(value.fn, "__module__", None) == module_name:
+                rows.append(register_flow(f"{module_name}:{attribute}"))
+    return rows
+
+
+def registered_flows() -> QuerySet[FlowRow]:
+    """Flows that can be started by name, by name."""
+    return FlowRow.objects.exclude(entrypoint="").order_by("name")
+
+
+def get_registered_flow(name: str) -> FlowRow:
+    row = registered_flows().filter(name=name).first()
+    if row is None:
+        known = ", ".join(registered_flows().values_list("name", flat=True)) or "none yet"
+        raise UnknownFlow(f"No registered flow is named {name!r} (registered: {known}). "
+                          "Register it with `runs deploy MODULE:FLOW` or RUNS_FLOW_MODULES.")
+    return row
+
+
+def load_flow(name: str):
+    """The Flow object of the registered flow ``name`` (imported from its entrypoint)."""
+    return _import_entrypoint(get_registered_flow(name).entrypoint)

@@ -1,0 +1,110 @@
+"""Celery tasks: translate messages into engine calls, and nothing more.
+
+``run_task_run`` carries one task run submitted by a CeleryTaskRunner (a signed cloudpickle
+payload); ``run_flow_run`` starts a registered flow run by id (JSON parameters only).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_process_init
+
+logger = logging.getLogger("runs.worker")
+
+#: Longest a re-queued run waits before asking for a slot again (seconds); grows from 0.1.
+MAX_SLOT_COUNTDOWN = 5.0
+
+
+class Requeue(Exception):
+    """The run must wait for a concurrency slot: send it again later instead of blocking."""
+
+
+@worker_process_init.connect
+def _start_heartbeat(**_: object) -> None:
+    from runs.bootstrap import ensure_ready
+    from runs.leases import ensure_heartbeat
+
+    ensure_ready()
+    ensure_heartbeat()
+
+
+def _owner_is_alive(owner: str) -> bool:
+    from runs.models import ProcessLease
+    from runs.states import now
+
+    return ProcessLease.objects.filter(owner=owner, expires__gt=now()).exists()
+
+
+@shared_task(name="runs.run_task_run", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_task_run(self, payload: str, attempt: int = 0) -> str:
+    """Run one task run sent by a CeleryTaskRunner; returns the final state's name."""
+    from runs import conf
+    from runs.bootstrap import ensure_ready
+    from runs.engine.task_engine import TaskRunEngine
+    from runs.leases import current_owner, ensure_heartbeat
+    from runs.orchestration import load_task_run_record, propose_state
+    from runs.signing import BadSignature, loads
+    from runs.states import Crashed
+
+    ensure_ready()
+    ensure_heartbeat()
+    try:
+        message = loads(payload)
+    except BadSignature as exc:
+        logger.error("Refused a task run message: %s", exc)
+        return "Refused"
+    record = load_task_run_record(message["task_run_id"])
+    if record.is_final():
+        return record.state.name  # a duplicate delivery of a finished run
+    if record.state.is_running() and record.owner and record.owner != current_owner():
+        if _owner_is_alive(record.owner):
+            return "AlreadyRunning"
+        propose_state(record, Crashed(
+            f"The worker running it ({record.owner}) died; the message was delivered again."))
+        return record.state.name
+    engine = TaskRunEngine.resume(message["task"], record, message["parameters"])
+
+    def requeue_instead_of_waiting() -> None:
+        raise Requeue
+
+    engine.wait_for_slot = requeue_instead_of_waiting
+    try:
+        state = engine.run_sync()
+    except Requeue:
+        countdown = min(0.1 * 2**attempt, MAX_SLOT_COUNTDOWN,
+                        conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS)
+        run_task_run.apply_async(args=[payload, attempt + 1], countdown=countdown,
+                                 queue=self.request.delivery_info.get("routing_key") or None)
+        return "AwaitingConcurrencySlot"
+    return state.name
+
+
+@shared_task(name="runs.run_flow_run", acks_late=True, reject_on_worker_lost=True)
+def run_flow_run(flow_run_id: str, parameters: dict) -> str:
+    """Run a flow run created by ``start_flow_run``; returns the final state's name."""
+    from runs.bootstrap import ensure_ready
+    from runs.engine.flow_engine import FlowRunEngine
+    from runs.leases import ensure_heartbeat
+    from runs.orchestration import load_flow_run_record, set_flow_run_state
+    from runs.parameters import ParameterError, coerce_parameters
+    from runs.registry import RegistrationError, UnknownFlow, load_flow
+    from runs.states import Failed
+
+    ensure_ready()
+    ensure_heartbeat()
+    record = load_flow_run_record(flow_run_id)
+    if record.is_final():
+        return record.state.name
+    try:
+        flow = load_flow(record.flow_name)
+        values = coerce_parameters(flow.fn, parameters)
+    except (UnknownFlow, RegistrationError, ParameterError) as exc:
+        return set_flow_run_state(flow_run_id, Failed(str(exc))).name
+    engine = FlowRunEngine(flow, (), values, record=record)
+    engine.force_persist = True
+    try:
+        return engine.run_sync().name
+    except BaseException:  # the flow run's state already says what happened
+        return record.state.name if record.state else "Crashed"

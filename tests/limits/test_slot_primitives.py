@@ -1,0 +1,225 @@
+"""limits.slots on its own: rows made with the ORM, each call in a transaction like orchestration's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+
+from django.db import connection, transaction
+
+from limits import slots
+from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+from runs import leases
+from runs.models import Flow, FlowRun, ProcessLease, TaskRun
+from runs.states import now
+
+
+def new_tag() -> str:
+    return f"slot-{uuid.uuid4().hex[:8]}"
+
+
+def limit(tag: str, value: int) -> ConcurrencyLimit:
+    return ConcurrencyLimit.objects.create(tag=tag, concurrency_limit=value)
+
+
+def task_run(state: str = "PENDING", owner: str | None = None) -> TaskRun:
+    """A task run of this process (whose lease is renewed) unless ``owner`` says otherwise."""
+    leases.renew()
+    flow, _ = Flow.objects.get_or_create(name="limits-slot-primitives")
+    flow_run = FlowRun.objects.create(
+        flow=flow, name="fr", state_type="RUNNING", state_name="Running", created=now()
+    )
+    name = f"t-{uuid.uuid4().hex[:6]}"
+    return TaskRun.objects.create(
+        flow_run=flow_run,
+        name=name,
+        task_key=name,
+        task_name=name,
+        state_type=state,
+        state_name=state.title(),
+        created=now(),
+        owner=leases.current_owner() if owner is None else owner,
+    )
+
+
+def acquire(run: TaskRun, tags: list[str]) -> slots.SlotDecision:
+    """Acquire like orchestration does; an acquired run becomes RUNNING in the same transaction."""
+    with transaction.atomic():
+        decision = slots.acquire(run.id, tags)
+        if decision.status in ("acquired", "unlimited"):
+            TaskRun.objects.filter(id=run.id).update(state_type="RUNNING")
+    return decision
+
+
+def release(run: TaskRun) -> list[str]:
+    with transaction.atomic():
+        TaskRun.objects.filter(id=run.id).update(state_type="COMPLETED")
+        freed = slots.release(run.id)
+    slots.notify_released(freed)
+    return freed
+
+
+def test_tags_without_limits_are_unlimited_and_cost_no_slot():
+    run = task_run()
+    assert slots.any_limited([]) is False
+    assert slots.any_limited([new_tag()]) is False
+    assert acquire(run, [new_tag()]).status == "unlimited"
+    assert acquire(run, []).status == "unlimited"
+    assert not ConcurrencySlot.objects.filter(task_run=run).exists()
+
+
+def test_acquire_takes_a_slot_of_every_limited_tag():
+    a, b, free = new_tag(), new_tag(), new_tag()
+    limit(a, 2), limit(b, 1)
+    run = task_run()
+    assert slots.any_limited([free, a]) is True
+    assert acquire(run, [a, b, free]).status == "acquired"
+    assert set(
+        ConcurrencySlot.objects.filter(task_run=run).values_list("limit__tag", flat=True)
+    ) == {a, b}
+    assert sorted(release(run)) == sorted([a, b])
+    assert not ConcurrencySlot.objects.filter(task_run=run).exists()
+
+
+def test_all_or_none_a_blocked_run_holds_no_slot():
+    a, b = new_tag(), new_tag()
+    limit(a, 1), limit(b, 1)
+    holder, blocked = task_run(), task_run()
+    assert acquire(holder, [a]).status == "acquired"
+    decision = acquire(blocked, [b, a])
+    assert (decision.status, decision.tag, decision.limit, decision.holders) == ("wait", a, 1, 1)
+    assert a in decision.message and "1 of 1" in decision.message
+    assert not ConcurrencySlot.objects.filter(task_run=blocked).exists()
+    release(holder)
+    assert acquire(blocked, [a, b]).status == "acquired"
+
+
+def test_limit_zero_aborts_naming_the_tag():
+    tag = new_tag()
+    limit(tag, 0)
+    run = task_run()
+    decision = acquire(run, [tag])
+    assert decision.status == "abort" and decision.tag == tag and tag in decision.message
+    assert not ConcurrencySlot.objects.filter(task_run=run).exists()
+
+
+def test_waiters_are_served_first_come_first_served():
+    tag = new_tag()
+    limit(tag, 1)
+    holder, first, second = task_run(), task_run(), task_run()
+    assert acquire(holder, [tag]).status == "acquired"
+    assert acquire(first, [tag]).status == "wait"
+    assert acquire(second, [tag]).status == "wait"
+    release(holder)
+    late = acquire(second, [tag])
+    assert late.status == "wait" and "1 waiting ahead" in late.message
+    assert acquire(first, [tag]).status == "acquired"
+    assert not SlotWaiter.objects.filter(task_run=first).exists()
+    release(first)
+    assert acquire(second, [tag]).status == "acquired"
+    assert not SlotWaiter.objects.filter(limit__tag=tag).exists()
+
+
+def test_release_drops_the_run_from_wait_queues():
+    tag = new_tag()
+    limit(tag, 1)
+    holder, waiter = task_run(), task_run()
+    acquire(holder, [tag])
+    acquire(waiter, [tag])
+    assert SlotWaiter.objects.filter(task_run=waiter).exists()
+    assert release(waiter) == []
+    assert not SlotWaiter.objects.filter(task_run=waiter).exists()
+
+
+def test_slot_of_a_run_no_longer_running_is_reclaimed():
+    tag = new_tag()
+    limit(tag, 1)
+    finished, newcomer = task_run(), task_run()
+    acquire(finished, [tag])
+    TaskRun.objects.filter(id=finished.id).update(state_type="COMPLETED")  # slot left behind
+    assert acquire(newcomer, [tag]).status == "acquired"
+    assert not ConcurrencySlot.objects.filter(task_run=finished).exists()
+
+
+def test_slot_of_a_dead_process_is_reclaimed():
+    tag = new_tag()
+    limit(tag, 1)
+    owner = f"dead-{uuid.uuid4().hex[:6]}"
+    ProcessLease.objects.create(
+        owner=owner, hostname="gone", pid=1, started=now(), expires=now() - dt.timedelta(seconds=1)
+    )
+    orphan = task_run(owner=owner)
+    with transaction.atomic():
+        assert slots.acquire(orphan.id, [tag]).status == "acquired"
+        TaskRun.objects.filter(id=orphan.id).update(state_type="RUNNING")
+    assert slots.reclaim_dead_slots() >= 1
+    assert not ConcurrencySlot.objects.filter(task_run=orphan).exists()
+    assert acquire(task_run(), [tag]).status == "acquired"
+
+
+def test_live_holders_are_never_reclaimed():
+    tag = new_tag()
+    limit(tag, 1)
+    holder = task_run()
+    acquire(holder, [tag])
+    slots.reclaim_dead_slots()
+    assert acquire(task_run(), [tag]).status == "wait"
+    assert ConcurrencySlot.objects.filter(task_run=holder).exists()
+
+
+def test_notify_released_wakes_a_waiter_in_this_process_at_once():
+    woke = []
+
+    def waiter():
+        started = time.monotonic()
+        slots.wait_for_slot(uuid.uuid4(), ["x"], timeout=5)
+        woke.append(time.monotonic() - started)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.02)
+    slots.notify_released(["x"])
+    thread.join(5)
+    assert woke and woke[0] < (1 if connection.vendor == "postgresql" else slots.POLL_SECONDS + 0.5)
+
+
+def test_exact_under_threads():
+    tag = new_tag()
+    limit(tag, 3)
+    runs = [task_run() for _ in range(12)]
+    lock = threading.Lock()
+    current, peak, done = [0], [0], []
+
+    def worker(run: TaskRun) -> None:
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                decision = acquire(run, [tag])
+                if decision.status == "acquired":
+                    break
+                assert decision.status == "wait"
+                slots.wait_for_slot(run.id, [tag], timeout=0.2)
+            else:
+                raise AssertionError("never got a slot")
+            with lock:
+                current[0] += 1
+                peak[0] = max(peak[0], current[0])
+            time.sleep(0.02)
+            with lock:
+                current[0] -= 1
+            release(run)
+            done.append(run.id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(done) == 12
+    assert 2 <= peak[0] <= 3
+    assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
+    assert not SlotWaiter.objects.filter(limit__tag=tag).exists()
