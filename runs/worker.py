@@ -10,6 +10,7 @@ import logging
 
 from celery import shared_task
 from celery.signals import worker_process_init
+from django.core.exceptions import ObjectDoesNotExist
 
 logger = logging.getLogger("runs.worker")
 
@@ -55,7 +56,13 @@ def run_task_run(self, payload: str, attempt: int = 0) -> str:
     except BadSignature as exc:
         logger.error("Refused a task run message: %s", exc)
         return "Refused"
-    record = load_task_run_record(message["task_run_id"])
+    try:
+        record = load_task_run_record(message["task_run_id"])
+    except ObjectDoesNotExist:
+        logger.warning("Dropped a message for task run %s, which this database does not have "
+                       "(pruned, or sent by a project with another database).",
+                       message["task_run_id"])
+        return "Unknown"
     if record.is_final():
         return record.state.name  # a duplicate delivery of a finished run
     if record.state.is_running() and record.owner and record.owner != current_owner():
@@ -94,7 +101,12 @@ def run_flow_run(flow_run_id: str, parameters: dict) -> str:
 
     ensure_ready()
     ensure_heartbeat()
-    record = load_flow_run_record(flow_run_id)
+    try:
+        record = load_flow_run_record(flow_run_id)
+    except ObjectDoesNotExist:
+        logger.warning("Dropped a message for flow run %s, which this database does not have.",
+                       flow_run_id)
+        return "Unknown"
     if record.is_final():
         return record.state.name
     try:

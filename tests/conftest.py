@@ -24,6 +24,8 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
 
 _PG_DATABASE: tuple[str, str] | None = None
 
+pytest_plugins = ["tests.workers"]
+
 
 def _make_postgres_database() -> None:
     """Point DATABASE_URL at a new, empty database on the same PostgreSQL server."""
@@ -46,8 +48,19 @@ if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"
     _make_postgres_database()
 
 
+def _empty_redis_broker() -> None:
+    """Drop messages an earlier session left in the test broker (they name runs of other databases)."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if url.startswith("redis://"):
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     from runs.bootstrap import ensure_ready
+
+    _empty_redis_broker()
 
     ensure_ready()
 
@@ -59,12 +72,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     stop_heartbeat()
     writer.flush()
     if _PG_DATABASE is not None:
+        import atexit
+        import importlib
+
         import psycopg
         from django.db import connections
 
-        import atexit
-
-        from runs.orchestration import writer as writer_module
+        writer_module = importlib.import_module("runs.orchestration.writer")
 
         connections.close_all()
         atexit.unregister(writer_module._flush_at_exit)  # the database is about to go

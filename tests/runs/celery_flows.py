@@ -1,0 +1,68 @@
+"""Tasks and flows that tests send to real ``runs worker`` processes (importable by workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from runs import flow, get_run_logger, task
+from runs.tasks import task_input_hash
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@task
+def pid_of_worker() -> int:
+    return os.getpid()
+
+
+@task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@task
+def explode(x: int) -> int:
+    raise ValueError(f"cannot take {x}")
+
+
+@task(retries=2, retry_delay_seconds=0)
+def fails_until_third_attempt(counter_file: str) -> int:
+    """Counts attempts in a file (attempts happen in other processes) and fails twice."""
+    path = Path(counter_file)
+    attempts = int(path.read_text() or 0) + 1 if path.exists() else 1
+    path.write_text(str(attempts))
+    if attempts < 3:
+        raise RuntimeError(f"attempt {attempts} fails")
+    return attempts
+
+
+@task(timeout_seconds=0.3)
+def sleeps_past_timeout(marker_file: str) -> None:
+    get_run_logger().info("started")
+    time.sleep(5)
+    Path(marker_file).write_text("the line after the sleep ran")
+
+
+@task(cache_key_fn=task_input_hash)
+def cached_square(x: int, counter_file: str) -> int:
+    with open(counter_file, "a") as out:
+        out.write("ran\n")
+    return x * x
+
+
+@task
+def sleep_then_return(seconds: float, started_file: str) -> str:
+    Path(started_file).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return "finished"
+
+
+@flow(name="celery-add")
+def add_flow(x: int, y: int = 1) -> int:
+    """A registered flow started by id in the tests."""
+    return add(x, y)
