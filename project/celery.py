@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.fixups.django import DjangoWorkerFixup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
@@ -21,3 +22,17 @@ app.conf.update(
     worker_hijack_root_logger=False,
 )
 app.autodiscover_tasks(["runs"], related_name="worker")
+
+
+def _close_old_connections(fixup, **_: object) -> None:
+    """Close only broken or expired connections around each task, as Django does per request.
+
+    Celery's Django fix-up closes every database connection before and after each task, so a
+    worker would connect twice per task run; CONN_MAX_AGE already bounds how long one lives.
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+DjangoWorkerFixup.close_database = _close_old_connections

@@ -85,7 +85,8 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = conf.settings.DATABASE_URL or f"sqlite:///{RUNS_HOME / 'runs.sqlite3'}"
-    db = dj_database_url.parse(url, conn_max_age=0)
+    # Persistent connections: a worker runs many short task runs, and connecting costs more.
+    db = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     if db["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock when a
         # transaction starts, so two processes never deadlock upgrading a read lock.

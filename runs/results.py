@@ -34,8 +34,13 @@ def _path_for(key: str) -> Path:
     return storage_path() / key
 
 
-def persist_result(value: Any) -> str:
-    """Store ``value`` and return its key; raise ResultNotPersistable naming the type."""
+def persist_result(value: Any, durable: bool = True) -> str:
+    """Store ``value`` and return its key; raise ResultNotPersistable naming the type.
+
+    The write is atomic (a temporary file, then a rename), so no reader ever sees half a file.
+    ``durable`` also syncs it to disk before the rename, so that it survives a power loss; a result
+    only handed from a worker to the caller waiting for it can skip that.
+    """
     try:
         payload = cloudpickle.dumps(value)
     except Exception as exc:
@@ -49,8 +54,9 @@ def persist_result(value: Any) -> str:
     tmp = folder / f".{key}.tmp"
     with open(tmp, "wb") as handle:
         handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, folder / key)
     return key
 

@@ -211,6 +211,10 @@ class TaskRunEngine:
             return self.task.persist_result
         return self.task.cache_key_fn is not None
 
+    def _persist_durably(self) -> bool:
+        """Whether the result must outlive the run: cached, or asked for on the task."""
+        return self.record.cache_key is not None or bool(self.task.persist_result)
+
     def completed(self, result: Any) -> State:
         if isinstance(result, State):
             return result
@@ -219,7 +223,7 @@ class TaskRunEngine:
             from runs.results import ResultNotPersistable, persist_result
 
             try:
-                result_key = persist_result(result)
+                result_key = persist_result(result, durable=self._persist_durably())
             except ResultNotPersistable as exc:
                 return Failed(str(exc))
         expiration = None

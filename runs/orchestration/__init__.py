@@ -80,7 +80,7 @@ def _bookkeeping(record: RunRecord, state: State) -> None:
 
 
 # ---- transitions asked for by id (services, the reaper, workers) -------------------------------
-def _record_from_row(row, kind: str) -> RunRecord:
+def _record_from_row(row, kind: str, holds_slots: bool | None = None) -> RunRecord:
     common = dict(
         id=row.id, name=row.name, parameters=row.parameters, tags=list(row.tags),
         created=row.created, run_count=row.run_count, start_time=row.start_time,
@@ -94,7 +94,8 @@ def _record_from_row(row, kind: str) -> RunRecord:
             flow_run_id=row.flow_run_id, task_key=row.task_key, task_name=row.task_name,
             map_index=row.map_index, cache_key=row.cache_key,
             cache_expiration=row.cache_expiration,
-            holds_slots=row.slots.exists(), limited=None, **common,
+            holds_slots=row.slots.exists() if holds_slots is None else holds_slots,
+            limited=None, **common,
         )
     return FlowRunRecord(
         flow_id=row.flow_id, flow_name=row.flow.name, parent_task_run_id=row.parent_task_run_id,
@@ -104,9 +105,15 @@ def _record_from_row(row, kind: str) -> RunRecord:
 
 def load_task_run_record(task_run_id: uuid.UUID | str) -> TaskRunRecord:
     """A record of a task run as the database has it, to propose transitions by id."""
+    from django.db.models import Exists, OuterRef
+
+    from limits.models import ConcurrencySlot
     from runs.models import TaskRun
 
-    return _record_from_row(TaskRun.objects.get(id=task_run_id), "task")
+    row = TaskRun.objects.annotate(
+        holds=Exists(ConcurrencySlot.objects.filter(task_run=OuterRef("pk")))
+    ).get(id=task_run_id)
+    return _record_from_row(row, "task", holds_slots=row.holds)
 
 
 def load_flow_run_record(flow_run_id: uuid.UUID | str) -> FlowRunRecord:

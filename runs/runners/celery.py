@@ -8,6 +8,8 @@ database, and the result from the result store (the worker persists it).
 
 from __future__ import annotations
 
+import queue as queue_module
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -67,41 +69,101 @@ class CeleryRunFuture(RunFuture):
 
 
 class CeleryTaskRunner(TaskRunner):
-    """Send submitted task runs to Celery workers (``runs worker``)."""
+    """Send submitted task runs to Celery workers (``runs worker``).
+
+    Runs whose inputs are ready go straight to one sender thread, which writes every waiting
+    Pending row in one flush and publishes the batch on one broker connection; runs that wait
+    for upstream futures wait in a small pool first, then join the sender's queue.
+    """
 
     name = "celery"
 
     def __init__(self, queue: str | None = None) -> None:
         self.queue = queue
-        self._dispatcher: ThreadPoolExecutor | None = None
+        self._waiting: ThreadPoolExecutor | None = None
+        self._outbox: queue_module.SimpleQueue = queue_module.SimpleQueue()
+        self._sender: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def duplicate(self) -> CeleryTaskRunner:
         return CeleryTaskRunner(self.queue)
 
     def submit(self, engine: TaskRunEngine) -> RunFuture:
-        engine.record.sync = True  # the worker reads the row: write every transition at once
-        engine.start()
-        if self._dispatcher is None:
-            self._dispatcher = ThreadPoolExecutor(8, thread_name_prefix="runs-celery-send")
-        self._dispatcher.submit(self._send, engine)
+        from runs.engine.inputs import needs_resolution
+
+        engine.start()  # buffered: the sender writes a batch of Pending rows in one flush
+        engine.record.sync = True  # the worker reads the row: write later transitions at once
+        if engine.wait_for or needs_resolution(engine.raw_parameters):
+            with self._lock:
+                if self._waiting is None:
+                    self._waiting = ThreadPoolExecutor(8, thread_name_prefix="runs-celery-wait")
+            self._waiting.submit(self._resolve_then_send, engine)
+        else:
+            self._enqueue(engine)
         return CeleryRunFuture(engine.record)
 
-    def _send(self, engine: TaskRunEngine) -> None:
-        from runs.signing import dumps
-        from runs.worker import run_task_run
-
+    def _resolve_then_send(self, engine: TaskRunEngine) -> None:
         try:
             if engine.resolve_inputs() is not None:
                 return  # an upstream failed: the run ended here, nothing to send
-            payload = dumps({"task": engine.task, "task_run_id": str(engine.record.id),
-                             "parameters": engine.parameters})
-            options = {"queue": self.queue} if self.queue else {}
-            run_task_run.apply_async(args=[payload], **options)
         except BaseException as exc:
             if not engine.record.is_final():
                 engine.crashed(exc)
+            return
+        self._enqueue(engine)
+
+    def _enqueue(self, engine: TaskRunEngine) -> None:
+        with self._lock:
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_loop, daemon=True,
+                                                name="runs-celery-send")
+                self._sender.start()
+        self._outbox.put(engine)
+
+    def _send_loop(self) -> None:
+        while True:
+            batch = [self._outbox.get()]
+            while not self._outbox.empty() and len(batch) < 500:
+                batch.append(self._outbox.get())
+            stop = None in batch
+            self._send_batch([engine for engine in batch if engine is not None])
+            if stop:
+                return
+
+    def _send_batch(self, batch: list[TaskRunEngine]) -> None:
+        from project.celery import app
+        from runs.orchestration.writer import writer
+        from runs.signing import dumps
+        from runs.worker import run_task_run
+
+        if not batch:
+            return
+        try:
+            if any(not engine.record.persisted for engine in batch):
+                writer.flush()  # the workers must find the rows
+        except BaseException as exc:
+            for engine in batch:
+                engine.crashed(exc)
+            return
+        options = {"queue": self.queue} if self.queue else {}
+        with app.producer_or_acquire() as producer:
+            for engine in batch:
+                try:
+                    if engine.parameters is None and engine.resolve_inputs() is not None:
+                        continue
+                    payload = dumps({"task": engine.task, "task_run_id": str(engine.record.id),
+                                     "parameters": engine.parameters})
+                    run_task_run.apply_async(args=[payload], producer=producer, **options)
+                except BaseException as exc:
+                    if not engine.record.is_final():
+                        engine.crashed(exc)
 
     def shutdown(self) -> None:
-        if self._dispatcher is not None:
-            self._dispatcher.shutdown(wait=True)
-            self._dispatcher = None
+        with self._lock:
+            waiting, self._waiting = self._waiting, None
+            sender, self._sender = self._sender, None
+        if waiting is not None:
+            waiting.shutdown(wait=True)
+        if sender is not None:
+            self._outbox.put(None)
+            sender.join()
