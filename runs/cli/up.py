@@ -35,14 +35,9 @@ def _prepare() -> list[str]:
     except RegistrationError as exc:
         raise CommandError(str(exc)) from None
     lines.append(f"Registered flows: {', '.join(sorted(f.name for f in flows)) or 'none'}")
-    try:
-        from runs.services.admin_account import ensure_admin_account
-    except ImportError:
-        pass
-    else:
-        message = ensure_admin_account()
-        if message:
-            lines.append(message)
+    from runs.services.admin_account import ensure_admin_account, sign_in_message
+
+    lines.append(sign_in_message(*ensure_admin_account()))
     return lines
 
 
@@ -75,7 +70,7 @@ def up(args: argparse.Namespace) -> int:
                                                                    "project.settings")}
     web = subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", f"{args.host}:{args.port}", "--noreload",
-         "--skip-checks"], env=env)
+         "--skip-checks", "--insecure"], env=env)  # --insecure: serve static files, DEBUG off
     worker = subprocess.Popen(
         [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(args.concurrency)],
         env=env)
