@@ -237,7 +237,11 @@ def test_timeouts_example_never_logs_second_line(tmp_path):
     assert "TimedOut ['I will execute']" in out
 
 
-def test_wait_for_and_map_examples(tmp_path):
+@pytest.mark.parametrize("runner", ["thread", "celery"])
+def test_wait_for_and_map_examples(tmp_path, runner, request):
+    extra_env = {"RUNS_DEFAULT_TASK_RUNNER": runner}
+    if runner == "celery":
+        worker = request.getfixturevalue("runs_worker")
     out = run_script("""
         from runs import flow, task, unmapped
 
@@ -292,10 +296,12 @@ def test_wait_for_and_map_examples(tmp_path):
         map_flow([1, 2, 3, 5, 8, 13])
         print("sum", sum_it([1, 2, 3], 5))
         print("unmapped", sum_it_unmapped([4, 5, 6], unmapped([1, 2, 3])))
-    """, tmp_path)
+    """, tmp_path, extra_env)
     assert out.index("task 1") < out.index("task 2")
     assert "169" in out
     assert "sum [6, 7, 8]" in out and "unmapped [10, 11, 12]" in out
+    if runner == "celery":
+        assert "runs.run_task_run" in worker.log()  # the mapped runs ran on the worker
 
 
 @pytest.mark.parametrize("gathered", [True])
