@@ -12,13 +12,15 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.core.exceptions import ObjectDoesNotExist
 
+from runs.engine.task_engine import Deferred
+
 logger = logging.getLogger("runs.worker")
 
 #: Longest a re-queued run waits before asking for a slot again (seconds); grows from 0.1.
-MAX_SLOT_COUNTDOWN = 5.0
+MAX_SLOT_COUNTDOWN = 1.0
 
 
-class Requeue(Exception):
+class Requeue(Deferred):
     """The run must wait for a concurrency slot: send it again later instead of blocking."""
 
 

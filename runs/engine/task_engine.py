@@ -86,6 +86,11 @@ def _format_run_name(task: Task, parameters: dict[str, Any]) -> str:
         ) from None
 
 
+class Deferred(Exception):
+    """Raised by a hook (``wait_for_slot``) to stop driving a run that will be driven again later,
+    such as a Celery worker re-queueing a run that waits for a concurrency slot."""
+
+
 class TaskRunEngine:
     """Everything about one task run; drive it with :meth:`run_sync` or :meth:`run_async`."""
 
@@ -332,6 +337,8 @@ class TaskRunEngine:
                 if not state.is_scheduled():
                     return state
                 time.sleep(delay)
+        except Deferred:
+            raise  # the run stays as recorded; whoever deferred it runs it again later
         except BaseException as exc:
             if not self.record.is_final():
                 self.crashed(exc)

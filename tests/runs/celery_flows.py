@@ -66,3 +66,12 @@ def sleep_then_return(seconds: float, started_file: str) -> str:
 def add_flow(x: int, y: int = 1) -> int:
     """A registered flow started by id in the tests."""
     return add(x, y)
+
+
+@task
+def record_interval(folder: str, index: int, seconds: float) -> int:
+    """Sleeps, and writes its own start and end times (for overlap checks across processes)."""
+    started = time.time()
+    time.sleep(seconds)
+    Path(folder, f"{index}.interval").write_text(f"{started} {time.time()}")
+    return index
