@@ -7,9 +7,11 @@ payload); ``run_flow_run`` starts a registered flow run by id (JSON parameters o
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from django.core.exceptions import ObjectDoesNotExist
 
 from runs.engine.task_engine import Deferred
@@ -31,6 +33,27 @@ def _start_heartbeat(**_: object) -> None:
 
     ensure_ready()
     ensure_heartbeat()
+
+
+#: How often the worker asks whether the daily retention pass is due (seconds).
+RETENTION_CHECK_SECONDS = 3600
+
+
+@worker_ready.connect
+def _start_retention(**_: object) -> None:
+    """Apply RUNS_RETENTION_DAYS from the worker's main process, once a day."""
+    threading.Thread(target=_retention_loop, name="runs-retention", daemon=True).start()
+
+
+def _retention_loop() -> None:
+    from runs.services.prune import prune_if_due
+
+    while True:
+        try:
+            prune_if_due()
+        except Exception:
+            logger.exception("The retention pass failed; it will be tried again in an hour.")
+        time.sleep(RETENTION_CHECK_SECONDS)
 
 
 def _owner_is_alive(owner: str) -> bool:
