@@ -22,6 +22,80 @@ if TYPE_CHECKING:
     from runs.engine.task_engine import TaskRunEngine
 
 POLL_SECONDS = 0.02
+#: Ids per query when the poller reads final states (under SQLite's variable limit).
+POLL_CHUNK = 900
+_STATE_COLUMNS = ("id", "state_type", "state_name", "state_message", "state_timestamp",
+                  "result_key")
+
+
+def _mark_final(record, row: dict) -> State:
+    state = State(type=row["state_type"], name=row["state_name"], message=row["state_message"],
+                  result_key=row["result_key"], timestamp=row["state_timestamp"] or record.created,
+                  task_run_id=record.id, run_name=record.name)
+    if state.is_final():
+        with record.lock:
+            if not record.final_event.is_set():
+                record.state = state
+                record.final_event.set()
+                for callback in record.on_final:
+                    callback(state)
+    return state
+
+
+class FinalStatePoller:
+    """One thread per process that reads, in one query per tick, which awaited runs are final.
+
+    A caller waiting on thousands of futures then costs one query every POLL_SECONDS, not one
+    per future.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, record) -> None:
+        """Set ``record.final_event`` once the database shows the run final."""
+        with self._lock:
+            self._pending[record.id] = record
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, daemon=True,
+                                                name="runs-celery-poll")
+                self._thread.start()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        from runs.models import TaskRun
+        from runs.states import FINAL_TYPES
+
+        while True:
+            with self._lock:
+                for run_id in [i for i, r in self._pending.items() if r.final_event.is_set()]:
+                    del self._pending[run_id]
+                ids = list(self._pending)
+            if not ids:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            try:
+                for start in range(0, len(ids), POLL_CHUNK):
+                    rows = TaskRun.objects.filter(
+                        id__in=ids[start:start + POLL_CHUNK], state_type__in=FINAL_TYPES
+                    ).values(*_STATE_COLUMNS)
+                    for row in rows:
+                        with self._lock:
+                            record = self._pending.pop(row["id"], None)
+                        if record is not None:
+                            _mark_final(record, row)
+            except Exception:  # the database is briefly unavailable: ask again next tick
+                from django.db import close_old_connections
+
+                close_old_connections()
+            time.sleep(POLL_SECONDS)
+
+
+poller = FinalStatePoller()
 
 
 class CeleryRunFuture(RunFuture):
@@ -33,39 +107,20 @@ class CeleryRunFuture(RunFuture):
         record = self._record
         if record.is_final():
             return record.state
-        row = (TaskRun.objects.filter(id=record.id)
-               .values("state_type", "state_name", "state_message", "state_timestamp",
-                       "result_key").first())
+        row = TaskRun.objects.filter(id=record.id).values(*_STATE_COLUMNS).first()
         if row is None:
             return record.state
-        state = State(type=row["state_type"], name=row["state_name"],
-                      message=row["state_message"], result_key=row["result_key"],
-                      timestamp=row["state_timestamp"] or record.created,
-                      task_run_id=record.id, run_name=record.name)
-        if state.is_final():
-            with record.lock:
-                record.state = state
-                record.final_event.set()
-                for callback in record.on_final:
-                    callback(state)
-        return state
+        return _mark_final(record, row)
 
     @property
     def state(self) -> State:
         return self._refresh()
 
     def _wait_final(self, timeout: float | None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = POLL_SECONDS
-        while True:
-            if self._refresh().is_final():
-                return True
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return False
-            wait = delay if remaining is None else min(delay, remaining)
-            self._record.final_event.wait(wait)
-            delay = min(delay * 1.5, 0.5)
+        if self._record.is_final():
+            return True
+        poller.watch(self._record)
+        return self._record.final_event.wait(timeout)
 
 
 class CeleryTaskRunner(TaskRunner):
