@@ -103,7 +103,12 @@ def run_task_run(self, payload: str, attempt: int = 0) -> str:
 
     engine.wait_for_slot = requeue_instead_of_waiting
     try:
-        state = engine.run_sync()
+        if engine.task.isasync:
+            import asyncio
+
+            state = asyncio.run(engine.run_async())
+        else:
+            state = engine.run_sync()
     except Requeue:
         countdown = min(0.1 * 2**attempt, MAX_SLOT_COUNTDOWN,
                         conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS)

@@ -379,10 +379,7 @@ class TaskRunEngine:
             while True:
                 state = await asyncio.to_thread(self.propose, self._running_state())
                 if state.type is StateType.PENDING:
-                    from limits.slots import wait_for_slot
-
-                    await asyncio.to_thread(wait_for_slot, self.record.id, self.record.tags,
-                                            self._slot_wait())
+                    await asyncio.to_thread(self.wait_for_slot)
                     continue
                 if not state.is_running():
                     return state
@@ -394,6 +391,8 @@ class TaskRunEngine:
                 if not state.is_scheduled():
                     return state
                 await asyncio.sleep(delay)
+        except Deferred:
+            raise
         except BaseException as exc:
             if not self.record.is_final():
                 await asyncio.to_thread(self.crashed, exc)

@@ -75,3 +75,11 @@ def record_interval(folder: str, index: int, seconds: float) -> int:
     time.sleep(seconds)
     Path(folder, f"{index}.interval").write_text(f"{started} {time.time()}")
     return index
+
+
+@task
+async def async_double(x: int) -> int:
+    import asyncio
+
+    await asyncio.sleep(0.01)
+    return 2 * x

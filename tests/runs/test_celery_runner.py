@@ -175,3 +175,14 @@ def test_a_registered_flow_started_by_id_runs_on_a_worker(tmp_path):
         assert TaskRun.objects.get(flow_run=run).state_type == StateType.COMPLETED
     finally:
         worker.stop()
+
+
+def test_async_flow_maps_an_async_task_on_workers(two_workers):
+    import asyncio
+
+    @flow(task_runner=CeleryTaskRunner(queue=two_workers))
+    async def async_mapped():
+        futures = celery_flows.async_double.map([1, 2, 3])
+        return [f.result() for f in futures]
+
+    assert asyncio.run(async_mapped()) == [2, 4, 6]
