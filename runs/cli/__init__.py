@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "runs.cli.worker",
     "runs.cli.up",
     "runs.cli.deploy",
+    "runs.cli.tokens",
+    "runs.cli.prune",
 ]
 
 

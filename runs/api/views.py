@@ -1,0 +1,284 @@
+"""REST endpoints for flows, flow runs, task runs, their states and logs.
+
+Thin views over :mod:`runs.selectors` (reading) and :mod:`runs.services.flow_runs` (starting,
+cancelling). Unknown ids are a 404 ``{"detail"}``; bad filters and bodies a 400 naming the
+field. Authentication is the project's default (token, session; anonymous gets 401).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from runs import registry, selectors
+from runs.api import filters
+from runs.api.pagination import KeysetPagination
+from runs.api.serializers import (
+    FlowRunDetailSerializer,
+    FlowRunSerializer,
+    FlowRunStartSerializer,
+    FlowSerializer,
+    LogSerializer,
+    StateSerializer,
+    TaskRunDetailSerializer,
+    TaskRunSerializer,
+)
+from runs.exceptions import ObjectNotFound
+from runs.parameters import ParameterError
+
+# Error answers (400, 401, 404, 415) are added to every operation by runs.api.schema.
+_CONFLICT = OpenApiResponse(
+    response={"type": "object", "properties": {"detail": {"type": "string"}},
+              "required": ["detail"]},
+    description="The flow run has already ended.",
+)
+
+
+def _run_id(name: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class ApiView(APIView):
+    """Maps the domain's lookup and filter errors to 404 and 400."""
+
+    def initial(self, request, *args, **kwargs):  # noqa: D102
+        super().initial(request, *args, **kwargs)
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise NotFound("No object has a name or id containing a NUL character.")
+
+    def handle_exception(self, exc):  # noqa: D102
+        if isinstance(exc, ObjectNotFound):
+            exc = NotFound(str(exc))
+        elif isinstance(exc, selectors.FilterError):
+            exc = ValidationError({name: [message] for name, message in exc.errors.items()})
+        return super().handle_exception(exc)
+
+
+class PagedView(ApiView):
+    """A list cut into keyset pages."""
+
+    pagination_class = KeysetPagination
+    keyset_ordering: tuple[str, ...] = ("-created", "-id")
+    serializer_class: type[serializers.Serializer]
+
+    def page(self, request: Request, queryset) -> Response:
+        """The page of ``queryset`` the request asks for, serialized."""
+        paginator = self.pagination_class()
+        items = paginator.paginate_queryset(queryset, request, view=self)
+        data = self.serializer_class(items, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+# --- flows -----------------------------------------------------------------------------------
+
+
+class FlowListView(PagedView):
+    """Registered flows: the ones a POST to /api/flow-runs/ may start."""
+
+    serializer_class = FlowSerializer
+    keyset_ordering = ("name",)
+
+    @extend_schema(responses=FlowSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Registered flows by name, with their parameters."""
+        return self.page(request, registry.registered_flows())
+
+
+class FlowDetailView(ApiView):
+    """One registered flow by name."""
+
+    @extend_schema(responses=FlowSerializer)
+    def get(self, request: Request, name: str) -> Response:
+        """The flow with its parameters: name -> ``type``, ``default``, ``required``."""
+        flow = registry.registered_flows().filter(name=name).first()
+        if flow is None:
+            raise NotFound(f"No registered flow is named {name!r}.")
+        return Response(FlowSerializer(flow, context={"request": request}).data)
+
+
+# --- flow runs -------------------------------------------------------------------------------
+
+
+class FlowRunListView(PagedView):
+    """List flow runs, or start a registered flow."""
+
+    serializer_class = FlowRunSerializer
+
+    @extend_schema(parameters=filters.FLOW_RUN_FILTERS,
+                   responses=FlowRunSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Flow runs, newest first, filtered."""
+        queryset = filters.select(selectors.flow_runs, filters.FLOW_RUN_PARAMS,
+                                  request.query_params)
+        return self.page(request, queryset)
+
+    @extend_schema(request=FlowRunStartSerializer,
+                   responses={201: FlowRunSerializer})
+    def post(self, request: Request) -> Response:
+        """Start a registered flow on a worker: 201 with the new SCHEDULED run and its URL."""
+        from runs.services.flow_runs import start_flow_run
+
+        body = FlowRunStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = start_flow_run(flow_name=body.validated_data["flow"],
+                                 parameters=body.validated_data["parameters"])
+        except registry.UnknownFlow as error:
+            raise ValidationError({"flow": [str(error)]}) from None
+        except registry.RegistrationError as error:
+            raise ValidationError({"flow": [f"This flow cannot be loaded: {error}"]}) from None
+        except ParameterError as error:
+            raise ValidationError(
+                {"parameters": {name: [message] for name, message in error.errors.items()}}
+            ) from None
+        data = FlowRunSerializer(run, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+
+
+class FlowRunDetailView(ApiView):
+    """One flow run with its task runs."""
+
+    @extend_schema(parameters=[_run_id("flow_run_id")],
+                   responses=FlowRunDetailSerializer)
+    def get(self, request: Request, flow_run_id: str) -> Response:
+        """The flow run, its state, parameters and task runs (oldest first)."""
+        run = selectors.get_flow_run(flow_run_id)
+        return Response(FlowRunDetailSerializer(run, context={"request": request}).data)
+
+
+class FlowRunCancelView(ApiView):
+    """Cancel a flow run."""
+
+    @extend_schema(request=None, parameters=[_run_id("flow_run_id")],
+                   responses={200: FlowRunSerializer, 409: _CONFLICT})
+    def post(self, request: Request, flow_run_id: str) -> Response:
+        """Cancel a scheduled, pending or running flow run; 409 when it has already ended."""
+        from runs.services.flow_runs import FlowRunError, cancel_flow_run
+
+        run = selectors.get_flow_run(flow_run_id)
+        try:
+            run = cancel_flow_run(flow_run_id=run.id)
+        except FlowRunError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(FlowRunSerializer(run, context={"request": request}).data)
+
+
+class FlowRunStatesView(PagedView):
+    """A flow run's state history."""
+
+    serializer_class = StateSerializer
+    keyset_ordering = ("timestamp", "id")
+
+    @extend_schema(parameters=[_run_id("flow_run_id")],
+                   responses=StateSerializer(many=True))
+    def get(self, request: Request, flow_run_id: str) -> Response:
+        """Every state of the flow run, oldest first."""
+        return self.page(request, selectors.state_history(selectors.get_flow_run(flow_run_id)))
+
+
+class FlowRunLogsView(PagedView):
+    """A flow run's log lines, its task runs' included."""
+
+    serializer_class = LogSerializer
+    keyset_ordering = ("timestamp", "id")
+
+    @extend_schema(parameters=[_run_id("flow_run_id"), *filters.LOG_FILTERS],
+                   responses=LogSerializer(many=True))
+    def get(self, request: Request, flow_run_id: str) -> Response:
+        """Log lines, oldest first; ``level`` keeps that level and above."""
+        run = selectors.get_flow_run(flow_run_id)
+        spec = {"level": filters.LOG_PARAMS["level"]}
+        return self.page(request, filters.select(selectors.logs, spec, request.query_params,
+                                                 run=run))
+
+
+# --- task runs -------------------------------------------------------------------------------
+
+
+class TaskRunListView(PagedView):
+    """List task runs."""
+
+    serializer_class = TaskRunSerializer
+
+    @extend_schema(parameters=filters.TASK_RUN_FILTERS,
+                   responses=TaskRunSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Task runs, newest first, filtered."""
+        queryset = filters.select(selectors.task_runs, filters.TASK_RUN_PARAMS,
+                                  request.query_params)
+        return self.page(request, queryset)
+
+
+class TaskRunDetailView(ApiView):
+    """One task run."""
+
+    @extend_schema(parameters=[_run_id("task_run_id")],
+                   responses=TaskRunDetailSerializer)
+    def get(self, request: Request, task_run_id: str) -> Response:
+        """The task run with its upstream task runs, run count, cache key and expiration."""
+        run = selectors.get_task_run(task_run_id)
+        return Response(TaskRunDetailSerializer(run, context={"request": request}).data)
+
+
+class TaskRunStatesView(PagedView):
+    """A task run's state history."""
+
+    serializer_class = StateSerializer
+    keyset_ordering = ("timestamp", "id")
+
+    @extend_schema(parameters=[_run_id("task_run_id")],
+                   responses=StateSerializer(many=True))
+    def get(self, request: Request, task_run_id: str) -> Response:
+        """Every state of the task run, oldest first."""
+        return self.page(request, selectors.state_history(selectors.get_task_run(task_run_id)))
+
+
+class TaskRunLogsView(PagedView):
+    """A task run's log lines."""
+
+    serializer_class = LogSerializer
+    keyset_ordering = ("timestamp", "id")
+
+    @extend_schema(parameters=[_run_id("task_run_id"), *filters.LOG_FILTERS],
+                   responses=LogSerializer(many=True))
+    def get(self, request: Request, task_run_id: str) -> Response:
+        """Log lines, oldest first; ``level`` keeps that level and above."""
+        run = selectors.get_task_run(task_run_id)
+        spec = {"level": filters.LOG_PARAMS["level"]}
+        return self.page(request, filters.select(selectors.logs, spec, request.query_params,
+                                                 run=run))
+
+
+class LogListView(PagedView):
+    """Log lines of any run."""
+
+    serializer_class = LogSerializer
+    keyset_ordering = ("timestamp", "id")
+
+    @extend_schema(parameters=filters.ALL_LOG_FILTERS,
+                   responses=LogSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Log lines, oldest first, of one flow run, one task run, or every run."""
+        return self.page(request, filters.select(selectors.log_lines, filters.LOG_PARAMS,
+                                                 request.query_params))
+
+
+# --- anything else under /api/ ---------------------------------------------------------------
+
+
+@extend_schema(exclude=True)
+class NotFoundView(ApiView):
+    """A JSON 404 for any path under /api/ that names no endpoint."""
+
+    permission_classes: list = []
+    authentication_classes: list = []
+
+    def _missing(self, request: Request, *args, **kwargs) -> Response:
+        raise NotFound(f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/.")
+
+    get = post = put = patch = delete = head = options = _missing

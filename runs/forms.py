@@ -1,0 +1,165 @@
+"""Forms of the dashboard: a flow's Run form built from its parameters, and the limit form."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from limits.models import ConcurrencyLimit
+from limits.services import LimitError, clean_limit, clean_tag
+
+_HELP = {
+    "integer": "A whole number.",
+    "number": "A number, e.g. 0.5.",
+    "string": "Text.",
+    "boolean": "Ticked means true.",
+    "array": 'A JSON list, e.g. [1, 2, 3].',
+    "object": 'A JSON object, e.g. {"key": "value"}.',
+    "datetime": "Date and time, e.g. 2026-11-24T09:30.",
+    "date": "A date, e.g. 2026-11-24.",
+    "any": "A JSON value, or text.",
+}
+
+
+def _field_for(name: str, spec: dict[str, Any]) -> forms.Field:
+    type_name = spec.get("type", "any")
+    required = bool(spec.get("required"))
+    default = spec.get("default")
+    label = name.replace("_", " ")
+    annotation = spec.get("annotation") or type_name
+    help_text = f"{_HELP.get(type_name, '')} ({annotation})".strip()
+    common = {"label": label, "help_text": help_text, "required": required}
+    if type_name == "boolean":
+        return forms.BooleanField(**{**common, "required": False}, initial=bool(default))
+    if type_name == "integer":
+        return forms.CharField(**common, initial=default,
+                               widget=forms.NumberInput(attrs={"step": "1"}))
+    if type_name == "number":
+        return forms.CharField(**common, initial=default,
+                               widget=forms.NumberInput(attrs={"step": "any"}))
+    if type_name in ("array", "object"):
+        initial = json.dumps(default) if default is not None else ""
+        return forms.CharField(**common, initial=initial,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+    if type_name == "datetime":
+        return forms.CharField(**common, initial=default,
+                               widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    if type_name == "date":
+        return forms.CharField(**common, initial=default,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    return forms.CharField(**common, initial=default, strip=False)
+
+
+def _check(type_name: str, value: str) -> None:
+    """Raise ValidationError, in words, when ``value`` cannot be read as ``type_name``."""
+    text = value.strip()
+    if type_name == "integer" and not text.lstrip("+-").isdigit():
+        raise forms.ValidationError(f"Enter a whole number, e.g. 3; got {value!r}.")
+    if type_name == "number":
+        try:
+            float(text)
+        except ValueError:
+            raise forms.ValidationError(f"Enter a number, e.g. 0.5; got {value!r}.") from None
+    if type_name in ("array", "object"):
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Enter valid JSON ({exc.msg}).") from None
+        expected = list if type_name == "array" else dict
+        if not isinstance(parsed, expected):
+            example = "[1, 2]" if type_name == "array" else '{"key": "value"}'
+            raise forms.ValidationError(f"Enter a JSON {type_name}, e.g. {example}.")
+
+
+class FlowRunForm(forms.Form):
+    """A field per parameter of a registered flow, typed from its annotation, defaults filled in.
+
+    ``raw_parameters()`` gives what to pass to ``start_flow_run``; the service coerces the
+    values and its ParameterError is shown on the fields with :meth:`add_parameter_errors`.
+    """
+
+    def __init__(self, *args: Any, schema: dict[str, dict[str, Any]], prefix: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, prefix=prefix, **kwargs)
+        self.schema = schema
+        for name, spec in schema.items():
+            self.fields[name] = _field_for(name, spec)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, spec in self.schema.items():
+            value = cleaned.get(name)
+            if isinstance(value, str) and value.strip():
+                try:
+                    _check(spec.get("type", "any"), value)
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return cleaned
+
+    def raw_parameters(self) -> dict[str, Any]:
+        """Submitted values by parameter; empty optional fields are left to their defaults."""
+        values: dict[str, Any] = {}
+        for name, spec in self.schema.items():
+            value = self.cleaned_data.get(name)
+            if spec.get("type") == "boolean":
+                values[name] = bool(value)
+                continue
+            if value in (None, ""):
+                if spec.get("required"):
+                    values[name] = value
+                continue
+            if spec.get("type") == "any":
+                try:
+                    value = json.loads(value)
+                except (TypeError, ValueError):
+                    pass
+            values[name] = value
+        return values
+
+    def add_parameter_errors(self, errors: dict[str, str]) -> None:
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+
+
+class LimitForm(forms.Form):
+    """Create or edit a concurrency limit; errors come from limits.services' own checks."""
+
+    tag = forms.CharField(label="Tag", required=False, max_length=400,
+                          help_text="Task runs carrying this tag share the limit.")
+    concurrency_limit = forms.CharField(
+        label="Limit", required=False,
+        help_text="How many may run at once; 0 aborts every run with the tag.",
+        widget=forms.NumberInput(attrs={"min": "0", "step": "1"}),
+    )
+
+    def __init__(self, *args: Any, instance: ConcurrencyLimit | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+        if instance is not None:
+            self.fields["tag"].initial = instance.tag
+            self.fields["concurrency_limit"].initial = instance.concurrency_limit
+
+    def clean_tag(self) -> str:
+        try:
+            tag = clean_tag(self.cleaned_data.get("tag"))
+        except LimitError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        duplicates = ConcurrencyLimit.objects.filter(tag=tag)
+        if self.instance is not None:
+            duplicates = duplicates.exclude(id=self.instance.id)
+        if duplicates.exists():
+            raise forms.ValidationError(
+                f"Tag {tag!r} already has a limit; edit that one instead.")
+        return tag
+
+    def clean_concurrency_limit(self) -> int:
+        raw = self.cleaned_data.get("concurrency_limit")
+        if raw in (None, ""):
+            raise forms.ValidationError("Give a limit: a whole number of 0 or more.")
+        try:
+            return clean_limit(raw)
+        except LimitError as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -1,0 +1,69 @@
+"""Template helpers of the dashboard: state badges, durations, log levels, query strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django import template
+from django.utils.html import format_html
+
+from runs.badges import badge_for
+
+register = template.Library()
+
+
+@register.simple_tag
+def state_badge(state_type: str | None, state_name: str | None = None, message: str = ""):
+    """A badge with the state's symbol and name written out (title: type and message)."""
+    badge = badge_for(state_type, state_name)
+    title = f"{badge.type.title()}: {badge.name}" + (f" — {message}" if message else "")
+    return format_html(
+        '<span class="{}" title="{}"><span class="badge__symbol" aria-hidden="true">{}</span>{}'
+        "</span>", badge.css, title, badge.symbol, badge.name)
+
+
+@register.simple_tag
+def run_badge(run):
+    """The badge of a flow run's or task run's current state."""
+    return state_badge(run.state_type, run.state_name, getattr(run, "state_message", ""))
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta (or seconds) written short: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min."""
+    if value is None or value == "":
+        return "—"
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+
+
+@register.filter
+def clock(value) -> str:
+    """A time of day to the millisecond (UTC), e.g. 09:30:05.123; "—" for none."""
+    if not value:
+        return "—"
+    return value.astimezone(dt.UTC).strftime("%H:%M:%S.%f")[:12]
+
+
+@register.filter
+def level_name(level: int) -> str:
+    return logging.getLevelName(level)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters changed (None or "" removes them)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -1,0 +1,60 @@
+"""Registered flows, each with a Run form; submitting starts the run on a worker."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from runs.forms import FlowRunForm
+from runs.parameters import ParameterError
+from runs.registry import RegistrationError, UnknownFlow, registered_flows
+from runs.services.flow_runs import start_flow_run
+from runs.views.common import render_page
+
+
+def _cards(bound: dict | None = None) -> list[dict]:
+    cards = []
+    for row in registered_flows():
+        form = (bound or {}).get(row.name) or FlowRunForm(schema=row.parameters_schema,
+                                                          prefix=f"f{row.id}")
+        last = row.runs.order_by("-created").first()
+        cards.append({"flow": row, "form": form, "last_run": last})
+    return cards
+
+
+@login_required
+def flow_list(request: HttpRequest) -> HttpResponse:
+    """Every registered flow with its Run form, defaults filled in."""
+    return render_page(request, "runs/flows.html", {"cards": _cards()})
+
+
+@login_required
+@require_POST
+def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
+    """Start a run of ``flow_name`` from its form, then open its page (which updates live)."""
+    row = registered_flows().filter(name=flow_name).first()
+    if row is None:
+        return render_page(request, "runs/flows.html", {
+            "cards": _cards(),
+            "error": f"No registered flow is named {flow_name!r}; pick one below.",
+        }, status=404)
+    form = FlowRunForm(request.POST, schema=row.parameters_schema, prefix=f"f{row.id}")
+    error = None
+    if form.is_valid():
+        # The project's Celery app must be the current one before a message is sent, or Celery
+        # falls back to a default app that talks to amqp://localhost.
+        import project.celery  # noqa: F401
+
+        try:
+            run = start_flow_run(flow_name=row.name, parameters=form.raw_parameters())
+        except ParameterError as exc:
+            form.add_parameter_errors(exc.errors)
+        except (UnknownFlow, RegistrationError) as exc:
+            error = str(exc)
+        else:
+            return redirect("flow-run", flow_run_id=run.id)
+    return render_page(request, "runs/flows.html",
+                       {"cards": _cards({row.name: form}), "error": error,
+                        "failed_flow": row.name}, status=400)

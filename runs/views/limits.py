@@ -1,0 +1,105 @@
+"""Concurrency limits: list with usage, create, edit, delete with confirmation, inspect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods
+
+from limits import selectors as limit_selectors
+from limits import services as limit_services
+from limits.services import LimitError
+from runs.exceptions import ObjectNotFound
+from runs.forms import LimitForm
+from runs.views.common import render_page
+
+
+def _usage(limit) -> dict:
+    active = len(limit.slots.all())
+    if limit.concurrency_limit:
+        percent = min(100, round(100 * active / limit.concurrency_limit))
+    else:
+        percent = 100 if active else 0
+    return {"limit": limit, "active": active, "percent": percent,
+            "full": active >= limit.concurrency_limit}
+
+
+def _get(limit_id):
+    try:
+        return limit_selectors.get_limit(limit_id)
+    except ObjectNotFound as exc:
+        raise Http404(str(exc)) from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def limit_list(request: HttpRequest) -> HttpResponse:
+    """Every limit with a usage bar, and the create form (errors shown beside the fields)."""
+    form = LimitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            limit, _ = limit_services.create_limit(
+                tag=form.cleaned_data["tag"],
+                concurrency_limit=form.cleaned_data["concurrency_limit"])
+        except LimitError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Created the limit on tag {limit.tag!r}: "
+                                      f"{limit.concurrency_limit} at once.")
+            return redirect("limits")
+    limits = [_usage(limit) for limit in limit_selectors.list_limits()]
+    context = {"limits": limits, "form": form}
+    if request.method == "POST" and getattr(request, "htmx", False):
+        return render_page(request, "runs/limits.html", context,
+                           partial="runs/partials/limit_form.html", status=400)
+    return render_page(request, "runs/limits.html", context,
+                       status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def limit_detail(request: HttpRequest, limit_id) -> HttpResponse:
+    """A limit's holders (task runs with a slot) and waiters (task runs in line for one)."""
+    limit = _get(limit_id)
+    holders = list(limit_selectors.holders(limit))
+    waiters = list(limit_selectors.waiters(limit))
+    context = {"usage": _usage(limit), "limit": limit, "holders": holders, "waiters": waiters,
+               "live": bool(holders or waiters)}
+    if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":
+        return render_page(request, "runs/limit.html", context,
+                           partial="runs/partials/limit_live.html")
+    return render_page(request, "runs/limit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def limit_edit(request: HttpRequest, limit_id) -> HttpResponse:
+    """Change a limit's tag or number."""
+    limit = _get(limit_id)
+    form = LimitForm(request.POST or None, instance=limit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            limit_services.update_limit(limit=limit, tag=form.cleaned_data["tag"],
+                                        concurrency_limit=form.cleaned_data["concurrency_limit"])
+        except LimitError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Saved the limit on tag {limit.tag!r}.")
+            return redirect("limits")
+    return render_page(request, "runs/limit_edit.html", {"limit": limit, "form": form},
+                       status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def limit_delete(request: HttpRequest, limit_id) -> HttpResponse:
+    """Ask, then delete: the tag becomes unlimited and waiting runs go on."""
+    limit = _get(limit_id)
+    if request.method == "POST":
+        tag = limit.tag
+        limit_services.delete_limit(limit=limit)
+        messages.success(request, f"Deleted the limit on tag {tag!r}; its runs are unlimited now.")
+        return redirect("limits")
+    return render_page(request, "runs/limit_delete.html",
+                       {"limit": limit, "usage": _usage(limit)})

@@ -1,0 +1,82 @@
+"""Task runs: the filtered list with keyset pages, and one task run's page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+
+from runs import selectors
+from runs.exceptions import ObjectNotFound
+from runs.models import TaskRun, TaskRunDependency
+from runs.selectors import FilterError
+from runs.states import now
+from runs.views.common import PAGE_SIZE, filter_choices, list_filters, render_page
+from runs.views.logs import log_rows, logs_context, logs_fragment
+
+
+@login_required
+def task_run_list(request: HttpRequest) -> HttpResponse:
+    """Task runs, newest first; every filter lives in the query string."""
+    kwargs, shown, errors = list_filters(request, extra=("task_name", "flow_run"))
+    page = None
+    if not errors:
+        try:
+            runs = selectors.task_runs(**kwargs).select_related("flow_run")
+            page = selectors.keyset_page(runs,
+                                         cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+        except FilterError as exc:
+            errors.update(exc.errors)
+    live = bool(page and not request.GET.get("cursor")
+                and any(not run.is_final for run in page.items))
+    context = {"page": page, "live": live, "filters": shown, "errors": errors, **filter_choices(),
+               "filtered": any(shown.values())}
+    return render_page(request, "runs/task_runs.html", context,
+                       partial="runs/partials/task_run_results.html",
+                       status=400 if errors else 200)
+
+
+def _history_rows(states: list) -> list[dict]:
+    """Each state with how long the run stayed in it (until the next state, or now)."""
+    rows = []
+    for index, state in enumerate(states):
+        following = states[index + 1].timestamp if index + 1 < len(states) else None
+        final = state.type in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+        if following is not None:
+            lasted = following - state.timestamp
+        else:
+            lasted = None if final else now() - state.timestamp
+        rows.append({"state": state, "lasted": lasted, "final": final})
+    return rows
+
+
+@login_required
+def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
+    """One task run; ``?fragment=live`` gives only the part that polls while it is unfinished."""
+    try:
+        run = selectors.get_task_run(task_run_id)
+    except ObjectNotFound as exc:
+        raise Http404(str(exc)) from None
+    run = TaskRun.objects.select_related("flow_run", "flow_run__flow").get(id=run.id)
+    context = {"run": run, **logs_context(
+        request, run, lambda lvl: log_rows(selectors.logs(run, level=lvl or None)))}
+    response = logs_fragment(request, "runs/task_run.html", context)
+    if response is not None:
+        return response
+    states = list(selectors.state_history(run))
+    upstream = TaskRun.objects.filter(id__in=selectors.upstream_ids(run)).order_by("created")
+    downstream_ids = TaskRunDependency.objects.filter(upstream=run).values("downstream_id")
+    downstream = TaskRun.objects.filter(id__in=downstream_ids).order_by("created")
+    context.update({
+        "history": _history_rows(states),
+        "retries": sum(1 for s in states if s.name == "AwaitingRetry"),
+        "upstream": list(upstream[:100]),
+        "downstream": list(downstream[:100]),
+        "subflows": list(run.subflow_runs.select_related("flow").order_by("created")[:50]),
+        "cache_expired": bool(run.cache_expiration and run.cache_expiration <= now()),
+        "live_url": reverse("task-run", args=[run.id]) + "?fragment=live",
+    })
+    if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":
+        return render_page(request, "runs/task_run.html", context,
+                           partial="runs/partials/task_run_live.html")
+    return render_page(request, "runs/task_run.html", context)
