@@ -43,10 +43,6 @@ def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
     form = FlowRunForm(request.POST, schema=row.parameters_schema, prefix=f"f{row.id}")
     error = None
     if form.is_valid():
-        # The project's Celery app must be the current one before a message is sent, or Celery
-        # falls back to a default app that talks to amqp://localhost.
-        import project.celery  # noqa: F401
-
         try:
             run = start_flow_run(flow_name=row.name, parameters=form.raw_parameters())
         except ParameterError as exc:
