@@ -251,9 +251,7 @@ def _insert_rows(model, rows: list[dict[str, Any]]) -> None:
                             connection) for f in fields]
         for row in rows
     ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), 500):
-            cursor.executemany(sql, params[start:start + 500])
+    _run(sql, params)
 
 
 def _update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -277,8 +275,20 @@ def _update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]]
         + [pk.get_db_prep_value(row["id"], connection)]
         for row in rows
     ]
+    _run(sql, params)
+
+
+def _run(sql: str, params: list[list[Any]]) -> None:
+    """One statement per row list: a single row goes as a plain execute (psycopg's executemany
+    opens a pipeline, which costs more than it saves for one row)."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+            return
+        for start in range(0, len(params), 500):
+            cursor.executemany(sql, params[start:start + 500])
 
 
 def _new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
