@@ -162,7 +162,7 @@ class Settings:
         self._environ = dict(os.environ if environ is None else environ)
         self._values: dict[str, Any] = {}
         self._sources: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # resolving one setting may first resolve RUNS_HOME
         self._profile: dict[str, str] | None = None
 
     @property

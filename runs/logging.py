@@ -50,29 +50,36 @@ class _RunFormatter(logging.Formatter):
         return super().format(record)
 
 
-_configured = False
+_handler: logging.Handler | None = None
 _config_lock = threading.Lock()
 
 
 def configure_run_logging() -> None:
-    """Attach the database handler and a console handler to the ``runs.run`` loggers (once)."""
-    global _configured
-    if _configured:
+    """Attach the database handler and a console handler to the ``runs.run`` loggers.
+
+    Done again whenever the handler has gone: a later ``logging.config.dictConfig`` (Django's
+    set-up run a second time) strips the handlers of child loggers such as ``runs.run``.
+    """
+    global _handler
+    base = logging.getLogger("runs.run")
+    if _handler is not None and _handler in base.handlers:
         return
     with _config_lock:
-        if _configured:
+        if _handler is not None and _handler in base.handlers:
             return
-        base = logging.getLogger("runs.run")
+        for old in list(base.handlers):
+            base.removeHandler(old)
         base.setLevel(logging.INFO)
         base.propagate = False
-        base.addHandler(RunLogHandler())
+        handler = RunLogHandler()
+        base.addHandler(handler)
         console = logging.StreamHandler()
         console.setFormatter(_RunFormatter(
             "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(run_prefix)s%(message)s",
             datefmt="%H:%M:%S",
         ))
         base.addHandler(console)
-        _configured = True
+        _handler = handler
 
 
 class RunLogger(logging.LoggerAdapter):

@@ -49,9 +49,9 @@ class LimitPagination(CursorPagination):
             offset = int(raw)
         except ValueError:
             offset = -1
-        if offset < 0:
+        if not 0 <= offset < 2**31:
             raise ValidationError(
-                {"offset": [f"Expected a whole number of 0 or more; got {raw!r}."]}
+                {"offset": [f"Expected a whole number from 0 to {2**31 - 1}; got {raw!r}."]}
             )
         size = self.get_page_size(request)
         self._offset, self._size, self.request = offset, size, request

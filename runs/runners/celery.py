@@ -155,6 +155,7 @@ class CeleryTaskRunner(TaskRunner):
             self._waiting.submit(self._resolve_then_send, engine)
         else:
             self._enqueue(engine)
+        poller.watch(engine.record)
         return CeleryRunFuture(engine.record)
 
     def _resolve_then_send(self, engine: TaskRunEngine) -> None:
