@@ -11,17 +11,9 @@ from runs import flow, tags
 from runs.models import TaskRun
 from runs.runners.celery import CeleryTaskRunner
 from runs.states import StateType
+from tests.limits.test_slots import max_concurrency
 from tests.runs import celery_flows
 from tests.workers import start_worker
-
-
-def max_overlap(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    current = peak = 0
-    for _, step in events:
-        current += step
-        peak = max(peak, current)
-    return peak
 
 
 def test_a_limit_of_two_holds_across_two_workers(tmp_path):
@@ -46,7 +38,7 @@ def test_a_limit_of_two_holds_across_two_workers(tmp_path):
         delete_limit_by_tag(tag=tag)
     intervals = [tuple(map(float, Path(p).read_text().split())) for p in folder.iterdir()]
     assert len(intervals) == 8
-    assert max_overlap(intervals) == 2  # four worker processes, but two slots
+    assert max_concurrency(intervals) == 2  # four worker processes, but two slots
     runs = TaskRun.objects.filter(tag_rows__tag=tag)
     assert runs.count() == 8
     assert set(runs.values_list("state_type", flat=True)) == {StateType.COMPLETED}
