@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from runs.cli import CommandError, setup_django
 
@@ -26,5 +27,21 @@ def prune(args: argparse.Namespace) -> int:
         age = parse_age(args.older_than)
     except PruneError as exc:
         raise CommandError(str(exc)) from None
-    print(run_prune(older_than=age, dry_run=args.dry_run).summary())
+    result = run_prune(older_than=age, dry_run=args.dry_run, progress=_progress_printer())
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(result.summary())
     return 0
+
+
+def _progress_printer():
+    """On a terminal, one line on stderr that counts the flow runs done so far."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(result) -> None:
+        verb = "checked" if result.dry_run else "removed"
+        print(f"\r{result.flow_runs} flow runs and {result.task_runs} task runs {verb} so far...",
+              end="", file=sys.stderr, flush=True)
+
+    return show

@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models, transaction
@@ -164,8 +165,12 @@ def _expired_detached_entries(at: dt.datetime, result: PruneResult, dry_run: boo
 
 
 def prune(*, older_than: dt.timedelta, dry_run: bool = False,
-          batch_size: int = FLOW_RUN_BATCH) -> PruneResult:
-    """Delete (or with ``dry_run`` count) finished flow runs older than ``older_than``."""
+          batch_size: int = FLOW_RUN_BATCH,
+          progress: Callable[[PruneResult], None] | None = None) -> PruneResult:
+    """Delete (or with ``dry_run`` count) finished flow runs older than ``older_than``.
+
+    ``progress`` is called with the running totals after each batch.
+    """
     from runs.results import delete_result, result_exists
 
     at = now()
@@ -183,6 +188,8 @@ def prune(*, older_than: dt.timedelta, dry_run: bool = False,
         with transaction.atomic():
             _prune_batch([run_id for run_id, _ in rows], at, result, dry_run)
         last = (rows[-1][1], rows[-1][0])
+        if progress is not None:
+            progress(result)
     _expired_detached_entries(at, result, dry_run)
     for key in sorted(result.result_keys):
         if dry_run:

@@ -171,3 +171,14 @@ def test_cli_bad_age_is_one_line_and_status_1():
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Error: 'soon' is not an age")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_progress_is_reported_after_each_batch():
+    for _ in range(3):
+        old_run(tasks=1)
+    totals = []
+
+    result = prune(older_than=dt.timedelta(days=30), batch_size=1,
+                   progress=lambda r: totals.append(r.flow_runs))
+
+    assert len(totals) >= 3 and totals == sorted(totals) and totals[-1] == result.flow_runs
