@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
+import httpx
 import pytest
 
 from tests.workers import REPO_ROOT
@@ -68,6 +69,21 @@ def test_runs_up_serves_the_dashboard_and_a_worker_and_stops_on_ctrl_c(tmp_path)
         assert f"sign in as 'admin' with password {password}" in text
         assert oct(password_file.stat().st_mode & 0o777) == "0o600"
         assert (tmp_path / "home" / "runs.sqlite3").exists()
+
+        # A script with a token starts a demo flow; the worker of `runs up` runs it.
+        token = subprocess.run([sys.executable, "-m", "runs.cli", "token", "create", "admin"],
+                               env=env, capture_output=True, text=True, check=True,
+                               cwd=str(tmp_path)).stdout.split()[0]
+        api = httpx.Client(base_url=base + "/api", headers={"Authorization": f"Token {token}"})
+        run = api.post("/flow-runs/", json={"flow": "demo-map", "parameters": {"count": 3}})
+        assert run.status_code == 201, run.text
+        run = run.json()
+        while run["state"]["type"] not in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            assert time.monotonic() < deadline + 60, run
+            time.sleep(0.2)
+            run = api.get(run["url"]).json()
+        assert run["state"]["type"] == "COMPLETED"
+        assert len(api.get(f"/task-runs/?flow_run={run['id']}").json()["results"]) == 3
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         try:
