@@ -164,7 +164,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
+        # A worker claims a message by renaming it into processed/: atomic only within one
+        # file system, so keep it beside the queue rather than in /tmp. Workers delete claimed
+        # files after a minute (runs.worker).
+        "store_processed": True,
         "polling_interval": 0.05,  # seconds between looks at the queue folder (default 1)
     }
     # The filesystem transport has no fanout exchange for remote control.

@@ -39,10 +39,40 @@ def _start_heartbeat(**_: object) -> None:
 RETENTION_CHECK_SECONDS = 3600
 
 
+#: Claimed messages of the filesystem broker older than this are deleted (seconds).
+PROCESSED_MESSAGE_SECONDS = 60
+
+
 @worker_ready.connect
-def _start_retention(**_: object) -> None:
-    """Apply RUNS_RETENTION_DAYS from the worker's main process, once a day."""
+def _start_housekeeping(**_: object) -> None:
+    """From the worker's main process: RUNS_RETENTION_DAYS once a day, and the broker's files."""
     threading.Thread(target=_retention_loop, name="runs-retention", daemon=True).start()
+    from django.conf import settings
+
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("processed_folder")
+    if settings.CELERY_BROKER_URL.startswith("filesystem://") and folder:
+        threading.Thread(target=_processed_cleanup_loop, args=(folder,),
+                         name="runs-broker-cleanup", daemon=True).start()
+
+
+def _processed_cleanup_loop(folder: str) -> None:
+    """Delete messages the filesystem broker's consumers claimed more than a minute ago."""
+    import os
+
+    while True:
+        cutoff = time.time() - PROCESSED_MESSAGE_SECONDS
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        # ctime: the rename that claimed it, not when it was queued
+                        if entry.is_file() and entry.stat().st_ctime < cutoff:
+                            os.remove(entry.path)
+                    except FileNotFoundError:
+                        pass  # another worker removed it first
+        except OSError:
+            logger.warning("Could not clean the broker folder %s", folder, exc_info=True)
+        time.sleep(PROCESSED_MESSAGE_SECONDS)
 
 
 def _retention_loop() -> None:

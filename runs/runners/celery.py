@@ -8,6 +8,7 @@ database, and the result from the result store (the worker persists it).
 
 from __future__ import annotations
 
+import logging
 import queue as queue_module
 import threading
 import time
@@ -20,6 +21,8 @@ from runs.states import State
 
 if TYPE_CHECKING:
     from runs.engine.task_engine import TaskRunEngine
+
+logger = logging.getLogger("runs.celery")
 
 POLL_SECONDS = 0.02
 #: Ids per query when the poller reads final states (under SQLite's variable limit).
@@ -123,6 +126,28 @@ class CeleryRunFuture(RunFuture):
         return self._record.final_event.wait(timeout)
 
 
+def _give_up(engine: TaskRunEngine, exc: BaseException) -> None:
+    """A run that could not be sent ends CRASHED, in the database if it can be written and in
+    this process in any case, so that nothing waits for it forever."""
+    from runs.states import Crashed
+
+    record = engine.record
+    if record.is_final():
+        return
+    try:
+        engine.crashed(exc)
+    except Exception:
+        logger.exception("Could not record that task run %s was not sent", record.id)
+    if not record.final_event.is_set():
+        state = Crashed(f"Could not send the task run to a worker: {type(exc).__name__}: {exc}",
+                        task_run_id=record.id, run_name=record.name)
+        with record.lock:
+            record.state = state
+            record.final_event.set()
+            for callback in record.on_final:
+                callback(state)
+
+
 class CeleryTaskRunner(TaskRunner):
     """Send submitted task runs to Celery workers (``runs worker``).
 
@@ -163,8 +188,7 @@ class CeleryTaskRunner(TaskRunner):
             if engine.resolve_inputs() is not None:
                 return  # an upstream failed: the run ended here, nothing to send
         except BaseException as exc:
-            if not engine.record.is_final():
-                engine.crashed(exc)
+            _give_up(engine, exc)
             return
         self._enqueue(engine)
 
@@ -182,7 +206,12 @@ class CeleryTaskRunner(TaskRunner):
             while not self._outbox.empty() and len(batch) < 500:
                 batch.append(self._outbox.get())
             stop = None in batch
-            self._send_batch([engine for engine in batch if engine is not None])
+            engines = [engine for engine in batch if engine is not None]
+            try:
+                self._send_batch(engines)
+            except BaseException as exc:  # never leave a caller waiting on a run not sent
+                for engine in engines:
+                    _give_up(engine, exc)
             if stop:
                 return
 
@@ -199,7 +228,7 @@ class CeleryTaskRunner(TaskRunner):
                 writer.flush()  # the workers must find the rows
         except BaseException as exc:
             for engine in batch:
-                engine.crashed(exc)
+                _give_up(engine, exc)
             return
         options = {"queue": self.queue} if self.queue else {}
         with app.producer_or_acquire() as producer:
@@ -211,8 +240,7 @@ class CeleryTaskRunner(TaskRunner):
                                      "parameters": engine.parameters})
                     run_task_run.apply_async(args=[payload], producer=producer, **options)
                 except BaseException as exc:
-                    if not engine.record.is_final():
-                        engine.crashed(exc)
+                    _give_up(engine, exc)
 
     def shutdown(self) -> None:
         with self._lock:

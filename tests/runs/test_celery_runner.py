@@ -186,3 +186,21 @@ def test_async_flow_maps_an_async_task_on_workers(two_workers):
         return [f.result() for f in futures]
 
     assert asyncio.run(async_mapped()) == [2, 4, 6]
+
+
+def test_a_broker_that_refuses_the_message_crashes_the_run_instead_of_hanging(monkeypatch):
+    from runs import worker
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(worker.run_task_run, "apply_async", refuse)
+
+    @flow(task_runner=CeleryTaskRunner(queue="nobody-listens"))
+    def unsendable():
+        return {"state": celery_flows.double.submit(1).wait(timeout=30)}
+
+    state = unsendable()["state"]
+    assert state.is_crashed()
+    assert "broker unreachable" in state.message
+    assert TaskRun.objects.get(id=state.task_run_id).state_type == StateType.CRASHED
