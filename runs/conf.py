@@ -99,6 +99,12 @@ class Setting:
     example: str
 
 
+#: Other names a setting answers to: Prefect 2's own names, with PREFECT_ read as RUNS_.
+ALIASES: dict[str, str] = {
+    "RUNS_API_TASK_CACHE_KEY_MAX_LENGTH": "RUNS_TASK_CACHE_KEY_MAX_LENGTH",
+}
+
+
 def _home_default(_: Settings) -> Path:
     return Path("~/.runs").expanduser()
 
@@ -190,10 +196,17 @@ class Settings:
         if setting.name != "RUNS_HOME":
             self.RUNS_HOME  # noqa: B018  (the profile lives under it)
         raw, source = None, "default"
-        if setting.name in self._environ:
-            raw, source = self._environ[setting.name], "environment"
-        elif setting.name != "RUNS_HOME" and setting.name in self._profile_values():
-            raw, source = self._profile_values()[setting.name], f"profile {self.profile_path}"
+        names = [setting.name, *(a for a, n in ALIASES.items() if n == setting.name)]
+        profile = self._profile_values() if setting.name != "RUNS_HOME" else {}
+        for name in names:
+            if name in self._environ:
+                raw, source = self._environ[name], "environment"
+                break
+        else:
+            for name in names:
+                if name in profile:
+                    raw, source = profile[name], f"profile {self.profile_path}"
+                    break
         if raw is None:
             default = setting.default
             return (default(self) if callable(default) else default), source
@@ -216,7 +229,7 @@ def validate_all() -> None:
 
 def parse_setting(name: str, raw: str, source: str = "value") -> Any:
     """Parse ``raw`` for setting ``name``, or raise SettingError saying what to write instead."""
-    setting = SETTINGS.get(name)
+    setting = SETTINGS.get(ALIASES.get(name, name))
     if setting is None:
         known = ", ".join(sorted(SETTINGS))
         raise SettingError(f"Unknown setting {name!r}. Known settings: {known}.")

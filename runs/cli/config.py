@@ -39,7 +39,7 @@ def _assignments(tokens: list[str]) -> list[tuple[str, str]]:
 
 def set_settings(args: argparse.Namespace) -> int:
     settings = conf.settings
-    pairs = _assignments(args.assignments)
+    pairs = [(conf.ALIASES.get(name, name), value) for name, value in _assignments(args.assignments)]
     for name, value in pairs:
         if name == "RUNS_HOME":
             raise CommandError("RUNS_HOME cannot be set in a profile (the profile lives in it); "
@@ -59,12 +59,13 @@ def set_settings(args: argparse.Namespace) -> int:
 def unset_settings(args: argparse.Namespace) -> int:
     settings = conf.settings
     current = conf.read_profile(settings.profile_path)
-    for name in args.names:
+    names = [conf.ALIASES.get(name, name) for name in args.names]
+    for name in names:
         if name not in conf.SETTINGS:
             raise CommandError(f"Unknown setting {name!r}.")
         if name not in current:
             raise CommandError(f"{name} is not set in {settings.profile_path}.")
-    for name in args.names:
+    for name in names:
         conf.write_profile_value(settings.profile_path, name, None)
         print(f"Unset {name} in {settings.profile_path}")
     return 0

@@ -103,3 +103,12 @@ def test_config_set_accepts_the_docs_spacing(private_home):
     assert result.returncode == 0, result.stderr
     view = run_cli("config", "view", env=private_home)
     assert "RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS" in view.stdout and "[1.0, 10.0, 100.0]" in view.stdout
+
+
+def test_prefect_name_of_the_cache_key_limit_is_accepted_too():
+    from runs.conf import Settings
+
+    settings = Settings({"RUNS_HOME": "/tmp/runs-alias-test",
+                         "RUNS_API_TASK_CACHE_KEY_MAX_LENGTH": "12"})
+    assert settings.RUNS_TASK_CACHE_KEY_MAX_LENGTH == 12
+    assert settings.source("RUNS_TASK_CACHE_KEY_MAX_LENGTH") == "environment"
