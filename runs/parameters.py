@@ -39,9 +39,11 @@ def _annotation_type(annotation: Any) -> Any:
     """The plain type behind an annotation (``Optional[int]`` -> int, ``list[str]`` -> list)."""
     if annotation is inspect.Parameter.empty:
         return None
-    if isinstance(annotation, str):
+    if isinstance(annotation, str):  # an annotation that could not be resolved: read its text
+        names = [part.split("[")[0].strip() for part in annotation.split("|")]
+        names = [n for n in names if n not in ("None", "Optional")]
         return {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                "dict": dict}.get(annotation.split("[")[0].strip())
+                "dict": dict}.get(names[0]) if len(names) == 1 else None
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -68,14 +70,19 @@ def _jsonable(value: Any) -> Any:
 def parameter_schema(fn: Callable[..., Any]) -> dict[str, dict[str, Any]]:
     """Each parameter of ``fn``: ``type`` (JSON-schema-like name), ``default``, ``required``."""
     schema: dict[str, dict[str, Any]] = {}
+    try:  # resolves string annotations (``from __future__ import annotations``)
+        hints = typing.get_type_hints(fn)
+    except Exception:  # a name the module cannot resolve: fall back to the annotation's text
+        hints = {}
     for name, param in inspect.signature(fn).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        plain = _annotation_type(param.annotation)
+        annotation = hints.get(name, param.annotation)
+        plain = _annotation_type(annotation)
         required = param.default is inspect.Parameter.empty
         schema[name] = {
             "type": _TYPE_NAMES.get(plain, "any"),
-            "annotation": _annotation_text(param.annotation),
+            "annotation": _annotation_text(annotation),
             "default": None if required else _jsonable(param.default),
             "required": required,
         }
@@ -90,11 +97,17 @@ def _coerce(value: Any, type_name: str) -> Any:
             raise ValueError("expected a whole number")
         if isinstance(value, float) and not value.is_integer():
             raise ValueError("expected a whole number")
-        return int(str(value).strip()) if isinstance(value, str) else int(value)
+        try:
+            return int(str(value).strip()) if isinstance(value, str) else int(value)
+        except (ValueError, TypeError):
+            raise ValueError("expected a whole number, e.g. 3") from None
     if type_name == "number":
         if isinstance(value, bool):
             raise ValueError("expected a number")
-        return float(value)
+        try:
+            return float(value)
+        except (ValueError, TypeError):
+            raise ValueError("expected a number, e.g. 0.5") from None
     if type_name == "string":
         if not isinstance(value, str):
             raise ValueError("expected text")
@@ -108,15 +121,21 @@ def _coerce(value: Any, type_name: str) -> Any:
         raise ValueError("expected true or false")
     if type_name in ("array", "object"):
         if isinstance(value, str):
-            value = json.loads(value)
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"expected a JSON {type_name}") from None
         expected = list if type_name == "array" else dict
         if not isinstance(value, expected):
             raise ValueError(f"expected a JSON {type_name}")
         return value
-    if type_name == "datetime":
-        return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if type_name == "date":
-        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+    if type_name in ("datetime", "date") and isinstance(value, str):
+        kind = dt.datetime if type_name == "datetime" else dt.date
+        try:
+            return kind.fromisoformat(value)
+        except ValueError:
+            example = "2026-11-24T09:30:00" if type_name == "datetime" else "2026-11-24"
+            raise ValueError(f"expected an ISO 8601 {type_name}, e.g. {example}") from None
     return value
 
 
