@@ -83,3 +83,17 @@ async def async_double(x: int) -> int:
 
     await asyncio.sleep(0.01)
     return 2 * x
+
+
+@task
+def mark_and_sleep(folder: str, name: str, seconds: float) -> str:
+    Path(folder, name).write_text("started")
+    time.sleep(seconds)
+    return name
+
+
+@flow(name="celery-cancellable")
+def cancellable(folder: str, seconds: float = 1.0) -> str:
+    """A first step that takes a while, then a second one (which a cancellation must stop)."""
+    mark_and_sleep(folder, "first", seconds)
+    return mark_and_sleep(folder, "second", 0)

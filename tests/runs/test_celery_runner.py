@@ -204,3 +204,37 @@ def test_a_broker_that_refuses_the_message_crashes_the_run_instead_of_hanging(mo
     assert state.is_crashed()
     assert "broker unreachable" in state.message
     assert TaskRun.objects.get(id=state.task_run_id).state_type == StateType.CRASHED
+
+
+def test_cancelling_a_running_flow_run_stops_its_next_task_runs(tmp_path):
+    from runs.models import FlowRun
+    from runs.registry import register_flow
+    from runs.services.flow_runs import cancel_flow_run, start_flow_run
+
+    register_flow("tests.runs.celery_flows:cancellable")
+    worker = start_worker(tmp_path, queue="celery", concurrency=1)
+    try:
+        run = start_flow_run(flow_name="celery-cancellable",
+                             parameters={"folder": str(tmp_path), "seconds": 1.0})
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "first").exists():
+            assert time.monotonic() < deadline, worker.log()
+            time.sleep(0.05)
+        cancel_flow_run(flow_run_id=run.id)
+        run.refresh_from_db()
+        assert run.state_type == StateType.CANCELLED
+        final = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+        while True:  # the step that was running finishes; it is not left RUNNING
+            first = TaskRun.objects.filter(flow_run=run, name="mark_and_sleep-0").first()
+            if first is not None and first.state_type in final:
+                break
+            assert time.monotonic() < deadline, (first and first.state_name, worker.log())
+            time.sleep(0.05)
+        time.sleep(0.3)  # time enough for a second step to start, were it going to
+        run.refresh_from_db()
+        assert run.state_type == StateType.CANCELLED
+        assert not (tmp_path / "second").exists()
+        second = TaskRun.objects.filter(flow_run=run, name="mark_and_sleep-1").first()
+        assert second is None or second.run_count == 0
+    finally:
+        worker.stop()
