@@ -207,7 +207,6 @@ def test_a_broker_that_refuses_the_message_crashes_the_run_instead_of_hanging(mo
 
 
 def test_cancelling_a_running_flow_run_stops_its_next_task_runs(tmp_path):
-    from runs.models import FlowRun
     from runs.registry import register_flow
     from runs.services.flow_runs import cancel_flow_run, start_flow_run
 
