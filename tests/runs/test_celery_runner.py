@@ -237,3 +237,17 @@ def test_cancelling_a_running_flow_run_stops_its_next_task_runs(tmp_path):
         assert second is None or second.run_count == 0
     finally:
         worker.stop()
+
+
+def test_a_run_whose_upstream_failed_on_a_worker_is_never_sent(two_workers):
+    @flow(task_runner=CeleryTaskRunner(queue=two_workers))
+    def chained():
+        upstream = celery_flows.explode.submit(3)
+        downstream = celery_flows.double.submit(upstream)
+        return {"up": upstream.wait(), "down": downstream.wait()}
+
+    states = chained()
+    assert states["up"].is_failed()
+    down = TaskRun.objects.get(id=states["down"].task_run_id)
+    assert (down.state_name, down.run_count) == ("UpstreamFailed", 0)
+    assert str(states["up"].task_run_id) in down.state_message and "allow_failure" in down.state_message
