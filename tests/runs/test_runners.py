@@ -279,3 +279,37 @@ def test_large_map_is_recorded_completely():
     assert state.result() == sum(range(1, 2001))
     runs = TaskRun.objects.filter(flow_run_id=state.flow_run_id)
     assert runs.count() == 2000 and runs.filter(state_type="COMPLETED").count() == 2000
+
+
+def test_a_map_over_10000_elements_is_recorded_in_batches_and_bounds_what_runs():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from runs.task_runners import ThreadPoolTaskRunner
+
+    lock = threading.Lock()
+    running = {"now": 0, "peak": 0}
+
+    @task
+    def tracked(x):
+        with lock:
+            running["now"] += 1
+            running["peak"] = max(running["peak"], running["now"])
+        with lock:
+            running["now"] -= 1
+        return x
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=8))
+    def huge(n):
+        with CaptureQueriesContext(connection) as queries:
+            futures = tracked.map(range(n))
+        return len(queries), sum(f.result() for f in futures)
+
+    state = huge(10_000, return_state=True)
+    queries_while_mapping, total = state.result()
+    assert total == sum(range(10_000))
+    assert queries_while_mapping < 100  # rows go in batches, not a round trip per element
+    assert running["peak"] <= 8  # never more in flight than the pool's threads
+    runs = TaskRun.objects.filter(flow_run_id=state.flow_run_id)
+    assert runs.filter(state_type="COMPLETED").count() == 10_000
+    assert sorted(runs.values_list("map_index", flat=True)) == list(range(10_000))
