@@ -108,14 +108,17 @@ def dead_owners_filter():
 
 def reap_dead_runs() -> int:
     """End CRASHED every run left RUNNING by a process whose lease lapsed; returns how many."""
+    from django.db.models import Q
+
     from runs.models import FlowRun, TaskRun
     from runs.orchestration import set_flow_run_state, set_task_run_state
 
     dead = dead_owners_filter()
     count = 0
-    for task_run_id, owner in TaskRun.objects.filter(dead, state_type="RUNNING").values_list(
-        "id", "owner"
-    )[:500]:
+    # Pending with an owner: claimed by a worker for a chunk of runs it had not started yet.
+    left = TaskRun.objects.filter(dead).filter(
+        Q(state_type="RUNNING") | Q(state_type="PENDING", state_name="Pending"))
+    for task_run_id, owner in left.values_list("id", "owner")[:500]:
         set_task_run_state(task_run_id, Crashed(
             f"The process that ran this task run ({owner}) stopped renewing its lease; "
             "it probably died."))

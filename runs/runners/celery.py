@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("runs.celery")
 
 POLL_SECONDS = 0.02
+#: Most runs in one message, and how many messages a large batch is at least split into (so
+#: that every worker process gets some).
+MAX_CHUNK = 20
+CHUNKS_PER_BATCH = 16
 #: Ids per query when the poller reads final states (under SQLite's variable limit).
 POLL_CHUNK = 900
 _STATE_COLUMNS = ("id", "state_type", "state_name", "state_message", "state_timestamp",
@@ -126,6 +130,16 @@ class CeleryRunFuture(RunFuture):
         return self._record.final_event.wait(timeout)
 
 
+def _chunkable(engine: TaskRunEngine) -> bool:
+    """Whether a run may share a message with others: nothing in it waits (no retry delays, no
+    tags that a concurrency limit could hold up)."""
+    from runs import conf
+
+    task = engine.task
+    retries = task.retries if task.retries is not None else conf.settings.RUNS_TASK_DEFAULT_RETRIES
+    return not retries and not engine.record.tags
+
+
 def _give_up(engine: TaskRunEngine, exc: BaseException) -> None:
     """A run that could not be sent ends CRASHED, in the database if it can be written and in
     this process in any case, so that nothing waits for it forever."""
@@ -219,7 +233,7 @@ class CeleryTaskRunner(TaskRunner):
         from project.celery import app
         from runs.orchestration.writer import writer
         from runs.signing import dumps
-        from runs.worker import run_task_run
+        from runs.worker import run_task_run, run_task_runs
 
         if not batch:
             return
@@ -231,16 +245,35 @@ class CeleryTaskRunner(TaskRunner):
                 _give_up(engine, exc)
             return
         options = {"queue": self.queue} if self.queue else {}
+        payloads: list[tuple[TaskRunEngine, str]] = []
+        for engine in batch:
+            try:
+                if engine.parameters is None and engine.resolve_inputs() is not None:
+                    continue
+                payloads.append((engine, dumps({"task": engine.task,
+                                                "task_run_id": str(engine.record.id),
+                                                "parameters": engine.parameters})))
+            except BaseException as exc:
+                _give_up(engine, exc)
+        grouped = [item for item in payloads if _chunkable(item[0])]
+        size = min(MAX_CHUNK, max(1, len(grouped) // CHUNKS_PER_BATCH))
+        if size == 1:
+            grouped = []
+        singles = [item for item in payloads if not grouped or not _chunkable(item[0])]
         with app.producer_or_acquire() as producer:
-            for engine in batch:
+            for engine, payload in singles:
                 try:
-                    if engine.parameters is None and engine.resolve_inputs() is not None:
-                        continue
-                    payload = dumps({"task": engine.task, "task_run_id": str(engine.record.id),
-                                     "parameters": engine.parameters})
                     run_task_run.apply_async(args=[payload], producer=producer, **options)
                 except BaseException as exc:
                     _give_up(engine, exc)
+            for start in range(0, len(grouped), size):
+                chunk = grouped[start:start + size]
+                try:
+                    run_task_runs.apply_async(args=[[payload for _, payload in chunk]],
+                                              producer=producer, **options)
+                except BaseException as exc:
+                    for engine, _ in chunk:
+                        _give_up(engine, exc)
 
     def shutdown(self) -> None:
         with self._lock:
