@@ -22,6 +22,9 @@ logger = logging.getLogger("runs.worker")
 MAX_SLOT_COUNTDOWN = 1.0
 
 
+_MISSING = object()
+
+
 class Requeue(Deferred):
     """The run must wait for a concurrency slot: send it again later instead of blocking."""
 
@@ -109,38 +112,32 @@ def run_task_runs(self, payloads: list[str]) -> list[str]:
     still tell if this process dies. If it dies mid-chunk, the message is delivered again and
     the runs already final are skipped.
     """
+    from runs.orchestration import load_task_run_records
     from runs.orchestration.writer import writer
 
-    _claim(payloads)
+    messages = [_load(payload) for payload in payloads]
+    ids = [m["task_run_id"] for m in messages if m is not None]
+    _claim(ids)
+    records = load_task_run_records(ids)
     try:
-        return [_run_payload(payload, 0, _queue_of(self), write_behind=True)
-                for payload in payloads]
+        return [_run_message(message, payload, 0, _queue_of(self), write_behind=True,
+                             record=records.get(message["task_run_id"], _MISSING))
+                if message is not None else "Refused"
+                for message, payload in zip(messages, payloads, strict=True)]
     finally:
         writer.flush()
 
 
-def _claim(payloads: list[str]) -> None:
+def _claim(task_run_ids: list[str]) -> None:
     """Mark the chunk's runs as this process's, so that if it dies before starting them the
     reaper ends them CRASHED instead of leaving them Pending."""
-    from runs.bootstrap import ensure_ready
-    from runs.leases import current_owner, ensure_heartbeat
-    from runs.models import TaskRun
-    from runs.signing import BadSignature, loads
-
-    ensure_ready()
-    ensure_heartbeat()
-    ids = []
-    for payload in payloads:
-        try:
-            ids.append(loads(payload)["task_run_id"])
-        except BadSignature:
-            pass  # refused, and logged, when its turn comes
     from django.db.models import Q
 
-    from runs.leases import dead_owners_filter
+    from runs.leases import current_owner, dead_owners_filter
+    from runs.models import TaskRun
 
     unowned = Q(owner="") | dead_owners_filter()  # a redelivery after a worker died
-    TaskRun.objects.filter(unowned, id__in=ids, state_type="PENDING").update(
+    TaskRun.objects.filter(unowned, id__in=task_run_ids, state_type="PENDING").update(
         owner=current_owner())
 
 
@@ -148,24 +145,43 @@ def _queue_of(task) -> str | None:
     return (task.request.delivery_info or {}).get("routing_key") or None
 
 
-def _run_payload(payload: str, attempt: int, queue: str | None, *, write_behind: bool) -> str:
-    from runs import conf
+def _load(payload: str) -> dict | None:
+    """The message inside a signed payload, or None (logged) when its signature is wrong."""
     from runs.bootstrap import ensure_ready
-    from runs.engine.task_engine import TaskRunEngine
-    from runs.leases import current_owner, ensure_heartbeat
-    from runs.orchestration import load_task_run_record, propose_state
+    from runs.leases import ensure_heartbeat
     from runs.signing import BadSignature, loads
-    from runs.states import Crashed
 
     ensure_ready()
     ensure_heartbeat()
     try:
-        message = loads(payload)
+        return loads(payload)
     except BadSignature as exc:
         logger.error("Refused a task run message: %s", exc)
+        return None
+
+
+def _run_payload(payload: str, attempt: int, queue: str | None, *, write_behind: bool) -> str:
+    message = _load(payload)
+    if message is None:
         return "Refused"
+    return _run_message(message, payload, attempt, queue, write_behind=write_behind)
+
+
+def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *,
+                 write_behind: bool, record=None) -> str:
+    """Run the task run of one message; ``record`` may come preloaded (a chunk loads them all
+    in one query), or ``_MISSING`` when the database has no such run."""
+    from runs import conf
+    from runs.engine.task_engine import TaskRunEngine
+    from runs.leases import current_owner
+    from runs.orchestration import load_task_run_record, propose_state
+    from runs.states import Crashed
+
     try:
-        record = load_task_run_record(message["task_run_id"])
+        if record is _MISSING:
+            raise ObjectDoesNotExist
+        if record is None:
+            record = load_task_run_record(message["task_run_id"])
     except ObjectDoesNotExist:
         logger.warning("Dropped a message for task run %s, which this database does not have "
                        "(pruned, or sent by a project with another database).",

@@ -105,15 +105,25 @@ def _record_from_row(row, kind: str, holds_slots: bool | None = None) -> RunReco
 
 def load_task_run_record(task_run_id: uuid.UUID | str) -> TaskRunRecord:
     """A record of a task run as the database has it, to propose transitions by id."""
+    from runs.models import TaskRun
+
+    records = load_task_run_records([task_run_id])
+    if not records:
+        raise TaskRun.DoesNotExist(f"No task run has id {task_run_id}.")
+    return next(iter(records.values()))
+
+
+def load_task_run_records(task_run_ids) -> dict[str, TaskRunRecord]:
+    """Records of several task runs in one query, by id as text; missing ids are left out."""
     from django.db.models import Exists, OuterRef
 
     from limits.models import ConcurrencySlot
     from runs.models import TaskRun
 
-    row = TaskRun.objects.annotate(
+    rows = TaskRun.objects.annotate(
         holds=Exists(ConcurrencySlot.objects.filter(task_run=OuterRef("pk")))
-    ).get(id=task_run_id)
-    return _record_from_row(row, "task", holds_slots=row.holds)
+    ).filter(id__in=list(task_run_ids))
+    return {str(row.id): _record_from_row(row, "task", holds_slots=row.holds) for row in rows}
 
 
 def load_flow_run_record(flow_run_id: uuid.UUID | str) -> FlowRunRecord:
