@@ -264,14 +264,19 @@ class TaskRunEngine:
     def crashed(self, exc: BaseException) -> State:
         return self.propose(Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "), data=exc))
 
+    @property
+    def retries(self) -> int:
+        """The task's retries, or RUNS_TASK_DEFAULT_RETRIES when it sets none."""
+        if self.task.retries is not None:
+            return self.task.retries
+        return conf.settings.RUNS_TASK_DEFAULT_RETRIES
+
     def retry_delay(self, failed: State) -> float | None:
         """Seconds to wait before retrying, or None when the run must not be retried."""
         if failed.type is not StateType.FAILED or failed.name in ("Aborted", "UpstreamFailed"):
             return None
         task = self.task
-        retries = task.retries
-        if retries is None:
-            retries = conf.settings.RUNS_TASK_DEFAULT_RETRIES
+        retries = self.retries
         if self.record.run_count > retries:
             return None
         if task.retry_condition_fn is not None:
@@ -289,9 +294,8 @@ class TaskRunEngine:
 
     def awaiting_retry(self, delay: float) -> State:
         return self.propose(AwaitingRetry(
-            f"Retry {self.record.run_count} of "
-            f"{self.task.retries if self.task.retries is not None else conf.settings.RUNS_TASK_DEFAULT_RETRIES} "
-            f"in {delay:g} seconds", scheduled_time=now() + dt.timedelta(seconds=delay)))
+            f"Retry {self.record.run_count} of {self.retries} in {delay:g} seconds",
+            scheduled_time=now() + dt.timedelta(seconds=delay)))
 
     def _running_state(self) -> State:
         return Retrying() if self.record.run_count > 0 else Running()

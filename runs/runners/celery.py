@@ -133,11 +133,7 @@ class CeleryRunFuture(RunFuture):
 def _chunkable(engine: TaskRunEngine) -> bool:
     """Whether a run may share a message with others: nothing in it waits (no retry delays, no
     tags that a concurrency limit could hold up)."""
-    from runs import conf
-
-    task = engine.task
-    retries = task.retries if task.retries is not None else conf.settings.RUNS_TASK_DEFAULT_RETRIES
-    return not retries and not engine.record.tags
+    return not engine.retries and not engine.record.tags
 
 
 def _give_up(engine: TaskRunEngine, exc: BaseException) -> None:
