@@ -34,10 +34,8 @@ def propose_state(record: RunRecord, proposed: State) -> State:
             accepted = _decide(transition, policy)
         for callback in transition.after_commit:
             callback()
-        if accepted.is_final() and not record.final_event.is_set():
-            record.final_event.set()
-            for callback in record.on_final:
-                callback(accepted)
+        if accepted.is_final():
+            record.settle(accepted)
         return accepted
 
 

@@ -38,6 +38,16 @@ class RunRecord:
     def is_final(self) -> bool:
         return self.state is not None and self.state.is_final()
 
+    def settle(self, state: State) -> None:
+        """Take the final ``state`` and wake whoever waits for this run (once)."""
+        with self.lock:
+            if self.final_event.is_set():
+                return
+            self.state = state
+            self.final_event.set()
+            for callback in self.on_final:
+                callback(state)
+
 
 @dataclass(eq=False)
 class TaskRunRecord(RunRecord):

@@ -40,12 +40,7 @@ def _mark_final(record, row: dict) -> State:
                   result_key=row["result_key"], timestamp=row["state_timestamp"] or record.created,
                   task_run_id=record.id, run_name=record.name)
     if state.is_final():
-        with record.lock:
-            if not record.final_event.is_set():
-                record.state = state
-                record.final_event.set()
-                for callback in record.on_final:
-                    callback(state)
+        record.settle(state)
     return state
 
 
@@ -148,14 +143,10 @@ def _give_up(engine: TaskRunEngine, exc: BaseException) -> None:
         engine.crashed(exc)
     except Exception:
         logger.exception("Could not record that task run %s was not sent", record.id)
-    if not record.final_event.is_set():
-        state = Crashed(f"Could not send the task run to a worker: {type(exc).__name__}: {exc}",
-                        task_run_id=record.id, run_name=record.name)
-        with record.lock:
-            record.state = state
-            record.final_event.set()
-            for callback in record.on_final:
-                callback(state)
+    if not record.final_event.is_set():  # the database refused even the crash
+        record.settle(Crashed(
+            f"Could not send the task run to a worker: {type(exc).__name__}: {exc}",
+            task_run_id=record.id, run_name=record.name))
 
 
 class CeleryTaskRunner(TaskRunner):
@@ -251,11 +242,12 @@ class CeleryTaskRunner(TaskRunner):
                                                 "parameters": engine.parameters})))
             except BaseException as exc:
                 _give_up(engine, exc)
-        grouped = [item for item in payloads if _chunkable(item[0])]
+        grouped, singles = [], []
+        for item in payloads:
+            (grouped if _chunkable(item[0]) else singles).append(item)
         size = min(MAX_CHUNK, max(1, len(grouped) // CHUNKS_PER_BATCH))
-        if size == 1:
-            grouped = []
-        singles = [item for item in payloads if not grouped or not _chunkable(item[0])]
+        if size == 1:  # too few to share messages and still reach every worker process
+            singles, grouped = payloads, []
         with app.producer_or_acquire() as producer:
             for engine, payload in singles:
                 try:
