@@ -240,14 +240,14 @@ def get_flow_run(flow_run_id: Any) -> FlowRun:
 
 
 def get_task_run(task_run_id: Any) -> TaskRun:
-    """One task run; ObjectNotFound when there is none with this id."""
+    """One task run with its flow run and flow; ObjectNotFound when there is none with this id."""
     from runs.exceptions import ObjectNotFound
 
     try:
         run_id = parse_uuid(task_run_id, field_name="id")
     except FilterError:
         raise ObjectNotFound(f"No task run has id {task_run_id}.") from None
-    run = TaskRun.objects.filter(id=run_id).first()
+    run = TaskRun.objects.select_related("flow_run", "flow_run__flow").filter(id=run_id).first()
     if run is None:
         raise ObjectNotFound(f"No task run has id {task_run_id}.")
     return run

@@ -1,7 +1,8 @@
 """Celery tasks: translate messages into engine calls, and nothing more.
 
 ``run_task_run`` carries one task run submitted by a CeleryTaskRunner (a signed cloudpickle
-payload); ``run_flow_run`` starts a registered flow run by id (JSON parameters only).
+payload), ``run_task_runs`` a chunk of short ones; ``run_flow_run`` starts a registered flow run
+by id (JSON parameters only).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ logger = logging.getLogger("runs.worker")
 
 #: Longest a re-queued run waits before asking for a slot again (seconds); grows from 0.1.
 MAX_SLOT_COUNTDOWN = 1.0
+#: How often the worker asks whether the daily retention pass is due (seconds).
+RETENTION_CHECK_SECONDS = 3600
+#: Claimed messages of the filesystem broker older than this are deleted (seconds).
+PROCESSED_MESSAGE_SECONDS = 60
 
-
-_MISSING = object()
+_MISSING = object()  # a run the database does not have, as found by a chunk's one query
 
 
 class Requeue(Deferred):
@@ -36,14 +40,6 @@ def _start_heartbeat(**_: object) -> None:
 
     ensure_ready()
     ensure_heartbeat()
-
-
-#: How often the worker asks whether the daily retention pass is due (seconds).
-RETENTION_CHECK_SECONDS = 3600
-
-
-#: Claimed messages of the filesystem broker older than this are deleted (seconds).
-PROCESSED_MESSAGE_SECONDS = 60
 
 
 @worker_ready.connect

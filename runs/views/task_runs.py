@@ -57,7 +57,6 @@ def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
         run = selectors.get_task_run(task_run_id)
     except ObjectNotFound as exc:
         raise Http404(str(exc)) from None
-    run = TaskRun.objects.select_related("flow_run", "flow_run__flow").get(id=run.id)
     context = {"run": run, **logs_context(
         request, run, lambda lvl: log_rows(selectors.logs(run, level=lvl or None)))}
     response = logs_fragment(request, "runs/task_run.html", context)

@@ -14,48 +14,21 @@ throwaway database is created on that server and dropped at the end.
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.perf.benchdb import prepare  # noqa: E402
+
 STATES = [("COMPLETED", "Completed")] * 16 + [("FAILED", "Failed")] * 2 + [
     ("FAILED", "TimedOut"), ("COMPLETED", "Cached")]
 GOAL_MS = 100.0
-
-
-def _throwaway_postgres() -> tuple[str, str] | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    import psycopg
-
-    name = f"runs_bench_{uuid.uuid4().hex[:8]}"
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
-    return admin, name
-
-
-def _drop_postgres(created: tuple[str, str] | None) -> None:
-    if created is None:
-        return
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    admin, name = created
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _insert(table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -160,16 +133,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="task runs to seed")
     parser.add_argument("--repeat", type=int, default=15, help="timed requests per page")
     args = parser.parse_args()
-    if "RUNS_HOME" not in os.environ:
-        home = tempfile.mkdtemp(prefix="runs-bench-")
-        os.environ["RUNS_HOME"] = home
-        atexit.register(shutil.rmtree, home, True)
+    prepare()
     os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
-    created_db = _throwaway_postgres()
-    try:
-        run(args)
-    finally:
-        _drop_postgres(created_db)
+    run(args)
 
 
 def run(args) -> None:
