@@ -19,7 +19,8 @@ _SESSION_HOME = Path(tempfile.mkdtemp(prefix="runs-test-home-"))
 os.environ["RUNS_HOME"] = str(_SESSION_HOME)
 os.environ.pop("RUNS_API_URL", None)
 os.environ.pop("RUNS_LOCAL_STORAGE_PATH", None)
-os.environ.setdefault("RUNS_HEARTBEAT_SECONDS", "0.5")
+# A lease of 3 heartbeats: 3 s, so a test process busy with 10,000 runs keeps renewing it.
+os.environ.setdefault("RUNS_HEARTBEAT_SECONDS", "1.0")
 os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
 
 _PG_DATABASE: tuple[str, str] | None = None
