@@ -24,11 +24,19 @@ class ConcurrencyLimit(models.Model):
 
 
 class ConcurrencySlot(models.Model):
-    """A slot of ``limit`` held by ``task_run`` while it is RUNNING."""
+    """A slot of ``limit`` held by ``task_run`` while it runs in the process ``owner``.
+
+    The slot is taken before the run's RUNNING state is written (that goes through the
+    write-behind buffer), so the run's row may not exist yet: the reference is not a database
+    constraint, and whether a slot is still held is decided by its owner's lease.
+    """
 
     limit = models.ForeignKey(ConcurrencyLimit, on_delete=models.CASCADE, related_name="slots")
-    task_run = models.ForeignKey("runs.TaskRun", on_delete=models.CASCADE, related_name="slots")
+    task_run = models.ForeignKey(
+        "runs.TaskRun", on_delete=models.CASCADE, related_name="slots", db_constraint=False
+    )
     acquired = models.DateTimeField()
+    owner = models.CharField(max_length=120, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["limit", "task_run"], name="slot_unique")]
@@ -38,8 +46,8 @@ class SlotWaiter(models.Model):
     """A task run waiting for a slot of ``limit``; served first come, first served."""
 
     limit = models.ForeignKey(ConcurrencyLimit, on_delete=models.CASCADE, related_name="waiters")
-    task_run = models.ForeignKey(
-        "runs.TaskRun", on_delete=models.CASCADE, related_name="slot_waits"
+    task_run = models.ForeignKey(  # as for slots, the run's row may not be written yet
+        "runs.TaskRun", on_delete=models.CASCADE, related_name="slot_waits", db_constraint=False
     )
     enqueued = models.DateTimeField()
     owner = models.CharField(max_length=120, blank=True, default="")

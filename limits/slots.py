@@ -1,31 +1,53 @@
 """Concurrency slots: acquired all at once or not at all, served first come first served, freed on exit.
 
+A slot is a row naming its limit, its task run and its owner: the process running the task
+run. Slots are taken and freed in transactions of their own, apart from the run's state rows
+(those go through the write-behind buffer), so that a limited run costs one or two short round
+trips more than an unlimited one; a slot is held while its owner lives (:mod:`runs.leases`) and its
+run has not ended, and any other slot is reclaimed before a run is told to wait.
+
 Locking, chosen per database so that slots stay exact under contention:
 
-- **SQLite**: the orchestration's transaction is ``IMMEDIATE``: it holds the database's single
-  write lock from its first statement, so two acquirers (threads or processes) can never both
-  count the same free slot. Counting and deciding is then one plain statement.
 - **PostgreSQL**: the limit rows of the run's tags are locked with ``SELECT ... FOR UPDATE``,
   always in tag order, so two runs wanting [a, b] and [b, a] queue on ``a`` instead of
   deadlocking. The slots are counted in a *later* statement: under READ COMMITTED a statement
   that waited for a row lock keeps the snapshot it started with and would miss the slot the
-  lock holder just took. Release takes no limit lock: deleting one's own slot can only make
-  room, and a concurrent acquirer that counted it waits and is woken by the NOTIFY.
+  lock holder just took. The common case (room in every limit, nobody queued) is the stored
+  function ``limits_take_free_slots`` (migration 0002): lock, count, insert in one round trip,
+  each of its statements with a fresh snapshot. Anything else (a full limit, a queue, a limit
+  of 0) takes the careful path in a transaction that holds the same locks. Release takes no
+  limit lock: deleting one's own slot can only make room, and a concurrent acquirer that
+  counted it waits and is woken by the NOTIFY.
+- **SQLite**: the transaction is ``IMMEDIATE``: it holds the database's single write lock from
+  its first statement, so two acquirers (threads or processes) can never both count the same
+  free slot. Counting and deciding are then plain statements. The orchestration runs these
+  transactions in turn with its own writer (``writer.serialized``), because waiting for the
+  lock inside SQLite's busy handler costs milliseconds.
 
-A slot belongs to a task run that is RUNNING under a process whose lease is alive; any other
-slot is reclaimed before a run is told to wait. Waiters wait in
-:class:`~limits.models.SlotWaiter` rows, oldest first; a run that frees a slot wakes the waiters
-of this process at once (a condition variable) and those of other processes through PostgreSQL
-``NOTIFY`` (queued by :func:`release` inside the caller's transaction, so it is delivered
-exactly when the slot is free) or, on SQLite, by their short poll (``POLL_SECONDS``).
+Waiters wait in :class:`~limits.models.SlotWaiter` rows, oldest first; a run that frees a slot
+wakes the waiters of this process at once (a condition variable) and those of other processes
+through PostgreSQL ``NOTIFY`` (sent by :func:`release` when its transaction commits, so it is
+delivered exactly when the slot is free) or, on SQLite, by their short poll (``POLL_SECONDS``).
 A waiter remembers the wake-up generation from before its decision, so a slot freed between
 "wait" and :func:`wait_for_slot` still wakes it.
+
+On PostgreSQL, where a round trip costs more than the rest of a short task run, the slot of a
+run that reached a final state while nobody waited for its tags is not freed by a statement of
+its own: it goes with this process's next slot statement (one round trip for "free the last,
+take the next"), or the listener thread frees it within ``DEFERRED_RELEASE_SECONDS``, and the
+end of a flow run frees what is left. Holding a slot a little longer can make a newcomer wait,
+never lets one run too many. A run that waits announces its tag (``NOTIFY runs_slots_wanted``):
+every process's listener then frees at once what it holds back, and releases of that tag stop
+being deferred in that process until it next finds nobody queued for it.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,7 +58,11 @@ logger = logging.getLogger("runs.limits")
 
 #: How often a waiter looks again when nothing can wake it from another process (SQLite).
 POLL_SECONDS = 0.1
+#: PostgreSQL: the longest a slot stays held after its run ended when nobody waits for it.
+DEFERRED_RELEASE_SECONDS = 0.1
 _NOTIFY_CHANNEL = "runs_slots"
+#: Carries the tag a run waits for, so that processes holding its slots free them at once.
+_WANTED_CHANNEL = "runs_slots_wanted"
 
 _released = threading.Condition()
 _generation = 0
@@ -45,6 +71,22 @@ _listener: threading.Thread | None = None
 #: decision and the start of :func:`wait_for_slot` still wakes it.
 _wait_marks: dict[str, int] = {}
 _local = threading.local()
+#: PostgreSQL: runs that ended whose slots are freed with this process's next slot statement,
+#: by the listener thread within DEFERRED_RELEASE_SECONDS, or at once when somebody waits.
+_deferred: list = []
+_deferred_since = 0.0
+_deferred_lock = threading.Lock()
+#: Tags that some run (of any process) was seen waiting for: their slots are freed at once.
+_contended: set[str] = set()
+
+
+def _forget_after_fork() -> None:
+    global _deferred_since
+    _deferred.clear()  # the parent frees its own
+    _deferred_since = 0.0
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @dataclass(frozen=True)
@@ -93,40 +135,46 @@ def any_limited(tags: Iterable[str]) -> bool:
         return cursor.fetchone() is not None
 
 
-def _live_owners():
-    from runs.models import ProcessLease
-
-    return ProcessLease.objects.filter(expires__gt=now()).values("owner")
-
-
 def _delete(queryset) -> int:
     # A plain DELETE: these rows have nothing that cascades, and the ORM's collector would
     # cost more queries than the delete itself.
     return queryset._raw_delete(queryset.db)
 
 
-def _reclaim(limit_ids: list) -> int:
-    """Delete slots of these limits whose holder is not RUNNING or whose process's lease lapsed."""
-    from django.db.models import Q
+def _gone(queryset):
+    """A Q matching rows of ``queryset`` (slots or waiters) whose run ended or whose owner died.
 
+    A run whose row is not written yet is neither: its owner is alive and still writing it.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from runs.leases import dead_owners_filter
+    from runs.models import TaskRun
+    from runs.states import FINAL_TYPES
+
+    # EXISTS, not a join: the ORM would join inner, losing the rows whose run is not written.
+    ended = Exists(TaskRun.objects.filter(
+        id=OuterRef("task_run_id"), state_type__in=FINAL_TYPES))
+    return ended | dead_owners_filter(queryset)
+
+
+def _reclaim(limit_ids: list) -> int:
+    """Delete slots of these limits whose run ended or whose owner died."""
     from limits.models import ConcurrencySlot
 
-    dead = ConcurrencySlot.objects.filter(limit_id__in=limit_ids).filter(
-        ~Q(task_run__state_type="RUNNING") | ~Q(task_run__owner__in=_live_owners())
-    )
-    return _delete(ConcurrencySlot.objects.filter(id__in=list(dead.values_list("id", flat=True))))
+    held = ConcurrencySlot.objects.filter(limit_id__in=limit_ids)
+    dead = list(held.filter(_gone(held)).values_list("id", flat=True))
+    return _delete(ConcurrencySlot.objects.filter(id__in=dead)) if dead else 0
 
 
 def _purge_waiters(limit_ids: list) -> None:
-    """Drop waiters whose run no longer waits (finished elsewhere, or its process died)."""
-    from django.db.models import Q
-
+    """Drop waiters whose run no longer waits (it ended, or its process died)."""
     from limits.models import SlotWaiter
 
-    gone = SlotWaiter.objects.filter(limit_id__in=limit_ids).filter(
-        ~Q(task_run__state_type="PENDING") | (~Q(owner="") & ~Q(owner__in=_live_owners()))
-    )
-    _delete(SlotWaiter.objects.filter(id__in=list(gone.values_list("id", flat=True))))
+    queued = SlotWaiter.objects.filter(limit_id__in=limit_ids)
+    gone = list(queued.filter(_gone(queued)).values_list("id", flat=True))
+    if gone:
+        _delete(SlotWaiter.objects.filter(id__in=gone))
 
 
 def _occupancy(cursor, limit_ids: list, run_param) -> tuple[dict, dict]:
@@ -165,40 +213,82 @@ def _blocked(limits: list, held: dict, queues: dict) -> list[tuple]:
     return blocked
 
 
-def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
-    """Inside the caller's transaction: a slot of every limited tag of the run, or none.
+def acquire(task_run_id, tags: Iterable[str], owner: str | None = None) -> SlotDecision:
+    """A slot of every limited tag of the run, or none, for the process ``owner`` (this one).
 
-    Returns ``acquired``, ``wait`` (naming the blocking tag), ``abort`` (a limit of 0) or
-    ``unlimited`` (no tag has a limit). The common case (room in every limit, nobody queued)
-    costs two statements; reclaiming dead slots happens only when a limit looks full.
+    Atomic by itself: in the caller's transaction if there is one, else in its own. Returns
+    ``acquired``, ``wait`` (naming the blocking tag), ``abort`` (a limit of 0) or ``unlimited``
+    (no tag has a limit). The common case (room in every limit, nobody queued) is one round
+    trip on PostgreSQL and one short write transaction on SQLite; reclaiming dead slots
+    happens only when a limit looks full.
     """
-    from django.db import connection
+    from django.db import connection, transaction
 
-    from limits.models import SlotWaiter
     from runs.leases import current_owner
 
-    limits_table, slots_table, waiters_table = _tables()
     tags = sorted(set(tags))
     if not tags:
         return SlotDecision("unlimited")
+    owner = owner or current_owner()
     run_param = _run_id_param(task_run_id)
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    marks = ", ".join(["%s"] * len(tags))
-    if lock:
+    if connection.vendor == "postgresql":
         _ensure_listener()  # listening before deciding, so no NOTIFY after it is missed
-    seen = _generation
+        seen = _generation
+        # Deferred releases ride along, unless a caller's transaction could still roll back.
+        freeing = [] if connection.in_atomic_block else _take_deferred()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT limits_take_free_slots(%s, %s, %s, %s, %s){_async_commit()}",
+                    [tags, run_param, owner, now(), freeing])
+                status = cursor.fetchone()[0]
+        except BaseException:
+            _defer(freeing)
+            raise
+        if status == "acquired":
+            _contended.difference_update(tags)  # nobody queued for them just now
+        if status != "busy":
+            return SlotDecision(status)
+    else:
+        if not any_limited(tags):  # a read: runs with unlimited tags never take the write lock
+            return SlotDecision("unlimited")
+        seen = _generation
+    with transaction.atomic():
+        return _decide(task_run_id, tags, run_param, owner, seen)
+
+
+def _async_commit() -> str:
+    """PostgreSQL: a select-list item that lets a slot's own transaction commit without
+    waiting for the WAL to reach the disk (a fifth of a millisecond here).
+
+    Only for a transaction of the slot's own: the caller's transactions keep their
+    durability. Other sessions see the slot at commit as always; only a crash of the database
+    server itself could lose the last fraction of a second of slot changes, and they are
+    rebuilt from what survives (a slot whose run ended, or whose owner died, is reclaimed).
+    """
+    from django.db import connection
+
+    if connection.in_atomic_block:
+        return ""
+    return ", set_config('synchronous_commit', 'off', true)"
+
+
+def _decide(task_run_id, tags: list[str], run_param, owner: str, seen: int) -> SlotDecision:
+    """The careful path, inside a transaction: count, reclaim, queue, abort or take."""
+    from django.db import connection
+
+    from limits.models import SlotWaiter
+
+    limits_table, slots_table, waiters_table = _tables()
+    marks = ", ".join(["%s"] * len(tags))
     with connection.cursor() as cursor:
-        if lock:
-            # Lock first, count after: a statement that waited for a row lock still reads with
-            # the snapshot it started with, so counts taken in it could miss a slot just taken.
+        if connection.vendor == "postgresql":
+            # Lock first, count after (see the module's docstring).
             cursor.execute(
                 f"SELECT id FROM {limits_table} WHERE tag IN ({marks}) ORDER BY tag FOR UPDATE",
                 tags,
             )
-            if _take_if_free(cursor, tags, run_param):
-                return SlotDecision("acquired")
-        # The common case in one statement: each limit with the slots other runs hold in it
-        # and the length of its wait queue.
+        # Each limit with the slots other runs hold in it and the length of its wait queue.
         cursor.execute(
             f"SELECT l.id, l.tag, l.concurrency_limit, "
             f"(SELECT COUNT(*) FROM {slots_table} s WHERE s.limit_id = l.id "
@@ -223,7 +313,7 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
                     f"`runs concurrency-limit create {tag} N` to let them run.",
                 )
         if all(queued == 0 and held < allowed for _, _, allowed, held, queued in rows):
-            _insert_slots(cursor, slots_table, [row[0] for row in rows], run_param)
+            _insert_slots(cursor, [row[0] for row in rows], run_param, owner)
             return SlotDecision("acquired")
         limit_ids = [limit_id for limit_id, _, _ in limits]
         held, queues = _occupancy(cursor, limit_ids, run_param)
@@ -236,7 +326,6 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
             blocked = _blocked(limits, held, queues)
         if blocked:
             current = now()
-            owner = current_owner()
             waiting = {str(limit_id) for limit_id, *_ in blocked}
             for limit_id in waiting:
                 if not any(is_mine for is_mine, _ in queues.get(limit_id, [])):
@@ -249,6 +338,9 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
                 if len(_wait_marks) > 10_000:  # runs re-queued elsewhere never came back here
                     _wait_marks.clear()
                 _wait_marks[str(task_run_id)] = seen
+            if connection.vendor == "postgresql":  # holders elsewhere: free them at once
+                for _, blocked_tag, *_ in blocked:
+                    cursor.execute(f"SELECT pg_notify('{_WANTED_CHANNEL}', %s)", [blocked_tag])
             _, tag, allowed, holders, ahead = blocked[0]
             queue = f", {ahead} waiting ahead" if ahead else ""
             return SlotDecision(
@@ -258,69 +350,50 @@ def acquire(task_run_id, tags: Iterable[str]) -> SlotDecision:
                 holders=holders,
                 message=f"Waiting for a slot of tag {tag!r}: {holders} of {allowed} in use{queue}.",
             )
-        _insert_slots(cursor, slots_table, limit_ids, run_param)
+        _insert_slots(cursor, limit_ids, run_param, owner)
         if any(is_mine for queue in queues.values() for is_mine, _ in queue):
             cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
     return SlotDecision("acquired")
 
 
-def _take_if_free(cursor, tags: list[str], run_param) -> bool:
-    """PostgreSQL, limits locked: insert a slot of every limit in one statement if all have room
-    and nobody queued; False (nothing inserted) sends the caller down the careful path."""
+def _insert_slots(cursor, limit_ids: list, run_param, owner: str) -> None:
     from django.db import connection
 
-    limits_table, slots_table, waiters_table = _tables()
-    marks = ", ".join(["%s"] * len(tags))
-    acquired = connection.ops.adapt_datetimefield_value(now())
-    cursor.execute(
-        f"WITH c AS (SELECT l.id, l.concurrency_limit AS allowed, "
-        f"(SELECT COUNT(*) FROM {slots_table} s WHERE s.limit_id = l.id "
-        f"AND s.task_run_id <> %s) AS held, "
-        f"(SELECT COUNT(*) FROM {waiters_table} w WHERE w.limit_id = l.id) AS queued "
-        f"FROM {limits_table} l WHERE l.tag IN ({marks})), "
-        f"ok AS (SELECT COUNT(*) > 0 AND bool_and(queued = 0 AND held < allowed) AS ok FROM c) "
-        f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired) "
-        f"SELECT c.id, %s, %s FROM c, ok WHERE ok.ok RETURNING limit_id",
-        [run_param, *tags, run_param, acquired],
-    )
-    return bool(cursor.fetchall())
-
-
-def _insert_slots(cursor, slots_table: str, limit_ids: list, run_param) -> None:
-    from django.db import connection
-
+    _, slots_table, _ = _tables()
     acquired = connection.ops.adapt_datetimefield_value(now())
     cursor.executemany(
-        f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired) VALUES (%s, %s, %s)",
-        [(limit_id, run_param, acquired) for limit_id in limit_ids],
+        f"INSERT INTO {slots_table} (limit_id, task_run_id, acquired, owner) "
+        "VALUES (%s, %s, %s, %s)",
+        [(limit_id, run_param, acquired, owner) for limit_id in limit_ids],
     )
 
 
-def release(task_run_id) -> list[str]:
-    """Inside the caller's transaction: free the run's slots and leave wait queues; the tags freed."""
-    from django.db import connection
+def release(task_run_id, tags: Iterable[str] | None = None) -> list[str]:
+    """Free the run's slots and take it out of wait queues; the tags freed.
+
+    Atomic by itself: in the caller's transaction if there is one, else in its own. On
+    PostgreSQL, when the run's ``tags`` are given and nobody is known to wait for any of them,
+    the release is deferred instead (see :func:`release_deferred`) and nothing is returned:
+    it then costs no round trip of its own, and the slot stays counted a little longer, which
+    can make a newcomer wait but never lets too many in.
+    """
+    from django.db import connection, transaction
 
     limits_table, slots_table, waiters_table = _tables()
     run_param = _run_id_param(task_run_id)
     if _wait_marks:
         with _released:
             _wait_marks.pop(str(task_run_id), None)
+    if connection.vendor == "postgresql" and tags is not None and _can_defer(tags):
+        _defer([run_param])
+        return []
     if connection.vendor == "postgresql":
-        # One round trip; the NOTIFY is sent by PostgreSQL when the caller's transaction commits.
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH freed AS (DELETE FROM {slots_table} WHERE task_run_id = %s "
-                f"RETURNING limit_id), left_queue AS (DELETE FROM {waiters_table} "
-                f"WHERE task_run_id = %s RETURNING 1) "
-                f"SELECT l.tag, pg_notify('{_NOTIFY_CHANNEL}', '') FROM freed "
-                f"JOIN {limits_table} l ON l.id = freed.limit_id",
-                [run_param, run_param],
-            )
-            tags = [row[0] for row in cursor.fetchall()]
+            tags = _free(cursor, [run_param], async_commit=_async_commit())
         if tags:
             _local.notified = True
         return tags
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT l.tag FROM {slots_table} s JOIN {limits_table} l "
             "ON l.id = s.limit_id WHERE s.task_run_id = %s",
@@ -331,6 +404,77 @@ def release(task_run_id) -> list[str]:
             cursor.execute(f"DELETE FROM {slots_table} WHERE task_run_id = %s", [run_param])
         cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
     return tags
+
+
+def _can_defer(tags: Iterable[str]) -> bool:
+    from django.db import connection
+
+    return (not connection.in_atomic_block and _listener is not None and _listener.is_alive()
+            and _contended.isdisjoint(tags))
+
+
+def _defer(run_params: list) -> None:
+    global _deferred_since
+    if not run_params:
+        return
+    with _deferred_lock:
+        if not _deferred:
+            _deferred_since = time.monotonic()
+        _deferred.extend(run_params)
+
+
+def _take_deferred() -> list:
+    with _deferred_lock:
+        taken = list(_deferred)
+        _deferred.clear()
+    return taken
+
+
+def _free(cursor, run_params: list, async_commit: str = "") -> list[str]:
+    """PostgreSQL, one round trip: free the slots of ``run_params`` and take them out of wait
+    queues; the tags freed. The NOTIFY that wakes waiters goes out when the transaction commits."""
+    limits_table, slots_table, waiters_table = _tables()
+    cursor.execute(
+        f"WITH freed AS (DELETE FROM {slots_table} WHERE task_run_id = ANY(%s) "
+        f"RETURNING limit_id), left_queue AS (DELETE FROM {waiters_table} "
+        f"WHERE task_run_id = ANY(%s) RETURNING 1) "
+        f"SELECT l.tag, pg_notify('{_NOTIFY_CHANNEL}', ''){async_commit} FROM freed "
+        f"JOIN {limits_table} l ON l.id = freed.limit_id",
+        [run_params, run_params],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _free_deferred(cursor) -> None:
+    """Free what this process deferred, with ``cursor``; on failure it stays deferred."""
+    freeing = _take_deferred()
+    if not freeing:
+        return
+    try:
+        _free(cursor, freeing)
+    except BaseException:
+        _defer(freeing)
+        raise
+
+
+def release_deferred() -> None:
+    """Free now the slots whose release this process deferred (PostgreSQL; at the end of a
+    flow run, so that it ends with its slots given back, and at exit)."""
+    from django.db import connection
+
+    if _deferred:
+        with connection.cursor() as cursor:
+            _free_deferred(cursor)
+
+
+def _release_deferred_at_exit() -> None:
+    try:
+        release_deferred()
+    except Exception as exc:  # the database may be gone; the slots' owner is then dead anyway
+        logger.error("Could not free deferred concurrency slots at exit: %s", exc)
+
+
+atexit.register(_release_deferred_at_exit)
 
 
 def notify_released(tags: Iterable[str] = ()) -> None:
@@ -363,7 +507,8 @@ def wait_for_slot(task_run_id, tags: Iterable[str], timeout: float) -> None:
 
 
 def _ensure_listener() -> bool:
-    """A thread that LISTENs on PostgreSQL and turns NOTIFY into a local wake-up."""
+    """A thread that LISTENs on PostgreSQL and turns NOTIFY into a local wake-up; it also frees
+    the slots whose release was deferred, soon, or at once when a run elsewhere waits."""
     global _listener
     if _listener is not None and _listener.is_alive():
         return True
@@ -376,6 +521,7 @@ def _ensure_listener() -> bool:
         params.pop("context", None)
         listen_conn = psycopg.connect(**params, autocommit=True)
         listen_conn.execute(f"LISTEN {_NOTIFY_CHANNEL}")
+        listen_conn.execute(f"LISTEN {_WANTED_CHANNEL}")
     except Exception:
         logger.debug("LISTEN unavailable; waiters poll", exc_info=True)
         return False
@@ -383,10 +529,23 @@ def _ensure_listener() -> bool:
     def listen() -> None:
         global _generation
         try:
-            for _ in listen_conn.notifies():
-                with _released:
-                    _generation += 1
-                    _released.notify_all()
+            while True:
+                wanted = False
+                tick = min(DEFERRED_RELEASE_SECONDS / 2, 0.05)
+                # One packet at a time, each read whole (leaving the generator early would drop
+                # the rest of its packet, a wake-up among them), then free what is held back.
+                for notify in listen_conn.notifies(timeout=tick, stop_after=1):
+                    if notify.channel == _WANTED_CHANNEL:
+                        _contended.add(notify.payload)
+                        wanted = True
+                        continue
+                    with _released:
+                        _generation += 1
+                        _released.notify_all()
+                if _deferred and (
+                    wanted or time.monotonic() - _deferred_since >= DEFERRED_RELEASE_SECONDS
+                ):
+                    _free_deferred(listen_conn.cursor())
         except Exception:
             logger.debug("LISTEN connection closed", exc_info=True)
 
@@ -396,7 +555,7 @@ def _ensure_listener() -> bool:
 
 
 def reclaim_dead_slots() -> int:
-    """Free every slot whose holder is not RUNNING or whose process's lease lapsed."""
+    """Free every slot whose run ended or whose owner died."""
     from django.db import transaction
 
     from limits.models import ConcurrencyLimit

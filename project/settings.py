@@ -88,12 +88,12 @@ def _database() -> dict:
     # Persistent connections: a worker runs many short task runs, and connecting costs more.
     db = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock when a
-        # transaction starts, so two processes never deadlock upgrading a read lock.
+        # WAL (set by runs.sqlite on each new connection) lets readers run beside the one
+        # writer; IMMEDIATE takes the write lock when a transaction starts, so two processes
+        # never deadlock upgrading a read lock.
         db["OPTIONS"] = {
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA busy_timeout=60000; PRAGMA foreign_keys=ON;"
+                "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; PRAGMA foreign_keys=ON;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 60,
@@ -170,6 +170,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": True,
         "polling_interval": 0.05,  # seconds between looks at the queue folder (default 1)
     }
+    # kombu's filesystem transport, writing each message whole before it is visible.
+    CELERY_BROKER_TRANSPORT = "runs.broker:Transport"
     # The filesystem transport has no fanout exchange for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 else:

@@ -2,8 +2,15 @@
 
 Each process that executes runs has an owner id and a ProcessLease row whose ``expires`` a
 heartbeat thread pushes forward every RUNS_HEARTBEAT_SECONDS. The same thread reaps: runs left
-RUNNING by an owner whose lease lapsed (a worker killed with -9) end CRASHED and their
-concurrency slots are freed; and it notices flow runs of this process cancelled from elsewhere.
+RUNNING by a dead owner (a worker killed with -9) end CRASHED and their concurrency slots are
+freed; and it notices flow runs of this process cancelled from elsewhere.
+
+An owner is dead when it has no lease, or its lease lapsed and it is not a process still running
+on this machine (:mod:`runs.processes`). The second half keeps a late renewal from ever killing
+a healthy run: a busy process whose heartbeat waited for SQLite's write lock longer than its
+lease is still seen alive by every process on its machine, which, with SQLite, is every process.
+Across machines (PostgreSQL) the lease alone decides, and a renewal there waits for nobody's
+lock: the lease row is written by its owner only.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import uuid
 import weakref
 
 from runs import conf
+from runs.processes import alive_here, process_key
 from runs.states import Crashed, now
 
 logger = logging.getLogger("runs.leases")
@@ -59,6 +67,7 @@ def renew() -> None:
             defaults={
                 "hostname": socket.gethostname(), "pid": os.getpid(), "started": current,
                 "expires": current + dt.timedelta(seconds=lease_seconds()),
+                "process_key": process_key(),
             },
         )
 
@@ -96,36 +105,68 @@ def stop_heartbeat() -> None:
     _stopping.set()
 
 
-def dead_owners_filter():
-    """A Q object matching runs whose owner has no live lease."""
+def dead_owners(owners) -> set[str]:
+    """Those of ``owners`` whose process is gone: no lease, or a lapsed lease and no such process
+    running on this machine. An empty owner is nobody's and never dead."""
+    from runs.models import ProcessLease
+
+    owners = {owner for owner in owners if owner}
+    if not owners:
+        return set()
+    leases = {owner: (expires, key) for owner, expires, key in ProcessLease.objects.filter(
+        owner__in=owners).values_list("owner", "expires", "process_key")}
+    current = now()
+    dead = set()
+    for owner in owners:
+        expires, key = leases.get(owner, (None, ""))
+        if expires is not None and expires > current:
+            continue
+        if alive_here(key) is not True:
+            dead.add(owner)
+    return dead
+
+
+def dead_owners_filter(queryset, field: str = "owner"):
+    """A Q object matching the rows of ``queryset`` whose ``field`` names a dead owner.
+
+    Owners with a fresh lease are left out in SQL; the few others are judged one by one.
+    """
     from django.db.models import Q
 
     from runs.models import ProcessLease
 
-    live = ProcessLease.objects.filter(expires__gt=now()).values("owner")
-    return ~Q(owner="") & ~Q(owner__in=live)
+    fresh = ProcessLease.objects.filter(expires__gt=now()).values("owner")
+    candidates = (queryset.exclude(**{field: ""}).exclude(**{f"{field}__in": fresh})
+                  .order_by().values_list(field, flat=True).distinct())
+    return Q(**{f"{field}__in": sorted(dead_owners(candidates))})
+
+
+def owner_is_alive(owner: str) -> bool:
+    """Whether the process ``owner`` names still runs (see :func:`dead_owners`)."""
+    return bool(owner) and not dead_owners([owner])
 
 
 def reap_dead_runs() -> int:
-    """End CRASHED every run left RUNNING by a process whose lease lapsed; returns how many."""
+    """End CRASHED every run left RUNNING by a dead process; returns how many."""
     from django.db.models import Q
 
     from runs.models import FlowRun, TaskRun
     from runs.orchestration import set_flow_run_state, set_task_run_state
 
-    dead = dead_owners_filter()
     count = 0
     # Pending with an owner: claimed by a worker for a chunk of runs it had not started yet.
-    left = TaskRun.objects.filter(dead).filter(
+    left = TaskRun.objects.filter(
         Q(state_type="RUNNING") | Q(state_type="PENDING", state_name="Pending"))
+    left = left.filter(dead_owners_filter(left))
     for task_run_id, owner in left.values_list("id", "owner")[:500]:
         set_task_run_state(task_run_id, Crashed(
             f"The process that ran this task run ({owner}) stopped renewing its lease; "
             "it probably died."))
         count += 1
-    for flow_run_id, owner in FlowRun.objects.filter(dead, state_type="RUNNING").values_list(
-        "id", "owner"
-    )[:100]:
+    running_flows = FlowRun.objects.filter(state_type="RUNNING")
+    for flow_run_id, owner in running_flows.filter(
+        dead_owners_filter(running_flows)
+    ).values_list("id", "owner")[:100]:
         set_flow_run_state(flow_run_id, Crashed(
             f"The process that ran this flow run ({owner}) stopped renewing its lease; "
             "it probably died."))

@@ -11,6 +11,8 @@ import uuid
 
 from django.db import models
 
+from runs.states import FINAL_TYPES
+
 STATE_TYPES = [
     ("SCHEDULED", "Scheduled"),
     ("PENDING", "Pending"),
@@ -67,7 +69,7 @@ class RunFields(models.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.state_type in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+        return self.state_type in FINAL_TYPES
 
 
 class FlowRun(RunFields):
@@ -216,10 +218,14 @@ class Log(models.Model):
 
 
 class ProcessLease(models.Model):
-    """A process that executes runs; its runs are alive while ``expires`` is in the future."""
+    """A process that executes runs; its runs are alive while ``expires`` is in the future, or
+    while it is still running on the machine that looks (see :mod:`runs.leases`)."""
 
     owner = models.CharField(max_length=120, primary_key=True)
     hostname = models.CharField(max_length=200, blank=True, default="")
     pid = models.IntegerField(default=0)
     started = models.DateTimeField()
     expires = models.DateTimeField(db_index=True)
+    #: Who the process is on its machine (boot, pid namespace, pid, start time), so that a
+    #: process on the same machine can tell it is still alive when its lease has lapsed.
+    process_key = models.CharField(max_length=200, blank=True, default="")

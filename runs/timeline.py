@@ -21,13 +21,12 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runs.badges import state_color
 from runs.models import State, TaskRun
-from runs.states import now
+from runs.states import FINAL_TYPES, now
 
 LABEL_WIDTH = 230
 CHART_WIDTH = 770
 ROW_HEIGHT = 24
 AXIS_HEIGHT = 22
-FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 @dataclass
@@ -99,7 +98,7 @@ def _attempt_segments(states: list[tuple], end: dt.datetime) -> list[tuple]:
     segments = []
     attempt = 0
     for index, (type_, name, timestamp) in enumerate(states):
-        if type_ in FINAL:
+        if type_ in FINAL_TYPES:
             break
         following = states[index + 1] if index + 1 < len(states) else None
         stop = following[2] if following else end
@@ -139,7 +138,7 @@ def build_timeline(
     for (run_id, name, task_key, task_name, map_index, state_type, state_name, created,
          start, end) in runs:
         begin = start or created
-        finish = end or (moment if state_type not in FINAL else begin)
+        finish = end or (moment if state_type not in FINAL_TYPES else begin)
         if map_index >= 0:
             group_sizes[task_key] += 1
             group_names.setdefault(task_key, task_name)

@@ -85,13 +85,6 @@ def _retention_loop() -> None:
         time.sleep(RETENTION_CHECK_SECONDS)
 
 
-def _owner_is_alive(owner: str) -> bool:
-    from runs.models import ProcessLease
-    from runs.states import now
-
-    return ProcessLease.objects.filter(owner=owner, expires__gt=now()).exists()
-
-
 @shared_task(name="runs.run_task_run", bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_task_run(self, payload: str, attempt: int = 0) -> str:
     """Run one task run sent by a CeleryTaskRunner; returns the final state's name."""
@@ -132,9 +125,9 @@ def _claim(task_run_ids: list[str]) -> None:
     from runs.leases import current_owner, dead_owners_filter
     from runs.models import TaskRun
 
-    unowned = Q(owner="") | dead_owners_filter()  # a redelivery after a worker died
-    TaskRun.objects.filter(unowned, id__in=task_run_ids, state_type="PENDING").update(
-        owner=current_owner())
+    pending = TaskRun.objects.filter(id__in=task_run_ids, state_type="PENDING")
+    unowned = Q(owner="") | dead_owners_filter(pending)  # a redelivery after a worker died
+    pending.filter(unowned).update(owner=current_owner())
 
 
 def _queue_of(task) -> str | None:
@@ -169,7 +162,7 @@ def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *
     in one query), or ``_MISSING`` when the database has no such run."""
     from runs import conf
     from runs.engine.task_engine import TaskRunEngine
-    from runs.leases import current_owner
+    from runs.leases import current_owner, owner_is_alive
     from runs.orchestration import load_task_run_record, propose_state
     from runs.states import Crashed
 
@@ -186,7 +179,7 @@ def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *
     if record.is_final():
         return record.state.name  # a duplicate delivery of a finished run
     if record.state.is_running() and record.owner and record.owner != current_owner():
-        if _owner_is_alive(record.owner):
+        if owner_is_alive(record.owner):
             return "AlreadyRunning"
         propose_state(record, Crashed(
             f"The worker running it ({record.owner}) died; the message was delivered again."))

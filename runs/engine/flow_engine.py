@@ -215,10 +215,12 @@ class FlowRunEngine:
         return propose_state(self.record, state)
 
     def _finish(self, ctx: FlowRunContext, state: State) -> State:
+        from limits.slots import release_deferred
         from runs.leases import active_flow_runs
 
         ctx.task_runner.shutdown()
         writer.flush()  # every task run row is in before the flow run is final
+        release_deferred()  # and every slot its task runs held is free
         accepted = self._propose(state)
         accepted.flow_run_id = self.record.id
         if self.parent_task is not None:

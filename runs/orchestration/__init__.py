@@ -48,8 +48,8 @@ def _decide(transition: Transition, policy) -> State:
         decided = rule.decide(transition)
         if decided is None:
             continue
-        if decided is current:  # rejected: the run keeps its state, nothing is written
-            return current
+        if decided is current or decided is record.state:
+            return decided  # rejected: the run keeps its (possibly refreshed) state, unwritten
         transition.proposed = decided
     accepted = transition.proposed
     _bookkeeping(record, accepted)
@@ -97,7 +97,7 @@ def _record_from_row(row, kind: str, holds_slots: bool | None = None) -> RunReco
         )
     return FlowRunRecord(
         flow_id=row.flow_id, flow_name=row.flow.name, parent_task_run_id=row.parent_task_run_id,
-        **common,
+        by_id=True, **common,
     )
 
 

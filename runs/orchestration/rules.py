@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass, field
 
 from runs import conf
-from runs.orchestration.records import RunRecord, TaskRunRecord
+from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
 from runs.states import (
+    FINAL_TYPES,
     Aborted,
     AwaitingConcurrencySlot,
     Cached,
@@ -67,14 +68,71 @@ class RefuseAfterFinal(Rule):
         return t.record.state
 
 
+def _ended_elsewhere(flow_run: FlowRunRecord, *, lock: bool = False) -> State | None:
+    """The final state the database has for a flow run other processes can end (driven by
+    id, as on a worker: a cancel through the API), or None without a query for the others.
+
+    With ``lock`` (inside the transaction that will write the flow run's next state) the row
+    is locked first, so that two processes proposing states for one flow run decide in turn:
+    without it, on PostgreSQL, a worker's RUNNING decided while the API's CANCELLED was not yet
+    committed would be written over it. The row is locked by id alone, whatever its state:
+    PostgreSQL locks only the rows a ``FOR UPDATE`` query returns.
+    """
+    if not flow_run.by_id:
+        return None
+    from runs.models import FlowRun
+
+    rows = FlowRun.objects.filter(id=flow_run.id)
+    if lock:
+        rows = rows.select_for_update()
+    row = rows.values("state_type", "state_name", "state_message", "state_timestamp").first()
+    if row is None or row["state_type"] not in FINAL_TYPES:
+        return None
+    return State(type=row["state_type"], name=row["state_name"], message=row["state_message"],
+                 timestamp=row["state_timestamp"] or now())
+
+
+class AdoptFinalFromElsewhere(Rule):
+    """A flow run that other processes can end takes the final state the database already
+    has, such as a cancellation through the API while its last step ran, instead of writing
+    its own over it."""
+
+    def applies(self, t: Transition) -> bool:
+        return isinstance(t.record, FlowRunRecord) and t.record.by_id
+
+    def needs_db(self, t: Transition) -> bool:
+        return True
+
+    def decide(self, t: Transition) -> State | None:
+        ended = _ended_elsewhere(t.record, lock=True)
+        if ended is None:
+            return None
+        with t.record.lock:
+            t.record.state = ended
+            t.record.cancel_requested = ended.type is StateType.CANCELLED
+        return t.record.state  # kept as it is: nothing is written
+
+
 class StopCancelledFlowRun(Rule):
-    """No task run of a cancelled flow run starts."""
+    """No task run of a cancelled flow run starts.
+
+    A flow run that others can cancel (started by id, run by a worker) is looked up before each
+    of its task runs starts, so that a cancel between two steps stops the second even before
+    the heartbeat notices it.
+    """
 
     def applies(self, t: Transition) -> bool:
         if not (t.is_task and t.entering_running):
             return False
         flow_run = t.record.flow_run
-        return flow_run is not None and flow_run.cancel_requested
+        if flow_run is None:
+            return False
+        if not flow_run.cancel_requested:
+            ended = _ended_elsewhere(flow_run)
+            if ended is not None and ended.type is StateType.CANCELLED:
+                with flow_run.lock:
+                    flow_run.cancel_requested = True
+        return flow_run.cancel_requested
 
     def decide(self, t: Transition) -> State | None:
         return Cancelled("The flow run was cancelled before this task run started.")
@@ -168,51 +226,58 @@ def _cache_candidates(cache_key: str, task_run_id) -> list[tuple[str, object, ob
 
 
 class SecureConcurrencySlots(Rule):
-    """A task run with limited tags enters RUNNING only with a slot of each (all or none)."""
+    """A task run with limited tags enters RUNNING only with a slot of each (all or none).
+
+    The slot is taken in a transaction of its own (``limits.slots.acquire``), so the run's
+    state rows can still go through the write-behind buffer: the slot, not the run's state,
+    is what other acquirers count.
+    """
 
     def applies(self, t: Transition) -> bool:
-        record = t.record
-        if not (t.is_task and t.entering_running and record.tags):
-            return False
-        if record.limited is None:
-            from limits.slots import any_limited
-
-            record.limited = any_limited(record.tags)
-        return bool(record.limited)
-
-    def needs_db(self, t: Transition) -> bool:
-        return True
+        return (t.is_task and t.entering_running and bool(t.record.tags)
+                and t.record.limited is not False)
 
     def decide(self, t: Transition) -> State | None:
         from limits import slots
+        from runs.orchestration.writer import writer
 
-        decision = slots.acquire(t.record.id, t.record.tags)
+        with writer.serialized():
+            decision = slots.acquire(t.record.id, t.record.tags)
+        if decision.status == "unlimited":
+            t.record.limited = False
+            return None
+        t.record.limited = True
         if decision.status == "acquired":
             t.record.holds_slots = True
             return None
         if decision.status == "abort":
             return Aborted(decision.message)
-        if decision.status == "wait":
-            current = t.record.state
-            if current is not None and current.name == "AwaitingConcurrencySlot":
-                return current  # still waiting: no new row each time it looks again
-            return AwaitingConcurrencySlot(decision.message)
-        return None
+        current = t.record.state
+        if current is not None and current.name == "AwaitingConcurrencySlot":
+            return current  # still waiting: no new row each time it looks again
+        return AwaitingConcurrencySlot(decision.message)
 
 
 class ReleaseConcurrencySlots(Rule):
-    """Leaving RUNNING (finished, waiting to retry, crashed) frees the run's slots."""
+    """Leaving RUNNING (finished, waiting to retry, crashed) frees the run's slots; ending while
+    waiting for one leaves the queue."""
 
     def applies(self, t: Transition) -> bool:
-        return t.is_task and t.record.holds_slots and t.proposed.type is not StateType.RUNNING
-
-    def needs_db(self, t: Transition) -> bool:
-        return True
+        if not t.is_task or t.proposed.type is StateType.RUNNING:
+            return False
+        record = t.record
+        waiting = record.state is not None and record.state.name == "AwaitingConcurrencySlot"
+        return record.holds_slots or (waiting and t.proposed.is_final())
 
     def decide(self, t: Transition) -> State | None:
         from limits import slots
+        from runs.orchestration.writer import writer
 
-        freed = slots.release(t.record.id)
+        # A final state may leave the freeing to the run's next slot statement (PostgreSQL, when
+        # nobody waits); a run waiting to retry gives its slots back now.
+        deferrable = t.record.tags if t.proposed.is_final() else None
+        with writer.serialized():
+            freed = slots.release(t.record.id, deferrable)
         t.record.holds_slots = False
         if freed:
             t.after_commit.append(lambda: slots.notify_released(freed))
@@ -228,4 +293,4 @@ TASK_RUN_POLICY: tuple[Rule, ...] = (
     ReleaseConcurrencySlots(),
 )
 
-FLOW_RUN_POLICY: tuple[Rule, ...] = (RefuseAfterFinal(),)
+FLOW_RUN_POLICY: tuple[Rule, ...] = (RefuseAfterFinal(), AdoptFinalFromElsewhere())

@@ -11,7 +11,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
@@ -126,6 +127,22 @@ class Writer:
                 self._requeue(before)
                 raise
             return result
+
+    @contextmanager
+    def serialized(self) -> Iterator[None]:
+        """Hold off this process's flushes and decisions while the caller writes on its own.
+
+        On SQLite, where the database has one write lock, a short write transaction of the
+        orchestration's (a concurrency slot) then never waits for the lock in SQLite's busy
+        handler, which sleeps whole milliseconds; elsewhere it is free to run beside them.
+        """
+        from django.db import connection
+
+        if connection.vendor != "sqlite":
+            yield
+            return
+        with self._flush_lock:
+            yield
 
     def _drain(self):
         with self._lock:

@@ -44,9 +44,11 @@ def cancel_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
     run = FlowRun.objects.filter(id=flow_run_id).first()
     if run is None:
         raise ObjectNotFound(f"No flow run has id {flow_run_id}.")
-    if run.is_final:
-        raise FlowRunError(f"Flow run {run.name!r} is already {run.state_name}; only scheduled, "
-                           "pending or running flow runs can be cancelled.")
-    set_flow_run_state(run.id, Cancelled("Cancelled by request."))
-    run.refresh_from_db()
-    return run
+    if not run.is_final:
+        set_flow_run_state(run.id, Cancelled("Cancelled by request."))
+        run.refresh_from_db()
+        if run.state_type == "CANCELLED":
+            return run
+    # ended before the cancel, or while it was decided (its worker's last step finished first)
+    raise FlowRunError(f"Flow run {run.name!r} is already {run.state_name}; only scheduled, "
+                       "pending or running flow runs can be cancelled.")

@@ -5,7 +5,8 @@ rows with it, and the stored result files nobody else points to. Live cache entr
 a COMPLETED task-run state with a cache key that has not expired is detached from its task run
 (``task_run_id`` NULL, which the cache lookup allows) and keeps its result file, so a later
 call with the same key is still served from the cache. Detached entries are deleted once they
-expire.
+expire. The leases of processes that stopped renewing them before the cut-off go too, unless
+an unfinished run, a slot or a waiter still names them.
 
 Work goes in batches of flow runs, each batch in its own short transaction, so other writers
 (workers recording states) wait at most one batch.
@@ -24,12 +25,11 @@ from django.db import models, transaction
 from django.db.models import Q
 
 from runs import conf
-from runs.models import FlowRun, Log, State, TaskRun
-from runs.states import now
+from runs.models import FlowRun, Log, ProcessLease, State, TaskRun
+from runs.states import FINAL_TYPES, now
 
 logger = logging.getLogger("runs.prune")
 
-FINAL = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
 FLOW_RUN_BATCH = 200
 TASK_RUN_CHUNK = 1000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -59,6 +59,7 @@ class PruneResult:
     logs: int = 0
     result_files: int = 0
     cache_entries_kept: int = 0
+    leases: int = 0
     dry_run: bool = False
     cutoff: dt.datetime | None = None
     result_keys: set[str] = field(default_factory=set, repr=False)
@@ -69,14 +70,16 @@ class PruneResult:
         kept = (f"; kept {self.cache_entries_kept} live cache entr"
                 f"{'y' if self.cache_entries_kept == 1 else 'ies'}"
                 if self.cache_entries_kept else "")
+        leases = (f"; {verb.lower()} {self.leases} lapsed process lease"
+                  f"{'' if self.leases == 1 else 's'}" if self.leases else "")
         return (f"{verb} {self.flow_runs} flow runs, {self.task_runs} task runs, "
                 f"{self.states} states, {self.logs} logs and {self.result_files} result files "
-                f"finished before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC{kept}.")
+                f"finished before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC{kept}{leases}.")
 
 
 def old_flow_runs(cutoff: dt.datetime):
     """Finished flow runs that ended (or, without an end time, were created) before ``cutoff``."""
-    return (FlowRun.objects.filter(state_type__in=FINAL, created__lt=cutoff)
+    return (FlowRun.objects.filter(state_type__in=FINAL_TYPES, created__lt=cutoff)
             .filter(Q(end_time__lt=cutoff) | Q(end_time__isnull=True)))
 
 
@@ -164,6 +167,24 @@ def _expired_detached_entries(at: dt.datetime, result: PruneResult, dry_run: boo
     result.result_keys |= keys - _still_needed(keys, {c for _, _, c in rows if c})
 
 
+def _lapsed_leases(cutoff: dt.datetime, result: PruneResult, dry_run: bool) -> None:
+    """Leases that lapsed before ``cutoff`` and that no unfinished run, slot or waiter names
+    (one row per process that ever ran would otherwise pile up)."""
+    from limits.models import ConcurrencySlot, SlotWaiter
+
+    named = [model.objects.exclude(state_type__in=FINAL_TYPES).values("owner")
+             for model in (FlowRun, TaskRun)]
+    named += [model.objects.values("owner") for model in (ConcurrencySlot, SlotWaiter)]
+    lapsed = ProcessLease.objects.filter(expires__lt=cutoff)
+    for owners in named:
+        lapsed = lapsed.exclude(owner__in=owners)
+    if dry_run:
+        result.leases = lapsed.count()
+        return
+    with transaction.atomic():
+        result.leases = lapsed.delete()[0]
+
+
 def prune(*, older_than: dt.timedelta, dry_run: bool = False,
           batch_size: int = FLOW_RUN_BATCH,
           progress: Callable[[PruneResult], None] | None = None) -> PruneResult:
@@ -191,6 +212,7 @@ def prune(*, older_than: dt.timedelta, dry_run: bool = False,
         if progress is not None:
             progress(result)
     _expired_detached_entries(at, result, dry_run)
+    _lapsed_leases(cutoff, result, dry_run)
     for key in sorted(result.result_keys):
         if dry_run:
             result.result_files += result_exists(key)

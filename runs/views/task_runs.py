@@ -10,7 +10,7 @@ from runs import selectors
 from runs.exceptions import ObjectNotFound
 from runs.models import TaskRun, TaskRunDependency
 from runs.selectors import FilterError
-from runs.states import now
+from runs.states import FINAL_TYPES, now
 from runs.views.common import PAGE_SIZE, filter_choices, list_filters, render_page
 from runs.views.logs import log_rows, logs_context, logs_fragment
 
@@ -41,7 +41,7 @@ def _history_rows(states: list) -> list[dict]:
     rows = []
     for index, state in enumerate(states):
         following = states[index + 1].timestamp if index + 1 < len(states) else None
-        final = state.type in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+        final = state.type in FINAL_TYPES
         if following is not None:
             lasted = following - state.timestamp
         else:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 import uuid
 
+import pytest
 from django.db import connection, transaction
 
 from limits import slots
@@ -152,11 +154,49 @@ def test_slot_of_a_dead_process_is_reclaimed():
     )
     orphan = task_run(owner=owner)
     with transaction.atomic():
-        assert slots.acquire(orphan.id, [tag]).status == "acquired"
+        assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
         TaskRun.objects.filter(id=orphan.id).update(state_type="RUNNING")
     assert slots.reclaim_dead_slots() >= 1
     assert not ConcurrencySlot.objects.filter(task_run=orphan).exists()
     assert acquire(task_run(), [tag]).status == "acquired"
+
+
+def test_a_slot_counts_before_its_run_row_is_written():
+    tag = new_tag()
+    limit(tag, 1)
+    unwritten = uuid.uuid4()  # its rows are still in this process's write-behind buffer
+    assert slots.acquire(unwritten, [tag]).status == "acquired"
+    assert ConcurrencySlot.objects.get(task_run_id=unwritten).owner == leases.current_owner()
+    assert acquire(task_run(), [tag]).status == "wait"
+    assert slots.reclaim_dead_slots() == 0
+    assert slots.release(unwritten) == [tag]
+
+
+def test_slot_of_a_live_process_whose_lease_lapsed_is_kept_until_it_exits():
+    import subprocess
+
+    from runs.processes import process_key
+
+    tag = new_tag()
+    limit(tag, 1)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        owner = f"busy-{uuid.uuid4().hex[:6]}"
+        ProcessLease.objects.create(
+            owner=owner, hostname="here", pid=sleeper.pid, started=now(),
+            expires=now() - dt.timedelta(seconds=60), process_key=process_key(sleeper.pid),
+        )
+        holder = task_run(owner=owner)
+        with transaction.atomic():
+            assert slots.acquire(holder.id, [tag], owner=owner).status == "acquired"
+            TaskRun.objects.filter(id=holder.id).update(state_type="RUNNING")
+        assert slots.reclaim_dead_slots() == 0
+        assert acquire(task_run(), [tag]).status == "wait"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert slots.reclaim_dead_slots() == 1
+    assert not ConcurrencySlot.objects.filter(task_run=holder).exists()
 
 
 def test_live_holders_are_never_reclaimed():
@@ -223,3 +263,73 @@ def test_exact_under_threads():
     assert 2 <= peak[0] <= 3
     assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
     assert not SlotWaiter.objects.filter(limit__tag=tag).exists()
+
+
+def _slot_gone_within(run_id, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while ConcurrencySlot.objects.filter(task_run_id=run_id).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_deferred_release_is_freed_at_once_when_a_run_elsewhere_waits(
+    monkeypatch, is_postgres, tmp_path
+):
+    import subprocess
+    import sys
+    import textwrap
+
+    if not is_postgres:
+        pytest.skip("releases are deferred on PostgreSQL only")
+    monkeypatch.setattr(slots, "DEFERRED_RELEASE_SECONDS", 60)  # only a waiter can free it
+    tag = new_tag()
+    limit(tag, 1)
+    finished = uuid.uuid4()
+    assert slots.acquire(finished, [tag]).status == "acquired"
+    assert slots.release(finished, [tag]) == []  # deferred: nobody waits
+    assert ConcurrencySlot.objects.filter(task_run_id=finished).exists()
+    (tmp_path / "newcomer.py").write_text(textwrap.dedent(f"""
+        from runs import flow, task
+
+        @task(tags=[{tag!r}])
+        def newcomer():
+            return "ran"
+
+        @flow
+        def f():
+            state = newcomer(return_state=True)
+            return [state.name, state.result()]
+
+        print(*f())
+    """))
+    started = time.monotonic()
+    env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "60"}
+    done = subprocess.run([sys.executable, "newcomer.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Completed", "ran"]
+    assert time.monotonic() - started < 20  # not the 60 s of the deferral or of the wait
+    assert not ConcurrencySlot.objects.filter(task_run_id=finished).exists()
+    waited = TaskRun.objects.get(task_name="newcomer", tags=[tag])
+    assert "AwaitingConcurrencySlot" in waited.states.values_list("name", flat=True)
+
+
+def test_a_deferred_release_is_freed_soon_or_by_the_next_acquire(is_postgres):
+    if not is_postgres:
+        pytest.skip("releases are deferred on PostgreSQL only")
+    tag = new_tag()
+    limit(tag, 5)
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    slots.acquire(first, [tag])
+    slots.release(first, [tag])
+    assert _slot_gone_within(first, slots.DEFERRED_RELEASE_SECONDS + 1)  # the listener frees it
+    slots.acquire(second, [tag])
+    slots.release(second, [tag])
+    assert slots.acquire(third, [tag]).status == "acquired"  # frees the second on its way
+    assert list(ConcurrencySlot.objects.filter(limit__tag=tag).values_list(
+        "task_run_id", flat=True)) == [third]
+    slots.release(third, [tag])
+    slots.release_deferred()
+    assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()

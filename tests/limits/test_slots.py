@@ -302,8 +302,10 @@ def test_slot_of_a_killed_process_comes_back_within_a_bounded_time(tmp_path):
     try:
         assert process.stdout.readline().strip() == "STARTED"
         deadline = time.monotonic() + 10
-        while not ConcurrencySlot.objects.filter(limit__tag=tag).exists():
-            assert time.monotonic() < deadline, "the holder's slot never reached the database"
+        while not TaskRun.objects.filter(task_name="hold", tags=[tag],
+                                         state_type="RUNNING").exists():
+            # the slot is taken first; the RUNNING row follows with the write-behind buffer
+            assert time.monotonic() < deadline, "the holder never was RUNNING in the database"
             time.sleep(0.05)
         holder_id = ConcurrencySlot.objects.get(limit__tag=tag).task_run_id
         os.kill(process.pid, signal.SIGKILL)

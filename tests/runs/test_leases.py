@@ -114,3 +114,96 @@ def test_runs_a_dead_worker_claimed_but_never_started_are_crashed():
     reap_dead_runs()
     assert set(TaskRun.objects.filter(id__in=[r.id for r in claimed])
                .values_list("state_type", flat=True)) == {"CRASHED"}
+
+
+STALLED_SCRIPT = textwrap.dedent("""
+    import os
+    import sys
+    import time
+    from runs import flow, leases, task
+
+    @task(tags=[sys.argv[1]])
+    def stalled():
+        leases.stop_heartbeat()  # as if renewals were starved: the lease lapses
+        print("STALLED", flush=True)
+        while not os.path.exists("go"):
+            time.sleep(0.02)
+        return "still here"
+
+    @flow
+    def stalling():
+        return stalled()
+
+    print(stalling(), flush=True)
+""")
+
+
+def test_a_late_renewal_never_kills_a_healthy_run(tmp_path):
+    import uuid
+
+    from limits import services
+    from limits.models import ConcurrencySlot
+    from limits.slots import acquire, reclaim_dead_slots, release
+    from runs.states import now
+
+    tag = f"stall-{uuid.uuid4().hex[:6]}"
+    services.create_limit(tag=tag, concurrency_limit=1)
+    (tmp_path / "stalled.py").write_text(STALLED_SCRIPT)
+    env = {**os.environ, "RUNS_HEARTBEAT_SECONDS": "0.1"}  # a lease of 0.3 s
+    process = subprocess.Popen([sys.executable, "stalled.py", tag], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "STALLED"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            lease = ProcessLease.objects.get(pid=process.pid)
+            if lease.expires < now():
+                break
+            time.sleep(0.05)
+        assert lease.expires < now(), "the lease never lapsed: the test would prove nothing"
+        for _ in range(10):  # another process reaping, over three lease periods
+            reap_dead_runs()
+            reclaim_dead_slots()
+            time.sleep(0.1)
+        run = TaskRun.objects.filter(task_name="stalled").order_by("-created").first()
+        assert run.state_type == "RUNNING"
+        assert ConcurrencySlot.objects.filter(limit__tag=tag, task_run_id=run.id).exists()
+        probe = uuid.uuid4()
+        assert acquire(probe, [tag]).status == "wait"  # the slot still counts
+        release(probe)
+        (tmp_path / "go").touch()
+        assert process.wait(30) == 0
+        assert process.stdout.read().strip() == "still here"
+        run.refresh_from_db()
+        assert (run.state_type, run.state_name) == ("COMPLETED", "Completed")
+        assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_dead_owners_are_gone_processes_not_late_ones():
+    import datetime as dt
+
+    from runs.leases import dead_owners
+    from runs.processes import process_key
+    from runs.states import now
+
+    sleeper = subprocess.Popen(["sleep", "30"])
+    lapsed = now() - dt.timedelta(seconds=60)
+    try:
+        ProcessLease.objects.create(owner="late", pid=sleeper.pid, started=now(), expires=lapsed,
+                                    process_key=process_key(sleeper.pid))
+        machine, pid, started = process_key(sleeper.pid).rsplit(":", 2)
+        ProcessLease.objects.create(owner="reused-pid", pid=sleeper.pid, started=now(),
+                                    expires=lapsed, process_key=f"{machine}:{pid}:{started}0")
+        ProcessLease.objects.create(owner="elsewhere", pid=1, started=now(), expires=lapsed,
+                                    process_key="another-boot/pid:[1]:1:1")
+        ProcessLease.objects.create(owner="fresh", pid=1, started=now(),
+                                    expires=now() + dt.timedelta(seconds=60))
+        owners = {"late", "reused-pid", "elsewhere", "fresh", "never-leased", ""}
+        assert dead_owners(owners) == {"reused-pid", "elsewhere", "never-leased"}
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert dead_owners(owners) == {"late", "reused-pid", "elsewhere", "never-leased"}

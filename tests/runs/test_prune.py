@@ -12,6 +12,7 @@ import pytest
 from runs import conf
 from runs.models import FlowRun, Log, RunTag, State, TaskRun, TaskRunDependency
 from runs.orchestration.rules import _cache_candidates
+from runs.processes import process_key
 from runs.results import persist_result, result_exists
 from runs.services.prune import PruneError, parse_age, prune, prune_if_due
 from runs.states import now
@@ -182,3 +183,34 @@ def test_progress_is_reported_after_each_batch():
                    progress=lambda r: totals.append(r.flow_runs))
 
     assert len(totals) >= 3 and totals == sorted(totals) and totals[-1] == result.flow_runs
+
+
+def test_leases_lapsed_before_the_cutoff_go_unless_a_live_run_or_slot_names_them():
+    from limits.models import ConcurrencyLimit, ConcurrencySlot
+    from runs.models import ProcessLease
+
+    def lease(owner, *, lapsed, key=""):
+        return ProcessLease.objects.create(owner=owner, started=now() - lapsed,
+                                           expires=now() - lapsed, process_key=key)
+
+    gone = lease(seed.unique("gone"), lapsed=OLD)
+    recent = lease(seed.unique("recent"), lapsed=dt.timedelta(hours=1))
+    # Still running here (this process's key), so no heartbeat's reaper ends their run or
+    # frees their slot before prune looks.
+    runs_a_flow = lease(seed.unique("flow"), lapsed=OLD, key=process_key())
+    seed.flow_run(state="RUNNING", owner=runs_a_flow.owner)
+    holds_a_slot = lease(seed.unique("slot"), lapsed=OLD, key=process_key())
+    limit = ConcurrencyLimit.objects.create(tag=seed.unique("tag"), concurrency_limit=1)
+    # Unfinished and nobody's: a finished run's slot, or a dead owner's run, would be freed.
+    held_by = seed.task_run(seed.flow_run(state="RUNNING"), state="RUNNING")
+    ConcurrencySlot.objects.create(limit=limit, task_run=held_by, acquired=now(),
+                                   owner=holds_a_slot.owner)
+
+    counted = prune(older_than=dt.timedelta(days=30), dry_run=True)
+    assert counted.leases >= 1 and ProcessLease.objects.filter(owner=gone.owner).exists()
+    result = prune(older_than=dt.timedelta(days=30))
+
+    left = set(ProcessLease.objects.values_list("owner", flat=True))
+    assert gone.owner not in left
+    assert {recent.owner, runs_a_flow.owner, holds_a_slot.owner} <= left
+    assert result.leases >= 1 and "lapsed process lease" in result.summary()

@@ -267,17 +267,82 @@ def test_a_missing_required_parameter_is_named():
     assert "required" in response.json()["parameters"]["name"][0]
 
 
-def test_cancel_a_scheduled_run_then_409(client, demo_caching):
-    started = client.post("/api/flow-runs/", {"flow": "demo-caching"}, format="json").json()
+def test_cancel_a_scheduled_run_then_409(client):
+    scheduled = seed.flow_run(state="SCHEDULED")  # no worker will pick this one up
 
-    cancelled = client.post(f"/api/flow-runs/{started['id']}/cancel/")
-    again = client.post(f"/api/flow-runs/{started['id']}/cancel/")
+    cancelled = client.post(f"/api/flow-runs/{scheduled.id}/cancel/")
+    again = client.post(f"/api/flow-runs/{scheduled.id}/cancel/")
 
     assert cancelled.status_code == 200
     assert cancelled.json()["state"]["type"] == "CANCELLED"
-    assert FlowRun.objects.get(id=started["id"]).state_type == "CANCELLED"
+    assert FlowRun.objects.get(id=scheduled.id).state_type == "CANCELLED"
     assert again.status_code == 409
     assert "already" in again.json()["detail"]
+
+
+def test_a_started_run_cancelled_at_once_is_cancelled_or_409_never_left_running(client,
+                                                                                demo_caching):
+    started = client.post("/api/flow-runs/", {"flow": "demo-caching"}, format="json").json()
+
+    cancelled = client.post(f"/api/flow-runs/{started['id']}/cancel/")
+
+    run = FlowRun.objects.get(id=started["id"])
+    if cancelled.status_code == 200:  # a worker may have run it to the end first
+        assert cancelled.json()["state"]["type"] == run.state_type == "CANCELLED"
+    else:
+        assert cancelled.status_code == 409 and run.state_type == "COMPLETED"
+
+
+def test_a_worker_starting_a_run_while_a_cancel_commits_adopts_the_cancel():
+    """The worker decides after the cancel's transaction, not beside it (PostgreSQL's
+    READ COMMITTED would otherwise let its RUNNING overwrite the CANCELLED)."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from runs.orchestration import load_flow_run_record, propose_state, set_flow_run_state
+    from runs.states import Cancelled, Running
+
+    run = seed.flow_run(state="SCHEDULED")
+    on_worker = load_flow_run_record(run.id)
+    cancel_decided = threading.Event()
+
+    def cancel_slowly():
+        try:
+            with transaction.atomic():
+                set_flow_run_state(run.id, Cancelled("Cancelled by request."))
+                cancel_decided.set()
+                time.sleep(0.3)  # the worker proposes RUNNING while this is uncommitted
+        finally:
+            connections.close_all()
+
+    canceller = threading.Thread(target=cancel_slowly)
+    canceller.start()
+    assert cancel_decided.wait(5)
+    accepted = propose_state(on_worker, Running())
+    canceller.join()
+
+    run.refresh_from_db()
+    assert accepted.type == "CANCELLED"
+    assert run.state_type == "CANCELLED"
+    assert list(run.states.values_list("type", flat=True)) == ["CANCELLED"]
+
+
+def test_a_cancel_while_the_last_step_runs_is_not_overwritten_by_the_worker():
+    from runs.orchestration import load_flow_run_record, propose_state
+    from runs.services.flow_runs import cancel_flow_run
+    from runs.states import Completed
+
+    run = seed.flow_run(state="RUNNING")
+    on_worker = load_flow_run_record(run.id)  # what the worker running it holds
+    cancel_flow_run(flow_run_id=run.id)
+    accepted = propose_state(on_worker, Completed())
+
+    assert accepted.type == "CANCELLED" and on_worker.cancel_requested
+    run.refresh_from_db()
+    assert run.state_type == "CANCELLED"
+    assert list(run.states.values_list("type", flat=True)) == ["CANCELLED"]
 
 
 def test_cancel_unknown_run_is_404(client):
