@@ -149,15 +149,16 @@ def test_slot_of_a_dead_process_is_reclaimed():
     tag = new_tag()
     limit(tag, 1)
     owner = f"dead-{uuid.uuid4().hex[:6]}"
-    ProcessLease.objects.create(
-        owner=owner, hostname="gone", pid=1, started=now(), expires=now() - dt.timedelta(seconds=1)
-    )
-    orphan = task_run(owner=owner)
-    with transaction.atomic():
+    with transaction.atomic():  # uncommitted: no other process's reaper can free it first
+        ProcessLease.objects.create(
+            owner=owner, hostname="gone", pid=1, started=now(),
+            expires=now() - dt.timedelta(seconds=1),
+        )
+        orphan = task_run(owner=owner)
         assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
         TaskRun.objects.filter(id=orphan.id).update(state_type="RUNNING")
-    assert slots.reclaim_dead_slots() >= 1
-    assert not ConcurrencySlot.objects.filter(task_run=orphan).exists()
+        assert slots.reclaim_dead_slots() == 1
+        assert not ConcurrencySlot.objects.filter(task_run=orphan).exists()
     assert acquire(task_run(), [tag]).status == "acquired"
 
 
@@ -180,23 +181,24 @@ def test_slot_of_a_live_process_whose_lease_lapsed_is_kept_until_it_exits():
     tag = new_tag()
     limit(tag, 1)
     sleeper = subprocess.Popen(["sleep", "30"])
-    try:
-        owner = f"busy-{uuid.uuid4().hex[:6]}"
-        ProcessLease.objects.create(
-            owner=owner, hostname="here", pid=sleeper.pid, started=now(),
-            expires=now() - dt.timedelta(seconds=60), process_key=process_key(sleeper.pid),
-        )
-        holder = task_run(owner=owner)
-        with transaction.atomic():
+    # One transaction: once the sleeper exits, no other process's reaper can free the slot first.
+    with transaction.atomic():
+        try:
+            owner = f"busy-{uuid.uuid4().hex[:6]}"
+            ProcessLease.objects.create(
+                owner=owner, hostname="here", pid=sleeper.pid, started=now(),
+                expires=now() - dt.timedelta(seconds=60), process_key=process_key(sleeper.pid),
+            )
+            holder = task_run(owner=owner)
             assert slots.acquire(holder.id, [tag], owner=owner).status == "acquired"
             TaskRun.objects.filter(id=holder.id).update(state_type="RUNNING")
-        assert slots.reclaim_dead_slots() == 0
-        assert acquire(task_run(), [tag]).status == "wait"
-    finally:
-        sleeper.kill()
-        sleeper.wait()
-    assert slots.reclaim_dead_slots() == 1
-    assert not ConcurrencySlot.objects.filter(task_run=holder).exists()
+            assert slots.reclaim_dead_slots() == 0
+            assert acquire(task_run(), [tag]).status == "wait"
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+        assert slots.reclaim_dead_slots() == 1
+        assert not ConcurrencySlot.objects.filter(task_run=holder).exists()
 
 
 def test_live_holders_are_never_reclaimed():
