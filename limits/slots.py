@@ -13,8 +13,8 @@ Locking, chosen per database so that slots stay exact under contention:
   deadlocking. The slots are counted in a *later* statement: under READ COMMITTED a statement
   that waited for a row lock keeps the snapshot it started with and would miss the slot the
   lock holder just took. The common case (room in every limit, nobody queued) is the stored
-  function ``limits_take_free_slots`` (migration 0002): lock, count, insert in one round trip,
-  each of its statements with a fresh snapshot. Anything else (a full limit, a queue, a limit
+  function ``limits_take_free_slots`` (migration 0003): lock, then count-and-insert, in one
+  round trip, each statement with a fresh snapshot. Anything else (a full limit, a queue, a limit
   of 0) takes the careful path in a transaction that holds the same locks. Release takes no
   limit lock: deleting one's own slot can only make room, and a concurrent acquirer that
   counted it waits and is woken by the NOTIFY.
