@@ -83,6 +83,8 @@ def update_limit(
 def delete_limit(*, limit: ConcurrencyLimit) -> None:
     """Remove a limit: its tag becomes unlimited, waiting runs go on."""
     with transaction.atomic():
+        # The limit's row before its slots and waiters: the order acquirers lock them in.
+        list(ConcurrencyLimit.objects.select_for_update().filter(id=limit.id).values_list("id"))
         limit.delete()
         _wake_waiters()
 

@@ -15,9 +15,11 @@ Locking, chosen per database so that slots stay exact under contention:
   lock holder just took. The common case (room in every limit, nobody queued) is the stored
   function ``limits_take_free_slots`` (migration 0003): lock, then count-and-insert, in one
   round trip, each statement with a fresh snapshot. Anything else (a full limit, a queue, a limit
-  of 0) takes the careful path in a transaction that holds the same locks. Release takes no
-  limit lock: deleting one's own slot can only make room, and a concurrent acquirer that
-  counted it waits and is woken by the NOTIFY.
+  of 0) takes the careful path in a transaction that holds the same locks. :func:`release`
+  takes no limit lock: deleting one's own slot can only make room, and a concurrent acquirer
+  that counted it waits and is woken by the NOTIFY. A release deferred into the function is
+  different: it locks the freed slots' limits with the ones it takes, so any run that queued on
+  them has committed its waiter row, and sends the NOTIFY only when there is such a waiter.
 - **SQLite**: the transaction is ``IMMEDIATE``: it holds the database's single write lock from
   its first statement, so two acquirers (threads or processes) can never both count the same
   free slot. Counting and deciding are then plain statements. The orchestration runs these

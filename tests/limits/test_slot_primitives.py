@@ -335,3 +335,66 @@ def test_a_deferred_release_is_freed_soon_or_by_the_next_acquire(is_postgres):
     slots.release(third, [tag])
     slots.release_deferred()
     assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
+
+
+def _raw_connection(autocommit: bool = True):
+    """A psycopg connection of its own to the test database (another session, as if another
+    process)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=autocommit)
+
+
+def _notified_by(listener, backend_pid: int, seconds: float) -> bool:
+    """Whether ``listener`` hears a slot NOTIFY sent by that backend within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        for notify in listener.notifies(timeout=left, stop_after=1):
+            if notify.channel == slots._NOTIFY_CHANNEL and notify.pid == backend_pid:
+                return True
+    return False
+
+
+def test_a_release_riding_with_the_next_acquire_wakes_only_when_someone_waits(is_postgres):
+    if not is_postgres:
+        pytest.skip("releases ride with the next acquire on PostgreSQL only")
+    free_tag, next_tag = new_tag(), new_tag()
+    limit(free_tag, 1)
+    limit(next_tag, 5)
+    listener, releaser = _raw_connection(), _raw_connection()
+    listener.execute(f"LISTEN {slots._NOTIFY_CHANNEL}")
+    take = "SELECT limits_take_free_slots(%s, %s, 'another-process', now(), %s)"
+    try:
+        held, quiet = uuid.uuid4(), uuid.uuid4()
+        assert slots.acquire(held, [free_tag]).status == "acquired"
+        # Nobody waits: freeing costs nobody a wake-up.
+        assert releaser.execute(take, [[next_tag], quiet, [held]]).fetchone()[0] == "acquired"
+        assert not ConcurrencySlot.objects.filter(task_run_id=held).exists()
+        assert not _notified_by(listener, releaser.info.backend_pid, 0.3)
+        assert slots.acquire(held, [free_tag]).status == "acquired"
+        # A run elsewhere queues on the held slot's limit, holding its lock as it decides.
+        queuing = _raw_connection(autocommit=False)
+        queuing.execute("SELECT id FROM limits_concurrencylimit WHERE tag = %s FOR UPDATE",
+                        [free_tag])
+        queuing.execute(
+            "INSERT INTO limits_slotwaiter (limit_id, task_run_id, enqueued, owner) "
+            "SELECT id, %s, now(), 'waiting-process' FROM limits_concurrencylimit "
+            "WHERE tag = %s", [uuid.uuid4(), free_tag])
+        outcome = []
+        thread = threading.Thread(target=lambda: outcome.append(
+            releaser.execute(take, [[next_tag], uuid.uuid4(), [held]]).fetchone()[0]))
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive(), "the release must wait for the queuing run's decision"
+        queuing.commit()
+        thread.join(10)
+        assert outcome == ["acquired"]
+        assert _notified_by(listener, releaser.info.backend_pid, 5)
+        assert not ConcurrencySlot.objects.filter(task_run_id=held).exists()
+        queuing.close()
+    finally:
+        listener.close()
+        releaser.close()

@@ -1,9 +1,9 @@
 """Benchmark: what a concurrency slot (acquire + release) adds to a task run, limit never full.
 
-    python tests/perf/bench_slots.py [--n 200]
+    python tests/perf/bench_slots.py [--n 200] [--rounds 7]
 
-Runs N trivial tasks in sequence without tags, then with a tag whose limit is never reached,
-and prints the median difference per task run, on the database configured (SQLite by
+Runs flows of N trivial tasks in sequence, without tags and with a tag whose limit is never
+reached, in alternating rounds, and prints the median difference per task run, on the database configured (SQLite by
 default; set DATABASE_URL for PostgreSQL). Then times the slot calls alone: an acquire and a
 release, each its own transaction, the release never deferred (the worst case of a task run:
 on PostgreSQL a task run's final release usually rides with the next acquire).
@@ -26,6 +26,7 @@ from tests.perf.benchdb import prepare  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=7, help="plain/limited flow pairs")
     args = parser.parse_args()
     prepare()  # a throwaway RUNS_HOME, and on PostgreSQL a fresh database
 
@@ -52,21 +53,22 @@ def main() -> None:
             which(i)
 
     def per_run(which) -> float:
-        calling(which, 10)
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            calling(which, args.n)
-            times.append((time.perf_counter() - started) / args.n)
-        return statistics.median(times) * 1000
+        started = time.perf_counter()
+        calling(which, args.n)
+        return (time.perf_counter() - started) / args.n * 1000
 
-    plain_ms, limited_ms = per_run(plain), per_run(limited)
+    per_run(plain), per_run(limited)
+    # Rounds alternate plain and limited flows, so a slow spell of the machine hits both.
+    rounds = [(per_run(plain), per_run(limited)) for _ in range(args.rounds)]
+    plain_ms = statistics.median(p for p, _ in rounds)
+    limited_ms = statistics.median(lim for _, lim in rounds)
+    added_ms = statistics.median(lim - p for p, lim in rounds)
     statements_ms = slot_statements_per_run(tag, args.n)
-    print(f"database: {connection.vendor}; task runs per flow: {args.n}")
+    print(f"database: {connection.vendor}; task runs per flow: {args.n}; rounds: {args.rounds}")
     print(f"task run without tags: {plain_ms:.3f} ms")
     print(
         f"task run with a limited tag: {limited_ms:.3f} ms "
-        f"(slot acquire + release adds {limited_ms - plain_ms:.3f} ms)"
+        f"(slot acquire + release adds {added_ms:.3f} ms, median of the rounds)"
     )
     print(f"slot calls alone (acquire + release, each committed, none deferred): "
           f"{statements_ms:.3f} ms per run")
