@@ -69,9 +69,12 @@ _WANTED_CHANNEL = "runs_slots_wanted"
 _released = threading.Condition()
 _generation = 0
 _listener: threading.Thread | None = None
+_listener_lock = threading.Lock()
 #: The wake-up generation seen when a run was told to wait, so that a slot freed between that
 #: decision and the start of :func:`wait_for_slot` still wakes it.
 _wait_marks: dict[str, int] = {}
+#: Runs this process was told to wait for: their next try reads before it takes any lock.
+_queued_here: set[str] = set()
 _local = threading.local()
 #: PostgreSQL: runs that ended whose slots are freed with this process's next slot statement,
 #: by the listener thread within DEFERRED_RELEASE_SECONDS, or at once when somebody waits.
@@ -169,18 +172,20 @@ def _reclaim(limit_ids: list) -> int:
     return _delete(ConcurrencySlot.objects.filter(id__in=dead)) if dead else 0
 
 
-def _purge_waiters(limit_ids: list) -> None:
-    """Drop waiters whose run no longer waits (it ended, or its process died)."""
+def _purge_waiters(limit_ids: list) -> int:
+    """Drop waiters whose run no longer waits (it ended, or its process died); how many."""
     from limits.models import SlotWaiter
 
     queued = SlotWaiter.objects.filter(limit_id__in=limit_ids)
     gone = list(queued.filter(_gone(queued)).values_list("id", flat=True))
-    if gone:
-        _delete(SlotWaiter.objects.filter(id__in=gone))
+    return _delete(SlotWaiter.objects.filter(id__in=gone)) if gone else 0
 
 
 def _occupancy(cursor, limit_ids: list, run_param) -> tuple[dict, dict]:
-    """Per limit: slots held by other runs, and the enqueue times of its waiters (with mine)."""
+    """Per limit: slots held by other runs, and its queue as (is mine, place) pairs.
+
+    A place is (enqueue time, run id): the run id breaks ties, so every queue orders the
+    same two runs the same way."""
     _, slots_table, waiters_table = _tables()
     marks = ", ".join(["%s"] * len(limit_ids))
     cursor.execute(
@@ -195,7 +200,8 @@ def _occupancy(cursor, limit_ids: list, run_param) -> tuple[dict, dict]:
     )
     queues: dict[str, list] = {}
     for limit_id, waiter_run, enqueued in cursor.fetchall():
-        queues.setdefault(str(limit_id), []).append((str(waiter_run) == str(run_param), enqueued))
+        is_mine = str(waiter_run) == str(run_param)
+        queues.setdefault(str(limit_id), []).append((is_mine, (str(enqueued), str(waiter_run))))
     return held, queues
 
 
@@ -203,12 +209,8 @@ def _blocked(limits: list, held: dict, queues: dict) -> list[tuple]:
     blocked = []
     for limit_id, tag, allowed in limits:
         queue = queues.get(str(limit_id), [])
-        mine = [enqueued for is_mine, enqueued in queue if is_mine]
-        ahead = sum(
-            1
-            for is_mine, enqueued in queue
-            if not is_mine and (not mine or str(enqueued) < str(mine[0]))
-        )
+        mine = [place for is_mine, place in queue if is_mine]
+        ahead = sum(1 for is_mine, place in queue if not is_mine and (not mine or place < mine[0]))
         holders = held.get(str(limit_id), 0)
         if holders + ahead >= allowed:
             blocked.append((limit_id, tag, allowed, holders, ahead))
@@ -233,9 +235,17 @@ def acquire(task_run_id, tags: Iterable[str], owner: str | None = None) -> SlotD
         return SlotDecision("unlimited")
     owner = owner or current_owner()
     run_param = _run_id_param(task_run_id)
-    if connection.vendor == "postgresql":
+    postgres = connection.vendor == "postgresql"
+    if postgres:
         _ensure_listener()  # listening before deciding, so no NOTIFY after it is missed
-        seen = _generation
+    elif not any_limited(tags):  # a read: runs with unlimited tags never take the write lock
+        return SlotDecision("unlimited")
+    seen = _generation
+    if str(task_run_id) in _queued_here:
+        still_waiting = _still_waiting(task_run_id, tags, run_param, seen)
+        if still_waiting is not None:
+            return still_waiting
+    if postgres:
         # Deferred releases ride along, unless a caller's transaction could still roll back.
         freeing = [] if connection.in_atomic_block else _take_deferred()
         try:
@@ -250,13 +260,63 @@ def acquire(task_run_id, tags: Iterable[str], owner: str | None = None) -> SlotD
         if status == "acquired":
             _contended.difference_update(tags)  # nobody queued for them just now
         if status != "busy":
+            _queued_here.discard(str(task_run_id))
             return SlotDecision(status)
-    else:
-        if not any_limited(tags):  # a read: runs with unlimited tags never take the write lock
-            return SlotDecision("unlimited")
-        seen = _generation
     with transaction.atomic():
-        return _decide(task_run_id, tags, run_param, owner, seen)
+        decision = _decide(task_run_id, tags, run_param, owner, seen)
+    if decision.status != "wait":
+        _queued_here.discard(str(task_run_id))
+    return decision
+
+
+def _still_waiting(task_run_id, tags: list[str], run_param, seen: int) -> SlotDecision | None:
+    """A queued run that cannot go yet, found by reading without locks; else None.
+
+    Every release wakes every waiter of its tags, and only the first in line can go: the others
+    answer here with plain reads instead of queueing on the limits' locks (PostgreSQL) or the
+    write lock (SQLite) behind it. A run that may go, or is not yet queued on every limit that
+    blocks it, takes the careful path. Nothing is missed: ``seen`` predates these reads, so a slot freed after them still
+    wakes the run. Slots and places of dead runs are reclaimed by the careful path of the first
+    in line and by every process's heartbeat (:func:`reclaim_dead_slots`).
+    """
+    from django.db import connection
+
+    limits_table, _, _ = _tables()
+    marks = ", ".join(["%s"] * len(tags))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, tag, concurrency_limit FROM {limits_table} WHERE tag IN ({marks}) "
+            "ORDER BY tag",
+            tags,
+        )
+        limits = cursor.fetchall()
+        if not limits or any(allowed == 0 for _, _, allowed in limits):
+            return None
+        held, queues = _occupancy(cursor, [limit_id for limit_id, _, _ in limits], run_param)
+    blocked = _blocked(limits, held, queues)
+    queued = {limit_id for limit_id, queue in queues.items() if any(m for m, _ in queue)}
+    if not blocked or any(str(limit_id) not in queued for limit_id, *_ in blocked):
+        return None  # it may go, or it must queue where it blocks: the careful path decides
+    return _wait_decision(task_run_id, blocked, seen)
+
+
+def _wait_decision(task_run_id, blocked: list[tuple], seen: int) -> SlotDecision:
+    """Told to wait: remember the wake-up generation, and name the first tag that blocks."""
+    with _released:
+        if len(_wait_marks) > 10_000:  # runs re-queued elsewhere never came back here
+            _wait_marks.clear()
+            _queued_here.clear()
+        _wait_marks[str(task_run_id)] = seen
+        _queued_here.add(str(task_run_id))
+    _, tag, allowed, holders, ahead = blocked[0]
+    queue = f", {ahead} waiting ahead" if ahead else ""
+    return SlotDecision(
+        "wait",
+        tag=tag,
+        limit=allowed,
+        holders=holders,
+        message=f"Waiting for a slot of tag {tag!r}: {holders} of {allowed} in use{queue}.",
+    )
 
 
 def _async_commit() -> str:
@@ -278,6 +338,7 @@ def _async_commit() -> str:
 def _decide(task_run_id, tags: list[str], run_param, owner: str, seen: int) -> SlotDecision:
     """The careful path, inside a transaction: count, reclaim, queue, abort or take."""
     from django.db import connection
+    from django.db.models import Min
 
     from limits.models import SlotWaiter
 
@@ -327,31 +388,22 @@ def _decide(task_run_id, tags: list[str], run_param, owner: str, seen: int) -> S
             held, queues = _occupancy(cursor, limit_ids, run_param)
             blocked = _blocked(limits, held, queues)
         if blocked:
-            current = now()
+            # A run queued on several limits keeps the time it first queued in all of them:
+            # two runs ordered differently in two queues would each wait for the other.
+            enqueued = SlotWaiter.objects.filter(task_run_id=task_run_id).aggregate(
+                first=Min("enqueued"))["first"] or now()
             waiting = {str(limit_id) for limit_id, *_ in blocked}
             for limit_id in waiting:
                 if not any(is_mine for is_mine, _ in queues.get(limit_id, [])):
                     SlotWaiter.objects.get_or_create(
                         limit_id=uuid.UUID(limit_id),
                         task_run_id=task_run_id,
-                        defaults={"enqueued": current, "owner": owner},
+                        defaults={"enqueued": enqueued, "owner": owner},
                     )
-            with _released:
-                if len(_wait_marks) > 10_000:  # runs re-queued elsewhere never came back here
-                    _wait_marks.clear()
-                _wait_marks[str(task_run_id)] = seen
             if connection.vendor == "postgresql":  # holders elsewhere: free them at once
                 for _, blocked_tag, *_ in blocked:
                     cursor.execute(f"SELECT pg_notify('{_WANTED_CHANNEL}', %s)", [blocked_tag])
-            _, tag, allowed, holders, ahead = blocked[0]
-            queue = f", {ahead} waiting ahead" if ahead else ""
-            return SlotDecision(
-                "wait",
-                tag=tag,
-                limit=allowed,
-                holders=holders,
-                message=f"Waiting for a slot of tag {tag!r}: {holders} of {allowed} in use{queue}.",
-            )
+            return _wait_decision(task_run_id, blocked, seen)
         _insert_slots(cursor, limit_ids, run_param, owner)
         if any(is_mine for queue in queues.values() for is_mine, _ in queue):
             cursor.execute(f"DELETE FROM {waiters_table} WHERE task_run_id = %s", [run_param])
@@ -383,9 +435,10 @@ def release(task_run_id, tags: Iterable[str] | None = None) -> list[str]:
 
     limits_table, slots_table, waiters_table = _tables()
     run_param = _run_id_param(task_run_id)
-    if _wait_marks:
+    if _wait_marks or _queued_here:
         with _released:
             _wait_marks.pop(str(task_run_id), None)
+            _queued_here.discard(str(task_run_id))
     if connection.vendor == "postgresql" and tags is not None and _can_defer(tags):
         _defer([run_param])
         return []
@@ -511,6 +564,13 @@ def wait_for_slot(task_run_id, tags: Iterable[str], timeout: float) -> None:
 def _ensure_listener() -> bool:
     """A thread that LISTENs on PostgreSQL and turns NOTIFY into a local wake-up; it also frees
     the slots whose release was deferred, soon, or at once when a run elsewhere waits."""
+    if _listener is not None and _listener.is_alive():
+        return True
+    with _listener_lock:  # threads starting their first limited runs together start one
+        return _start_listener()
+
+
+def _start_listener() -> bool:
     global _listener
     if _listener is not None and _listener.is_alive():
         return True
@@ -557,13 +617,16 @@ def _ensure_listener() -> bool:
 
 
 def reclaim_dead_slots() -> int:
-    """Free every slot whose run ended or whose owner died."""
+    """Free every slot whose run ended or whose owner died, and drop such runs from wait
+    queues (the runs behind them move up); the number of slots freed."""
     from django.db import transaction
 
     from limits.models import ConcurrencyLimit
 
     with transaction.atomic():
-        freed = _reclaim(list(ConcurrencyLimit.objects.values_list("id", flat=True)))
-    if freed:
+        limit_ids = list(ConcurrencyLimit.objects.values_list("id", flat=True))
+        freed = _reclaim(limit_ids)
+        purged = _purge_waiters(limit_ids)
+    if freed or purged:
         notify_released()
     return freed

@@ -124,6 +124,25 @@ def test_waiters_are_served_first_come_first_served():
     assert not SlotWaiter.objects.filter(limit__tag=tag).exists()
 
 
+def test_runs_queued_on_several_tags_keep_one_order_so_none_waits_forever():
+    a, b = new_tag(), new_tag()
+    limit(a, 1)
+    limit(b, 1)
+    holder_a, holder_b, first, second = task_run(), task_run(), task_run(), task_run()
+    acquire(holder_a, [a])
+    assert acquire(first, [a, b]).status == "wait"  # queues on a only: b is free
+    acquire(holder_b, [b])
+    assert acquire(second, [a, b]).status == "wait"  # queues on a and b
+    release(holder_a)
+    assert acquire(first, [a, b]).status == "wait"  # now queues on b too, at its first place
+    release(holder_b)
+    # Had ``first`` queued on b behind ``second``, each would wait for the other for ever.
+    assert acquire(second, [a, b]).status == "wait"
+    assert acquire(first, [a, b]).status == "acquired"
+    release(first)
+    assert acquire(second, [a, b]).status == "acquired"
+
+
 def test_release_drops_the_run_from_wait_queues():
     tag = new_tag()
     limit(tag, 1)
