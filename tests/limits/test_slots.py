@@ -256,6 +256,55 @@ def test_exact_across_two_processes(tmp_path, is_postgres):
     assert max_concurrency(spans) <= 2
 
 
+def test_runs_with_overlapping_tags_in_two_processes_all_finish_within_their_limits(tmp_path):
+    import json
+
+    a, b = new_tag(), new_tag()
+    services.create_limit(tag=a, concurrency_limit=1)
+    services.create_limit(tag=b, concurrency_limit=2)
+    script = textwrap.dedent(f"""
+        import json, time
+        from runs import flow, task
+
+        @task
+        def work(tags):
+            started = time.time()
+            time.sleep(0.02)
+            return [tags, started, time.time()]
+
+        @flow
+        def f():
+            choices = [[{a!r}], [{b!r}], [{a!r}, {b!r}], [{b!r}, {a!r}]]
+            futures = [work.with_options(tags=choices[i % 4]).submit(choices[i % 4])
+                       for i in range(16)]
+            return [future.result() for future in futures]
+
+        print(json.dumps(f()))
+    """)
+    (tmp_path / "worker.py").write_text(script)
+    # Only a wake-up can end a wait early: a run left waiting would time the test out.
+    env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "120"}
+    started = time.monotonic()
+    processes = [
+        subprocess.Popen([sys.executable, "worker.py"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    runs = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=90)
+            assert process.returncode == 0, err
+            runs.extend(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            process.kill()
+    assert len(runs) == 32
+    assert time.monotonic() - started < 60
+    assert max_concurrency([(s, e) for tags, s, e in runs if a in tags]) == 1
+    assert max_concurrency([(s, e) for tags, s, e in runs if b in tags]) <= 2
+
+
 def test_waiter_rows_are_cleaned_up():
     tag = new_tag()
     services.create_limit(tag=tag, concurrency_limit=1)
