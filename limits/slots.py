@@ -26,7 +26,9 @@ Locking, chosen per database so that slots stay exact under contention:
   transactions in turn with its own writer (``writer.serialized``), because waiting for the
   lock inside SQLite's busy handler costs milliseconds.
 
-Waiters wait in :class:`~limits.models.SlotWaiter` rows, oldest first; a run that frees a slot
+Waiters wait in :class:`~limits.models.SlotWaiter` rows, oldest first. A run queued on several
+limits has the same place (the time it first queued, then its id) in each, so no two runs can
+each be ahead of the other, which would leave both waiting for ever. A run that frees a slot
 wakes the waiters of this process at once (a condition variable) and those of other processes
 through PostgreSQL ``NOTIFY`` (sent by :func:`release` when its transaction commits, so it is
 delivered exactly when the slot is free) or, on SQLite, by their short poll (``POLL_SECONDS``).
@@ -275,9 +277,10 @@ def _still_waiting(task_run_id, tags: list[str], run_param, seen: int) -> SlotDe
     Every release wakes every waiter of its tags, and only the first in line can go: the others
     answer here with plain reads instead of queueing on the limits' locks (PostgreSQL) or the
     write lock (SQLite) behind it. A run that may go, or is not yet queued on every limit that
-    blocks it, takes the careful path. Nothing is missed: ``seen`` predates these reads, so a slot freed after them still
-    wakes the run. Slots and places of dead runs are reclaimed by the careful path of the first
-    in line and by every process's heartbeat (:func:`reclaim_dead_slots`).
+    blocks it, takes the careful path. Nothing is missed: ``seen`` predates these reads, so a
+    slot freed after them still wakes the run. Slots and places of dead runs are reclaimed by
+    the careful path of the first in line and by every process's heartbeat
+    (:func:`reclaim_dead_slots`).
     """
     from django.db import connection
 
