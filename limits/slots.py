@@ -340,7 +340,7 @@ def _async_commit() -> str:
 
 def _decide(task_run_id, tags: list[str], run_param, owner: str, seen: int) -> SlotDecision:
     """The careful path, inside a transaction: count, reclaim, queue, abort or take."""
-    from django.db import connection
+    from django.db import connection, transaction
     from django.db.models import Min
 
     from limits.models import SlotWaiter
@@ -386,8 +386,10 @@ def _decide(task_run_id, tags: list[str], run_param, owner: str, seen: int) -> S
         blocked = _blocked(limits, held, queues)
         if blocked:  # make sure the slots and places ahead are real before waiting
             orm_ids = [uuid.UUID(str(limit_id)) for limit_id in limit_ids]
-            _reclaim(orm_ids)
-            _purge_waiters(orm_ids)
+            if _reclaim(orm_ids) + _purge_waiters(orm_ids):
+                # Those first in line may go now, and nobody else will tell them: the ended
+                # run's own release, when it comes, finds nothing left to free.
+                transaction.on_commit(notify_released)
             held, queues = _occupancy(cursor, limit_ids, run_param)
             blocked = _blocked(limits, held, queues)
         if blocked:

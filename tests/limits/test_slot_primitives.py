@@ -417,3 +417,28 @@ def test_a_release_riding_with_the_next_acquire_wakes_only_when_someone_waits(is
     finally:
         listener.close()
         releaser.close()
+
+
+def test_a_slot_reclaimed_by_a_run_behind_in_line_wakes_the_first(is_postgres):
+    tag = new_tag()
+    limit(tag, 1)
+    holder, first, newcomer = task_run(), task_run(), task_run()
+    acquire(holder, [tag])
+    assert acquire(first, [tag]).status == "wait"
+    # The holder ended, but its slot is still there (its release not yet sent).
+    TaskRun.objects.filter(id=holder.id).update(state_type="COMPLETED")
+    listener = _raw_connection() if is_postgres else None
+    if listener is not None:
+        listener.execute(f"LISTEN {slots._NOTIFY_CHANNEL}")
+    try:
+        seen = slots._generation
+        assert acquire(newcomer, [tag]).status == "wait"  # reclaims the slot, but first is ahead
+        assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
+        assert slots._generation != seen  # the first in line, here, looks again
+        if listener is not None:  # and so it does in every other process
+            connection.ensure_connection()
+            assert _notified_by(listener, connection.connection.info.backend_pid, 5)
+        assert acquire(first, [tag]).status == "acquired"
+    finally:
+        if listener is not None:
+            listener.close()
