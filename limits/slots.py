@@ -612,7 +612,12 @@ def _start_listener() -> bool:
                 if _deferred and (
                     wanted or time.monotonic() - _deferred_since >= DEFERRED_RELEASE_SECONDS
                 ):
-                    _free_deferred(listen_conn.cursor())
+                    try:
+                        _free_deferred(listen_conn.cursor())
+                    except Exception:  # they stay deferred; the thread must go on listening
+                        if listen_conn.closed:
+                            raise
+                        logger.warning("Could not free deferred slots yet", exc_info=True)
         except Exception:
             logger.debug("LISTEN connection closed", exc_info=True)
 
