@@ -243,11 +243,13 @@ def acquire(task_run_id, tags: Iterable[str], owner: str | None = None) -> SlotD
     elif not any_limited(tags):  # a read: runs with unlimited tags never take the write lock
         return SlotDecision("unlimited")
     seen = _generation
-    if str(task_run_id) in _queued_here:
+    queued_here = str(task_run_id) in _queued_here
+    if queued_here:
         still_waiting = _still_waiting(task_run_id, tags, run_param, seen)
         if still_waiting is not None:
             return still_waiting
-    if postgres:
+    # The function would find the run's own places in the queues and answer "busy".
+    if postgres and not queued_here:
         # Deferred releases ride along, unless a caller's transaction could still roll back.
         freeing = [] if connection.in_atomic_block else _take_deferred()
         try:
@@ -262,7 +264,6 @@ def acquire(task_run_id, tags: Iterable[str], owner: str | None = None) -> SlotD
         if status == "acquired":
             _contended.difference_update(tags)  # nobody queued for them just now
         if status != "busy":
-            _queued_here.discard(str(task_run_id))
             return SlotDecision(status)
     with transaction.atomic():
         decision = _decide(task_run_id, tags, run_param, owner, seen)
@@ -469,8 +470,7 @@ def release(task_run_id, tags: Iterable[str] | None = None) -> list[str]:
 def _can_defer(tags: Iterable[str]) -> bool:
     from django.db import connection
 
-    return (not connection.in_atomic_block and _listener is not None and _listener.is_alive()
-            and _contended.isdisjoint(tags))
+    return not connection.in_atomic_block and _listening() and _contended.isdisjoint(tags)
 
 
 def _defer(run_params: list) -> None:
@@ -566,27 +566,35 @@ def wait_for_slot(task_run_id, tags: Iterable[str], timeout: float) -> None:
         _released.wait_for(lambda: _generation != seen, timeout=max(wait, 0.001))
 
 
+def _listening() -> bool:
+    return _listener is not None and _listener.is_alive()
+
+
+def separate_connection(autocommit: bool = True):
+    """PostgreSQL: a psycopg connection of its own to Django's database, outside Django's
+    connection handling (the listener's, and a test's "other process")."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=autocommit)
+
+
 def _ensure_listener() -> bool:
     """A thread that LISTENs on PostgreSQL and turns NOTIFY into a local wake-up; it also frees
     the slots whose release was deferred, soon, or at once when a run elsewhere waits."""
-    if _listener is not None and _listener.is_alive():
+    if _listening():
         return True
     with _listener_lock:  # threads starting their first limited runs together start one
-        return _start_listener()
+        return _listening() or _start_listener()
 
 
 def _start_listener() -> bool:
     global _listener
-    if _listener is not None and _listener.is_alive():
-        return True
     try:
-        import psycopg
-        from django.db import connection
-
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        listen_conn = psycopg.connect(**params, autocommit=True)
+        listen_conn = separate_connection()
         listen_conn.execute(f"LISTEN {_NOTIFY_CHANNEL}")
         listen_conn.execute(f"LISTEN {_WANTED_CHANNEL}")
     except Exception:

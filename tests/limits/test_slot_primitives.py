@@ -356,17 +356,6 @@ def test_a_deferred_release_is_freed_soon_or_by_the_next_acquire(is_postgres):
     assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
 
 
-def _raw_connection(autocommit: bool = True):
-    """A psycopg connection of its own to the test database (another session, as if another
-    process)."""
-    import psycopg
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=autocommit)
-
-
 def _notified_by(listener, backend_pid: int, seconds: float) -> bool:
     """Whether ``listener`` hears a slot NOTIFY sent by that backend within ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -383,7 +372,7 @@ def test_a_release_riding_with_the_next_acquire_wakes_only_when_someone_waits(is
     free_tag, next_tag = new_tag(), new_tag()
     limit(free_tag, 1)
     limit(next_tag, 5)
-    listener, releaser = _raw_connection(), _raw_connection()
+    listener, releaser = slots.separate_connection(), slots.separate_connection()
     listener.execute(f"LISTEN {slots._NOTIFY_CHANNEL}")
     take = "SELECT limits_take_free_slots(%s, %s, 'another-process', now(), %s)"
     try:
@@ -395,7 +384,7 @@ def test_a_release_riding_with_the_next_acquire_wakes_only_when_someone_waits(is
         assert not _notified_by(listener, releaser.info.backend_pid, 0.3)
         assert slots.acquire(held, [free_tag]).status == "acquired"
         # A run elsewhere queues on the held slot's limit, holding its lock as it decides.
-        queuing = _raw_connection(autocommit=False)
+        queuing = slots.separate_connection(autocommit=False)
         queuing.execute("SELECT id FROM limits_concurrencylimit WHERE tag = %s FOR UPDATE",
                         [free_tag])
         queuing.execute(
@@ -427,7 +416,7 @@ def test_a_slot_reclaimed_by_a_run_behind_in_line_wakes_the_first(is_postgres):
     assert acquire(first, [tag]).status == "wait"
     # The holder ended, but its slot is still there (its release not yet sent).
     TaskRun.objects.filter(id=holder.id).update(state_type="COMPLETED")
-    listener = _raw_connection() if is_postgres else None
+    listener = slots.separate_connection() if is_postgres else None
     if listener is not None:
         listener.execute(f"LISTEN {slots._NOTIFY_CHANNEL}")
     try:
