@@ -209,6 +209,29 @@ def test_raising_a_limit_wakes_waiters():
         assert time.monotonic() - started < 3
 
 
+def run_in_two_processes(tmp_path, script: str, slot_wait_seconds: float, timeout: float) -> list:
+    """Run ``script`` in two processes at once; the lists they print as their last line, joined."""
+    import json
+
+    (tmp_path / "worker.py").write_text(script)
+    env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": str(slot_wait_seconds)}
+    processes = [
+        subprocess.Popen([sys.executable, "worker.py"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    printed = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=timeout)
+            assert process.returncode == 0, err
+            printed.extend(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            process.kill()
+    return printed
+
+
 def test_exact_across_two_processes(tmp_path, is_postgres):
     tag = new_tag()
     services.create_limit(tag=tag, concurrency_limit=2)
@@ -232,33 +255,12 @@ def test_exact_across_two_processes(tmp_path, is_postgres):
         f()
         print(json.dumps(spans))
     """)
-    (tmp_path / "worker.py").write_text(script)
-    env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "1"}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "worker.py"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    import json
-
-    spans = []
-    for process in processes:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
-        spans.extend(json.loads(out.strip().splitlines()[-1]))
+    spans = run_in_two_processes(tmp_path, script, slot_wait_seconds=1, timeout=60)
     assert len(spans) == 8
     assert max_concurrency(spans) <= 2
 
 
 def test_runs_with_overlapping_tags_in_two_processes_all_finish_within_their_limits(tmp_path):
-    import json
-
     a, b = new_tag(), new_tag()
     services.create_limit(tag=a, concurrency_limit=1)
     services.create_limit(tag=b, concurrency_limit=2)
@@ -281,24 +283,9 @@ def test_runs_with_overlapping_tags_in_two_processes_all_finish_within_their_lim
 
         print(json.dumps(f()))
     """)
-    (tmp_path / "worker.py").write_text(script)
-    # Only a wake-up can end a wait early: a run left waiting would time the test out.
-    env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "120"}
     started = time.monotonic()
-    processes = [
-        subprocess.Popen([sys.executable, "worker.py"], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    runs = []
-    try:
-        for process in processes:
-            out, err = process.communicate(timeout=90)
-            assert process.returncode == 0, err
-            runs.extend(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for process in processes:
-            process.kill()
+    # Only a wake-up can end a wait early: a run left waiting would time the test out.
+    runs = run_in_two_processes(tmp_path, script, slot_wait_seconds=120, timeout=90)
     assert len(runs) == 32
     assert time.monotonic() - started < 60
     assert max_concurrency([(s, e) for tags, s, e in runs if a in tags]) == 1
