@@ -3,8 +3,8 @@
     python tests/perf/bench_slots.py [--n 200] [--rounds 7]
 
 Runs flows of N trivial tasks in sequence, without tags and with a tag whose limit is never
-reached, in alternating rounds, and prints the median difference per task run, on the database configured (SQLite by
-default; set DATABASE_URL for PostgreSQL). Then times the slot calls alone: an acquire and a
+reached, in alternating rounds, and prints the median difference per task run, on the
+database configured (SQLite by default; set DATABASE_URL for PostgreSQL). Then times the slot calls alone: an acquire and a
 release, each its own transaction, the release never deferred (the worst case of a task run:
 on PostgreSQL a task run's final release usually rides with the next acquire).
 """
@@ -57,7 +57,7 @@ def main() -> None:
         calling(which, args.n)
         return (time.perf_counter() - started) / args.n * 1000
 
-    per_run(plain), per_run(limited)
+    per_run(plain), per_run(limited)  # warm-up
     # Rounds alternate plain and limited flows, so a slow spell of the machine hits both.
     rounds = [(per_run(plain), per_run(limited)) for _ in range(args.rounds)]
     plain_ms = statistics.median(p for p, _ in rounds)
