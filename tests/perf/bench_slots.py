@@ -4,9 +4,10 @@
 
 Runs flows of N trivial tasks in sequence, without tags and with a tag whose limit is never
 reached, in alternating rounds, and prints the median difference per task run, on the
-database configured (SQLite by default; set DATABASE_URL for PostgreSQL). Then times the slot calls alone: an acquire and a
-release, each its own transaction, the release never deferred (the worst case of a task run:
-on PostgreSQL a task run's final release usually rides with the next acquire).
+database configured (SQLite by default; set DATABASE_URL for PostgreSQL). Then times the
+slot calls alone: an acquire and a release, each its own transaction, the release never
+deferred (the worst case of a task run: on PostgreSQL a task run's final release usually
+rides with the next acquire).
 """
 
 from __future__ import annotations
