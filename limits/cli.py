@@ -109,7 +109,7 @@ def list_limits(args: argparse.Namespace) -> int:
     print_table(
         ["TAG", "LIMIT", "ACTIVE SLOTS", "ID"],
         [
-            [limit.tag, limit.concurrency_limit, len(limit.slots.all()), limit.id]
+            [limit.tag, limit.concurrency_limit, len(selectors.active_slots(limit)), limit.id]
             for limit in limits
         ],
     )

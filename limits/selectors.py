@@ -42,3 +42,11 @@ def holders(limit: ConcurrencyLimit) -> QuerySet[ConcurrencySlot]:
 def waiters(limit: ConcurrencyLimit) -> QuerySet[SlotWaiter]:
     """The task runs waiting for ``limit``, first in line first."""
     return limit.waiters.select_related("task_run").order_by("enqueued", "id")
+
+
+def tag_has_limit(tag: str, *, other_than: ConcurrencyLimit | None = None) -> bool:
+    """Whether ``tag`` has a limit (one other than ``other_than``, when given)."""
+    limits = ConcurrencyLimit.objects.filter(tag=tag)
+    if other_than is not None:
+        limits = limits.exclude(id=other_than.id)
+    return limits.exists()

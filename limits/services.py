@@ -17,6 +17,8 @@ def clean_tag(tag: object) -> str:
     if not isinstance(tag, str) or not tag.strip():
         raise LimitError("The tag cannot be empty: give the tag whose task runs to limit.")
     tag = tag.strip()
+    if "\x00" in tag:
+        raise LimitError("The tag contains a NUL character, which cannot be stored; remove it.")
     if len(tag) > 200:
         raise LimitError(f"The tag is {len(tag)} characters long; the most is 200.")
     return tag

@@ -30,7 +30,11 @@ def ensure_ready() -> None:
 
         from runs import conf
 
-        conf.validate_all()
+        try:
+            conf.validate_all()
+        except conf.SettingError as exc:
+            # The message says all; conf's parsing frames would only bury it.
+            raise exc.with_traceback(None) from None
 
         if not settings.configured:
             os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")

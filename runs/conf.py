@@ -8,6 +8,7 @@ to write instead.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import tomllib
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class SettingError(ValueError):
@@ -31,22 +33,131 @@ def _parse_bool(text: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def _parse_int(text: str) -> int:
-    return int(text.strip())
+#: Longest age `runs prune` and RUNS_RETENTION_DAYS accept (a cut-off further back than this
+#: leaves the calendar's range, and removes nothing a shorter one would keep).
+MAX_AGE_DAYS = 36_500
+
+
+def _whole_number(text: str) -> int:
+    stripped = text.strip()
+    if not stripped.lstrip("+-").isdigit():
+        raise ValueError("expected a whole number")
+    if len(stripped) > 18:
+        raise ValueError("expected a whole number of at most 18 digits")
+    return int(stripped)
 
 
 def _parse_nonnegative_int(text: str) -> int:
-    value = int(text.strip())
+    value = _whole_number(text)
     if value < 0:
         raise ValueError("expected a whole number of 0 or more")
     return value
 
 
+def _parse_retention_days(text: str) -> int:
+    value = _parse_nonnegative_int(text)
+    if value > MAX_AGE_DAYS:
+        raise ValueError(f"expected at most {MAX_AGE_DAYS} days (100 years); 0 keeps everything")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number of seconds")
+    return value
+
+
 def _parse_seconds(text: str) -> float:
-    value = float(text.strip())
+    value = _number(text)
     if value < 0:
         raise ValueError("expected a number of seconds of 0 or more")
     return value
+
+
+def _parse_positive_seconds(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise ValueError("expected a number of seconds above 0")
+    return value
+
+
+#: URL schemes of the databases `runs` works with (dj-database-url's names for them).
+_DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
+
+
+def _parse_database_url(text: str) -> str | None:
+    """A PostgreSQL or SQLite URL that Django can use, checked as ``project.settings`` reads it."""
+    url = text.strip()
+    if not url:
+        return None
+    scheme, separator, _ = url.partition("://")
+    if not separator:
+        raise ValueError("it is not a URL (expected scheme://...)")
+    if scheme.lower() not in _DATABASE_SCHEMES:
+        raise ValueError(f"{scheme}:// is not a database runs can use (PostgreSQL or SQLite)")
+    import dj_database_url
+
+    try:
+        database = dj_database_url.parse(url)
+    except ValueError:
+        raise ValueError("it cannot be read as a URL (write special characters of the "
+                         "password as %XX)") from None
+    if database["NAME"] in ("", ":memory:"):
+        raise ValueError("it names no database (an in-memory SQLite database is not shared "
+                         "between processes)")
+    return url
+
+
+def _parse_broker_url(text: str) -> str | None:
+    """A Celery broker URL (``;`` separates fail-over brokers) naming a transport kombu has."""
+    url = text.strip()
+    if not url:
+        return None
+    from kombu.transport import TRANSPORT_ALIASES
+
+    for part in url.split(";"):
+        scheme, separator, _ = part.strip().partition("://")
+        if not separator:
+            raise ValueError("it is not a URL (expected scheme://...)")
+        transport = scheme.split("+", 1)[0]
+        if transport not in TRANSPORT_ALIASES and transport.lower() not in TRANSPORT_ALIASES:
+            raise ValueError(f"Celery has no transport named {transport!r} (unset it for the "
+                             "embedded filesystem broker)")
+        _check_port(part)
+    return url
+
+
+def _parse_api_url(text: str) -> str | None:
+    url = text.strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected the http:// or https:// address of a runs server")
+    _check_port(url)
+    return url
+
+
+def _check_port(url: str) -> None:
+    try:
+        urlsplit(url.strip()).port  # noqa: B018  (reading it checks it)
+    except ValueError:
+        raise ValueError("its port is not a number from 0 to 65535") from None
+
+
+_TASK_RUNNERS = {"thread": "thread", "threads": "thread", "threadpool": "thread", "": "thread",
+                 "celery": "celery"}
+
+
+def _parse_task_runner(text: str) -> str:
+    try:
+        return _TASK_RUNNERS[text.strip().lower()]
+    except KeyError:
+        raise ValueError("expected thread or celery") from None
 
 
 def _parse_delays(text: str) -> float | list[float]:
@@ -68,13 +179,11 @@ def _parse_delays(text: str) -> float | list[float]:
         delays = [float(v) for v in value]
     else:
         delays = [float(value)]
+    if not all(math.isfinite(d) for d in delays):
+        raise ValueError("delays must be finite numbers")
     if any(d < 0 for d in delays):
         raise ValueError("delays cannot be negative")
     return delays if isinstance(value, list) else delays[0]
-
-
-def _parse_text(text: str) -> str:
-    return text
 
 
 def _parse_optional_text(text: str) -> str | None:
@@ -129,15 +238,18 @@ SETTINGS: dict[str, Setting] = {
                 "/srv/runs/storage"),
         Setting("RUNS_TASK_CACHE_KEY_MAX_LENGTH", _parse_nonnegative_int, 2000,
                 "longest cache key accepted", "2000"),
+        Setting("RUNS_LOG_MESSAGE_MAX_LENGTH", _parse_nonnegative_int, 100_000,
+                "longest log or state message stored, in characters (the rest is cut, marked)",
+                "20000"),
         Setting("RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", _parse_seconds, 30.0,
                 "longest a run waiting for a concurrency slot sleeps before checking again", "30"),
-        Setting("RUNS_HEARTBEAT_SECONDS", _parse_seconds, 5.0,
+        Setting("RUNS_HEARTBEAT_SECONDS", _parse_positive_seconds, 5.0,
                 "how often a process renews the lease on the runs it executes", "5"),
-        Setting("RUNS_API_URL", _parse_optional_text, None,
+        Setting("RUNS_API_URL", _parse_api_url, None,
                 "REST API the client talks to; unset means in-process", "http://127.0.0.1:8000/api"),
         Setting("RUNS_API_KEY", _parse_optional_text, None,
                 "token the client sends to RUNS_API_URL", "0123abcd..."),
-        Setting("RUNS_DEFAULT_TASK_RUNNER", _parse_text, "thread",
+        Setting("RUNS_DEFAULT_TASK_RUNNER", _parse_task_runner, "thread",
                 "task runner of flows that set none: thread or celery", "celery"),
         Setting("RUNS_THREAD_RUNNER_MAX_WORKERS", _parse_nonnegative_int, 0,
                 "threads of the default task runner (0: a choice made from the CPU count)", "16"),
@@ -145,16 +257,16 @@ SETTINGS: dict[str, Setting] = {
                 "modules whose flows the web form and API may start", "myapp.flows,other.flows"),
         Setting("RUNS_ADMIN_PASSWORD", _parse_optional_text, None,
                 "password of the admin account `runs up` creates on first start", "s3cret"),
-        Setting("RUNS_RETENTION_DAYS", _parse_nonnegative_int, 0,
+        Setting("RUNS_RETENTION_DAYS", _parse_retention_days, 0,
                 "days of finished runs a worker keeps (0 keeps everything)", "30"),
         Setting("RUNS_DEBUG", _parse_bool, False, "Django debug mode", "true"),
         Setting("RUNS_ALLOWED_HOSTS", _parse_list, ["*"], "Django ALLOWED_HOSTS", "runs.example.com"),
         Setting("RUNS_SECRET_KEY", _parse_optional_text, None,
                 "Django SECRET_KEY (generated under RUNS_HOME when unset)", "long-random-text"),
-        Setting("DATABASE_URL", _parse_optional_text, None,
+        Setting("DATABASE_URL", _parse_database_url, None,
                 "database URL (default: SQLite at $RUNS_HOME/runs.sqlite3)",
                 "postgres://user@127.0.0.1:5432/runs"),
-        Setting("CELERY_BROKER_URL", _parse_optional_text, None,
+        Setting("CELERY_BROKER_URL", _parse_broker_url, None,
                 "Celery broker (default: a filesystem broker under RUNS_HOME)",
                 "redis://127.0.0.1:6379/0"),
     ]
@@ -246,17 +358,25 @@ def read_profile(path: Path) -> dict[str, str]:
     """The settings of the active profile in ``path`` (empty when the file does not exist)."""
     if not path.exists():
         return {}
-    data = tomllib.loads(path.read_text())
+    data = _load_profile_file(path)
     active = data.get("active", "default")
     values = data.get("profiles", {}).get(active, {})
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def _load_profile_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingError(f"The profile file {path} is not valid TOML ({exc}); correct it, or "
+                           "delete it and set its values again with runs config set.") from None
 
 
 def write_profile_value(path: Path, name: str, value: str | None) -> None:
     """Set (or, with ``value=None``, remove) ``name`` in the active profile of ``path``."""
     import tomli_w
 
-    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    data = _load_profile_file(path) if path.exists() else {}
     active = data.setdefault("active", "default")
     profile = data.setdefault("profiles", {}).setdefault(active, {})
     if value is None:

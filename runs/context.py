@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runs.values import cut
+
 if TYPE_CHECKING:
     from runs.flows import Flow
     from runs.futures import RunFuture
@@ -72,12 +74,17 @@ def current_tags() -> frozenset[str]:
     return _tags.get()
 
 
+#: The longest tag stored; longer ones are cut (runs.values.cut).
+TAG_LENGTH = 200
+
+
 @contextmanager
 def tags(*new_tags: str) -> Iterator[frozenset[str]]:
     """Add tags to every task run and flow run called inside the block (nested blocks add up)."""
     for tag in new_tags:
         if not isinstance(tag, str) or not tag:
             raise ValueError(f"Tags must be non-empty strings; got {tag!r}.")
+    new_tags = tuple(cut(tag, TAG_LENGTH) for tag in new_tags)
     token = _tags.set(_tags.get() | frozenset(new_tags))
     try:
         yield _tags.get()

@@ -54,6 +54,11 @@ class Flow:
         self.retry_delay_seconds = retry_delay_seconds
         self.timeout_seconds = timeout_seconds
         self.log_prints = log_prints
+        if flow_run_name is not None and not (isinstance(flow_run_name, str)
+                                              or callable(flow_run_name)):
+            raise TypeError(f"flow_run_name must be a string or a callable; got "
+                            f"{flow_run_name!r}. Write flow_run_name=\"{{param}}-run\" or pass "
+                            "a function that returns the name.")
         self.flow_run_name = flow_run_name
         self.task_runner = task_runner
         self.persist_result = persist_result

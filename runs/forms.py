@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
-from limits.models import ConcurrencyLimit
+from limits import selectors as limit_selectors
 from limits.services import LimitError, clean_limit, clean_tag
+
+if TYPE_CHECKING:
+    from limits.models import ConcurrencyLimit
 
 _HELP = {
     "integer": "A whole number.",
@@ -147,10 +150,7 @@ class LimitForm(forms.Form):
             tag = clean_tag(self.cleaned_data.get("tag"))
         except LimitError as exc:
             raise forms.ValidationError(str(exc)) from None
-        duplicates = ConcurrencyLimit.objects.filter(tag=tag)
-        if self.instance is not None:
-            duplicates = duplicates.exclude(id=self.instance.id)
-        if duplicates.exists():
+        if limit_selectors.tag_has_limit(tag, other_than=self.instance):
             raise forms.ValidationError(
                 f"Tag {tag!r} already has a limit; edit that one instead.")
         return tag

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -29,11 +29,3 @@ class allow_failure(Generic[T]):  # noqa: N801
     def __repr__(self) -> str:
         return f"allow_failure({self.value!r})"
 
-
-def unwrap(value: Any) -> tuple[Any, bool]:
-    """The wrapped value and whether failure of it is allowed."""
-    allowed = False
-    while isinstance(value, unmapped | allow_failure):
-        allowed = allowed or isinstance(value, allow_failure)
-        value = value.value
-    return value, allowed

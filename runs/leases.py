@@ -1,75 +1,29 @@
-"""Process leases: a run is alive while the process executing it keeps renewing its lease.
+"""The heartbeat: this process keeps its lease fresh, reaps the runs of dead processes, and
+hears of cancellations.
 
-Each process that executes runs has an owner id and a ProcessLease row whose ``expires`` a
-heartbeat thread pushes forward every RUNS_HEARTBEAT_SECONDS. The same thread reaps: runs left
-RUNNING by a dead owner (a worker killed with -9) end CRASHED and their concurrency slots are
-freed; and it notices flow runs of this process cancelled from elsewhere.
-
-An owner is dead when it has no lease, or its lease lapsed and it is not a process still running
-on this machine (:mod:`runs.processes`). The second half keeps a late renewal from ever killing
-a healthy run: a busy process whose heartbeat waited for SQLite's write lock longer than its
-lease is still seen alive by every process on its machine, which, with SQLite, is every process.
-Across machines (PostgreSQL) the lease alone decides, and a renewal there waits for nobody's
-lock: the lease row is written by its owner only.
+A daemon thread renews this process's lease (:mod:`runs.owners`) every RUNS_HEARTBEAT_SECONDS.
+The same thread reaps: runs left RUNNING by a dead owner (a worker killed with -9) end CRASHED
+through orchestration and their concurrency slots are freed; and it notices flow runs of this
+process cancelled from elsewhere.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-import socket
 import threading
-import uuid
 import weakref
 
 from runs import conf
-from runs.processes import alive_here, process_key
-from runs.states import Crashed, now
+from runs.owners import renew
 
 logger = logging.getLogger("runs.leases")
 
-_owner: tuple[int, str] | None = None
 _thread: tuple[int, threading.Thread] | None = None
 _lock = threading.Lock()
 _stopping = threading.Event()
 #: Flow runs executing in this process, so that a cancellation from elsewhere reaches them.
 active_flow_runs: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-
-LEASE_FACTOR = 3
-
-
-def current_owner() -> str:
-    """This process's owner id (new after a fork)."""
-    global _owner
-    pid = os.getpid()
-    if _owner is None or _owner[0] != pid:
-        _owner = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}")
-    return _owner[1]
-
-
-def lease_seconds() -> float:
-    return LEASE_FACTOR * max(conf.settings.RUNS_HEARTBEAT_SECONDS, 0.05)
-
-
-def renew() -> None:
-    """Push this process's lease forward (creating it on first use)."""
-    from runs.models import ProcessLease
-
-    current = now()
-    owner = current_owner()
-    updated = ProcessLease.objects.filter(owner=owner).update(
-        expires=current + dt.timedelta(seconds=lease_seconds())
-    )
-    if not updated:
-        ProcessLease.objects.update_or_create(
-            owner=owner,
-            defaults={
-                "hostname": socket.gethostname(), "pid": os.getpid(), "started": current,
-                "expires": current + dt.timedelta(seconds=lease_seconds()),
-                "process_key": process_key(),
-            },
-        )
 
 
 def ensure_heartbeat() -> None:
@@ -105,97 +59,22 @@ def stop_heartbeat() -> None:
     _stopping.set()
 
 
-def dead_owners(owners) -> set[str]:
-    """Those of ``owners`` whose process is gone: no lease, or a lapsed lease and no such process
-    running on this machine. An empty owner is nobody's and never dead."""
-    from runs.models import ProcessLease
-
-    owners = {owner for owner in owners if owner}
-    if not owners:
-        return set()
-    leases = {owner: (expires, key) for owner, expires, key in ProcessLease.objects.filter(
-        owner__in=owners).values_list("owner", "expires", "process_key")}
-    current = now()
-    dead = set()
-    for owner in owners:
-        expires, key = leases.get(owner, (None, ""))
-        if expires is not None and expires > current:
-            continue
-        if alive_here(key) is not True:
-            dead.add(owner)
-    return dead
-
-
-def dead_owners_filter(queryset, field: str = "owner"):
-    """A Q object matching the rows of ``queryset`` whose ``field`` names a dead owner.
-
-    Owners with a fresh lease are left out in SQL; the few others are judged one by one.
-    """
-    from django.db.models import Q
-
-    from runs.models import ProcessLease
-
-    fresh = ProcessLease.objects.filter(expires__gt=now()).values("owner")
-    candidates = (queryset.exclude(**{field: ""}).exclude(**{f"{field}__in": fresh})
-                  .order_by().values_list(field, flat=True).distinct())
-    return Q(**{f"{field}__in": sorted(dead_owners(candidates))})
-
-
-def owner_is_alive(owner: str) -> bool:
-    """Whether the process ``owner`` names still runs (see :func:`dead_owners`)."""
-    return bool(owner) and not dead_owners([owner])
-
-
 def reap_dead_runs() -> int:
-    """End CRASHED every run left RUNNING by a dead process; returns how many."""
-    from django.db.models import Q
+    """End CRASHED every run left RUNNING by a dead process, and free the slots of dead
+    processes; returns how many runs ended. Orchestration decides and writes both."""
+    from runs.orchestration.ownership import crash_runs_of_dead_owners
+    from runs.orchestration.slots import reclaim_dead_slots
 
-    from runs.models import FlowRun, TaskRun
-    from runs.orchestration import set_flow_run_state, set_task_run_state
-
-    count = 0
-    # Pending with an owner: claimed by a worker for a chunk of runs it had not started yet.
-    left = TaskRun.objects.filter(
-        Q(state_type="RUNNING") | Q(state_type="PENDING", state_name="Pending"))
-    left = left.filter(dead_owners_filter(left))
-    for task_run_id, owner in left.values_list("id", "owner")[:500]:
-        set_task_run_state(task_run_id, Crashed(
-            f"The process that ran this task run ({owner}) stopped renewing its lease; "
-            "it probably died."))
-        count += 1
-    running_flows = FlowRun.objects.filter(state_type="RUNNING")
-    for flow_run_id, owner in running_flows.filter(
-        dead_owners_filter(running_flows)
-    ).values_list("id", "owner")[:100]:
-        set_flow_run_state(flow_run_id, Crashed(
-            f"The process that ran this flow run ({owner}) stopped renewing its lease; "
-            "it probably died."))
-        count += 1
-    try:
-        from limits.slots import reclaim_dead_slots
-
-        reclaim_dead_slots()
-    except ImportError:
-        pass
+    count = crash_runs_of_dead_owners()
+    reclaim_dead_slots()
     return count
 
 
 def notice_cancellations() -> None:
-    """Mark flow runs of this process that were cancelled in the database (API, dashboard)."""
+    """Make flow runs of this process that were cancelled in the database (API, dashboard)
+    take their CANCELLED state, so that they stop."""
     if not active_flow_runs:
         return
-    from runs.models import FlowRun
+    from runs.orchestration.notices import notice_cancellations as notice
 
-    ids = list(active_flow_runs.keys())
-    cancelled = FlowRun.objects.filter(id__in=ids, state_type="CANCELLED").values_list(
-        "id", "state_message"
-    )
-    for flow_run_id, message in cancelled:
-        record = active_flow_runs.get(flow_run_id)
-        if record is not None and not record.cancel_requested:
-            from runs.states import Cancelled
-
-            with record.lock:
-                record.cancel_requested = True
-                record.state = Cancelled(message or "Cancelled.")
-                record.persisted = True
+    notice(active_flow_runs)

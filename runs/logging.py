@@ -91,14 +91,17 @@ class RunLogger(logging.LoggerAdapter):
 
 
 def task_run_logger(task_run) -> RunLogger:
+    """The logger of ``task_run``: its lines are stored with the task run and its flow run,
+    so reading a flow run's lines is one indexed range (see ``runs.selectors.logs``)."""
     configure_run_logging()
     return RunLogger(logging.getLogger("runs.run.task"), {
-        "task_run_id": task_run.id, "flow_run_id": None,
+        "task_run_id": task_run.id, "flow_run_id": task_run.flow_run_id,
         "run_label": f"Task run {task_run.name!r}",
     })
 
 
 def flow_run_logger(flow_run) -> RunLogger:
+    """The logger of ``flow_run``'s own lines."""
     configure_run_logging()
     return RunLogger(logging.getLogger("runs.run.flow"), {
         "task_run_id": None, "flow_run_id": flow_run.id,

@@ -13,6 +13,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from runs.values import clean_text, jsonable, safe_repr
+
 _TYPE_NAMES: dict[Any, str] = {
     int: "integer",
     float: "number",
@@ -60,11 +62,8 @@ def _annotation_text(annotation: Any) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)
+    safe = jsonable(value)
+    return safe_repr(value) if safe is None and value is not None else safe
 
 
 def parameter_schema(fn: Callable[..., Any]) -> dict[str, dict[str, Any]]:
@@ -170,23 +169,14 @@ def coerce_parameters(fn: Callable[..., Any], raw: dict[str, Any] | None) -> dic
 
 
 def jsonable_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as they are recorded: JSON values kept, anything else as its repr."""
+    """Parameters as they are recorded: JSON values made storable (see runs.values), anything
+    else as its repr."""
     out: dict[str, Any] = {}
     for name, value in parameters.items():
-        if value is None or isinstance(value, str | int | float | bool):
-            out[name] = value
-        else:
-            try:
-                json.dumps(value)
-                out[name] = value
-            except (TypeError, ValueError):
-                out[name] = _safe_repr(value)
+        kind = type(value)
+        if value is None or kind is bool or kind is int or kind is str and "\x00" not in value:
+            out[clean_text(name)] = value
+            continue
+        safe = jsonable(value)
+        out[clean_text(name)] = safe_repr(value) if safe is None and value is not None else safe
     return out
-
-
-def _safe_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a broken __repr__ must not crash the engine
-        text = f"<{type(value).__name__} object>"
-    return text if len(text) <= 1000 else text[:997] + "..."

@@ -5,8 +5,25 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 Delays = float | int | Sequence[float] | Callable[[int], Sequence[float]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOptions:
+    """How a run is retried, as its task or flow says; ``None`` takes the setting's default.
+
+    The engine puts one on each run record it drives; the retry rule of orchestration reads it
+    when the run fails. ``condition`` is called with the run's record and the failed state; a
+    false answer means no retry.
+    """
+
+    retries: int | None = None
+    delay_seconds: Delays = None
+    jitter_factor: float | None = None
+    condition: Callable[[Any, Any], bool] | None = None
 
 
 def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:

@@ -12,7 +12,9 @@ from typing import Any
 
 import cloudpickle
 
+from runs.context import TAG_LENGTH
 from runs.retries import exponential_backoff
+from runs.values import cut
 
 __all__ = ["Task", "task", "task_input_hash", "exponential_backoff", "hash_objects"]
 
@@ -106,7 +108,7 @@ class Task:
         self.fn = fn
         self.name = name or fn.__name__
         self.description = description if description is not None else inspect.getdoc(fn)
-        self.tags: set[str] = set(tags or ())
+        self.tags: set[str] = {cut(t, TAG_LENGTH) if isinstance(t, str) else t for t in tags or ()}
         self.cache_key_fn = cache_key_fn
         self.cache_expiration = cache_expiration
         self.task_run_name = task_run_name

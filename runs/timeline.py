@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
-from django.db import connection
 from django.utils.safestring import SafeString, mark_safe
 
 from runs.badges import state_color
-from runs.models import State, TaskRun
+from runs.selectors.timeline import state_rows, timeline_task_runs
 from runs.states import FINAL_TYPES, now
 
 LABEL_WIDTH = 230
@@ -63,32 +62,6 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _fetch(queryset, *, time_columns: tuple[int, ...]) -> list:
-    """Rows of a ``values_list`` queryset, read with the cursor (ids as the database gives them).
-
-    Django's per-value converters cost more than the query for thousands of rows; here only
-    the times are made aware, and ids are turned into UUIDs only for the rows drawn.
-    """
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return []
-    out = []
-    for row in rows:
-        row = list(row)
-        for i in time_columns:
-            value = row[i]
-            if isinstance(value, str):
-                value = dt.datetime.fromisoformat(value)
-            if value is not None and value.tzinfo is None:
-                value = value.replace(tzinfo=dt.UTC)
-            row[i] = value
-        out.append(row)
-    return out
-
-
 def _as_uuid(value) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
@@ -127,10 +100,7 @@ def build_timeline(
     At most ``max_rows`` rows are drawn (first started first); the rest are counted.
     """
     moment = now()
-    runs = _fetch(
-        TaskRun.objects.filter(flow_run_id=flow_run.id).order_by("created", "id").values_list(
-            "id", "name", "task_key", "task_name", "map_index", "state_type", "state_name",
-            "created", "start_time", "end_time"), time_columns=(7, 8, 9))
+    runs = timeline_task_runs(flow_run.id)
     rows: list[_Row] = []
     groups: dict[str, _Row] = {}
     group_sizes: Counter = Counter()
@@ -159,13 +129,7 @@ def build_timeline(
     rows = rows[:max_rows]
 
     single_ids = [_as_uuid(row.task_run_id) for row in rows if row.task_run_id is not None]
-    history: dict[object, list[tuple]] = {}
-    for start in range(0, len(single_ids), 500):
-        chunk = single_ids[start:start + 500]
-        for run_id, type_, name, timestamp in _fetch(
-                State.objects.filter(task_run_id__in=chunk).order_by("timestamp", "id")
-                .values_list("task_run_id", "type", "name", "timestamp"), time_columns=(3,)):
-            history.setdefault(run_id, []).append((type_, name, timestamp))
+    history = state_rows(single_ids)
     for row in rows:
         if row.task_run_id is not None:
             row.segments = _attempt_segments(history.get(row.task_run_id, []), row.end)

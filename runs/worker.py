@@ -15,7 +15,7 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.core.exceptions import ObjectDoesNotExist
 
-from runs.engine.task_engine import Deferred
+from runs.engine.attempts import Deferred
 
 logger = logging.getLogger("runs.worker")
 
@@ -31,6 +31,11 @@ _MISSING = object()  # a run the database does not have, as found by a chunk's o
 
 class Requeue(Deferred):
     """The run must wait for a concurrency slot: send it again later instead of blocking."""
+
+
+def requeue_instead_of_waiting(record: object) -> None:
+    """The worker's slot waiter: a run that must wait for a slot is sent again later."""
+    raise Requeue
 
 
 @worker_process_init.connect
@@ -120,14 +125,9 @@ def run_task_runs(self, payloads: list[str]) -> list[str]:
 def _claim(task_run_ids: list[str]) -> None:
     """Mark the chunk's runs as this process's, so that if it dies before starting them the
     reaper ends them CRASHED instead of leaving them Pending."""
-    from django.db.models import Q
+    from runs.orchestration.ownership import claim_task_runs
 
-    from runs.leases import current_owner, dead_owners_filter
-    from runs.models import TaskRun
-
-    pending = TaskRun.objects.filter(id__in=task_run_ids, state_type="PENDING")
-    unowned = Q(owner="") | dead_owners_filter(pending)  # a redelivery after a worker died
-    pending.filter(unowned).update(owner=current_owner())
+    claim_task_runs(task_run_ids)
 
 
 def _queue_of(task) -> str | None:
@@ -162,9 +162,8 @@ def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *
     in one query), or ``_MISSING`` when the database has no such run."""
     from runs import conf
     from runs.engine.task_engine import TaskRunEngine
-    from runs.leases import current_owner, owner_is_alive
-    from runs.orchestration import load_task_run_record, propose_state
-    from runs.states import Crashed
+    from runs.orchestration import Verdict, load_task_run_record
+    from runs.orchestration.ownership import judge_delivery
 
     try:
         if record is _MISSING:
@@ -176,21 +175,13 @@ def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *
                        "(pruned, or sent by a project with another database).",
                        message["task_run_id"])
         return "Unknown"
-    if record.is_final():
-        return record.state.name  # a duplicate delivery of a finished run
-    if record.state.is_running() and record.owner and record.owner != current_owner():
-        if owner_is_alive(record.owner):
-            return "AlreadyRunning"
-        propose_state(record, Crashed(
-            f"The worker running it ({record.owner}) died; the message was delivered again."))
-        return record.state.name
+    judged = judge_delivery(record)
+    if judged.verdict is not Verdict.ACCEPT:
+        # A duplicate of a finished run, a run alive on another worker, or one whose worker died.
+        return judged.state.name if judged.state.is_final() else "AlreadyRunning"
     record.sync = not write_behind
-    engine = TaskRunEngine.resume(message["task"], record, message["parameters"])
-
-    def requeue_instead_of_waiting() -> None:
-        raise Requeue
-
-    engine.wait_for_slot = requeue_instead_of_waiting
+    engine = TaskRunEngine.resume(message["task"], record, message["parameters"],
+                                  slot_waiter=requeue_instead_of_waiting)
     try:
         if engine.task.isasync:
             import asyncio

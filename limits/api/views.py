@@ -1,20 +1,21 @@
 """Concurrency-limit endpoints: thin views over limits.services and limits.selectors.
 
 ``GET, POST /api/concurrency-limits/``; ``GET, PATCH, DELETE /api/concurrency-limits/ID/``;
-``GET, DELETE /api/concurrency-limits/tag/TAG/``. Authentication and permissions are the
-project's defaults (token or session; anonymous requests get 401).
+``GET, DELETE /api/concurrency-limits/tag/TAG/``. They share the runs API's base views
+(:mod:`runs.api.base`): the same error format (404 ``{"detail"}``, 400 ``{"field": [...]}``)
+and the same keyset pages. Authentication and permissions are the project's defaults (token
+or session; anonymous requests get 401).
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from typing import TYPE_CHECKING
+
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
-from rest_framework.views import APIView
 
 from limits import selectors, services
 from limits.api.serializers import (
@@ -22,94 +23,41 @@ from limits.api.serializers import (
     ConcurrencyLimitOutputSerializer,
     ConcurrencyLimitUpdateSerializer,
 )
-from limits.models import ConcurrencyLimit
-from runs.exceptions import ObjectNotFound
+from runs.api.base import ApiView, PagedView
+from runs.api.pagination import KeysetPagination
+
+if TYPE_CHECKING:
+    from limits.models import ConcurrencyLimit
 
 
-class LimitPagination(CursorPagination):
-    """Cursor pages ordered by tag: ``{"results", "next", "previous"}``.
+class LimitPagination(KeysetPagination):
+    """The runs API's keyset pages, sized by ``?limit=`` (as Prefect's client sends it).
 
-    ``?limit=N`` sets the page size. ``?offset=M`` (what the Python client's
-    ``read_concurrency_limits(limit, offset)`` sends) skips the first M limits by tag; its
-    ``next`` link carries on with the offset.
+    ``?offset=M`` (what the Python client's ``read_concurrency_limits(limit, offset)`` sends)
+    skips the first M limits by tag; the ``next`` and ``previous`` links are cursors.
     """
 
-    ordering = ("tag",)
     page_size = 100
     page_size_query_param = "limit"
     max_page_size = 1000
     offset_query_param = "offset"
 
-    def paginate_queryset(self, queryset, request, view=None):  # noqa: D102
-        raw = request.query_params.get(self.offset_query_param)
-        self._offset = None
-        if raw is None or request.query_params.get(self.cursor_query_param):
-            return super().paginate_queryset(queryset, request, view)
-        try:
-            offset = int(raw)
-        except ValueError:
-            offset = -1
-        if not 0 <= offset < 2**31:
-            raise ValidationError(
-                {"offset": [f"Expected a whole number from 0 to {2**31 - 1}; got {raw!r}."]}
-            )
-        size = self.get_page_size(request)
-        self._offset, self._size, self.request = offset, size, request
-        page = list(queryset.order_by(*self.ordering)[offset : offset + size + 1])
-        self._has_more = len(page) > size
-        return page[:size]
 
-    def get_paginated_response(self, data):  # noqa: D102
-        if self._offset is None:
-            return super().get_paginated_response(data)
-        url = self.request.build_absolute_uri()
-        following = (
-            replace_query_param(url, self.offset_query_param, self._offset + self._size)
-            if self._has_more
-            else None
-        )
-        previous = None
-        if self._offset > 0:
-            back = max(self._offset - self._size, 0)
-            previous = (
-                replace_query_param(url, self.offset_query_param, back)
-                if back
-                else remove_query_param(url, self.offset_query_param)
-            )
-        return Response({"results": data, "next": following, "previous": previous})
-
-    def get_schema_operation_parameters(self, view):  # noqa: D102
-        return [
-            *super().get_schema_operation_parameters(view),
-            {
-                "name": self.offset_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Skip this many limits (by tag) instead of using a cursor.",
-                "schema": {"type": "integer", "minimum": 0},
-            },
-        ]
+def _invalid(error: services.LimitError, field: str) -> ValidationError:
+    return ValidationError({field: [str(error)]})
 
 
-def _bad_request(error: services.LimitError, field: str) -> Response:
-    return Response({field: [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
-
-
-class ConcurrencyLimitListView(APIView):
+class ConcurrencyLimitListView(PagedView):
     """List limits, or create one (setting a tag that already has a limit updates it)."""
 
     pagination_class = LimitPagination
+    keyset_ordering = ("tag",)
+    serializer_class = ConcurrencyLimitOutputSerializer
 
-    @extend_schema(
-        responses=ConcurrencyLimitOutputSerializer(many=True),
-        parameters=[OpenApiParameter("limit", int, description="Page size (at most 1000)")],
-    )
+    @extend_schema(responses=ConcurrencyLimitOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        """Every limit, by tag, cursor-paginated."""
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.list_limits(), request, view=self)
-        data = ConcurrencyLimitOutputSerializer(page, many=True).data
-        return paginator.get_paginated_response(data)
+        """Every limit, by tag, in keyset pages."""
+        return self.page(request, selectors.list_limits())
 
     @extend_schema(
         request=ConcurrencyLimitCreateSerializer,
@@ -122,32 +70,27 @@ class ConcurrencyLimitListView(APIView):
         try:
             limit, created = services.create_limit(**body.validated_data)
         except services.LimitError as error:
-            return _bad_request(error, field="concurrency_limit")
+            raise _invalid(error, field="concurrency_limit") from None
         return Response(
             ConcurrencyLimitOutputSerializer(limit).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
-class _OneLimitView(APIView):
+class _OneLimitView(ApiView):
     def find(self, **kwargs) -> ConcurrencyLimit:
+        """The limit the URL names; ObjectNotFound (a 404) when there is none."""
         raise NotImplementedError
-
-    def _get(self, **kwargs) -> ConcurrencyLimit:
-        try:
-            return self.find(**kwargs)
-        except ObjectNotFound as error:
-            raise NotFound(str(error)) from error
 
     @extend_schema(responses=ConcurrencyLimitOutputSerializer)
     def get(self, request: Request, **kwargs) -> Response:
         """One limit with the ids of the task runs holding its slots."""
-        return Response(ConcurrencyLimitOutputSerializer(self._get(**kwargs)).data)
+        return Response(ConcurrencyLimitOutputSerializer(self.find(**kwargs)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, **kwargs) -> Response:
         """Remove the limit: its tag becomes unlimited and waiting runs go on."""
-        services.delete_limit(limit=self._get(**kwargs))
+        services.delete_limit(limit=self.find(**kwargs))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -162,13 +105,13 @@ class ConcurrencyLimitDetailView(_OneLimitView):
     )
     def patch(self, request: Request, **kwargs) -> Response:
         """Change the limit; waiting runs see the new number at once."""
-        limit = self._get(**kwargs)
+        limit = self.find(**kwargs)
         body = ConcurrencyLimitUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         try:
             limit = services.update_limit(limit=limit, **body.validated_data)
         except services.LimitError as error:
-            return _bad_request(error, field="tag")
+            raise _invalid(error, field="tag") from None
         return Response(ConcurrencyLimitOutputSerializer(limit).data)
 
 

@@ -36,7 +36,6 @@ def add_error_responses(result, generator, request, public):
                 responses.setdefault("400", _FIELDS)
             if "requestBody" in operation:
                 responses.setdefault("415", _DETAIL)
-            # DRF's own CursorPagination (concurrency limits) answers 404 to a bad cursor.
-            if any(p.get("in") == "path" or p.get("name") == "cursor" for p in parameters):
+            if any(p.get("in") == "path" for p in parameters):
                 responses.setdefault("404", _DETAIL)
     return result

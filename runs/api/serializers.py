@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from runs.models import STATE_TYPES, Flow, FlowRun, Log, State, TaskRun
+from runs.selectors.runs import task_runs_of, upstream_ids
 
 #: Most task runs a flow run's detail lists; ``task_runs_url`` pages through all of them.
 DETAIL_TASK_RUNS = 1000
@@ -108,8 +109,6 @@ class TaskRunDetailSerializer(TaskRunSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_upstream(self, run: TaskRun) -> list[str]:  # noqa: D102
-        from runs.selectors import upstream_ids
-
         return [str(run_id) for run_id in upstream_ids(run)]
 
 
@@ -142,7 +141,7 @@ class FlowRunDetailSerializer(FlowRunSerializer):
 
     @extend_schema_field(TaskRunSerializer(many=True))
     def get_task_runs(self, run: FlowRun) -> list:  # noqa: D102
-        rows = run.task_runs.order_by("created", "id")[:DETAIL_TASK_RUNS]
+        rows = task_runs_of(run, limit=DETAIL_TASK_RUNS)
         return TaskRunSerializer(rows, many=True, context=self.context).data
 
     @extend_schema_field(OpenApiTypes.URI)

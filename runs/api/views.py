@@ -1,7 +1,7 @@
 """REST endpoints for flows, flow runs, task runs, their states and logs.
 
-Thin views over :mod:`runs.selectors` (reading) and :mod:`runs.services.flow_runs` (starting,
-cancelling). Unknown ids are a 404 ``{"detail"}``; bad filters and bodies a 400 naming the
+Thin views over :mod:`runs.selectors` (reading: a run's log lines are ``logs_for``, the same
+lines the dashboard shows) and :mod:`runs.services.flow_runs` (starting, cancelling). Unknown ids are a 404 ``{"detail"}``; bad filters and bodies a 400 naming the
 field. Authentication is the project's default (token, session; anonymous gets 401).
 """
 
@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from runs import registry, selectors
 from runs.api import filters
-from runs.api.pagination import KeysetPagination
+from runs.api.base import ApiView, PagedView
 from runs.api.serializers import (
     FlowRunDetailSerializer,
     FlowRunSerializer,
@@ -28,8 +27,8 @@ from runs.api.serializers import (
     TaskRunDetailSerializer,
     TaskRunSerializer,
 )
-from runs.exceptions import ObjectNotFound
 from runs.parameters import ParameterError
+from runs.selectors import flows as flow_selectors
 
 # Error answers (400, 401, 404, 415) are added to every operation by runs.api.schema.
 _CONFLICT = OpenApiResponse(
@@ -41,37 +40,6 @@ _CONFLICT = OpenApiResponse(
 
 def _run_id(name: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH)
-
-
-class ApiView(APIView):
-    """Maps the domain's lookup and filter errors to 404 and 400."""
-
-    def initial(self, request, *args, **kwargs):  # noqa: D102
-        super().initial(request, *args, **kwargs)
-        if any("\x00" in str(value) for value in kwargs.values()):
-            raise NotFound("No object has a name or id containing a NUL character.")
-
-    def handle_exception(self, exc):  # noqa: D102
-        if isinstance(exc, ObjectNotFound):
-            exc = NotFound(str(exc))
-        elif isinstance(exc, selectors.FilterError):
-            exc = ValidationError({name: [message] for name, message in exc.errors.items()})
-        return super().handle_exception(exc)
-
-
-class PagedView(ApiView):
-    """A list cut into keyset pages."""
-
-    pagination_class = KeysetPagination
-    keyset_ordering: tuple[str, ...] = ("-created", "-id")
-    serializer_class: type[serializers.Serializer]
-
-    def page(self, request: Request, queryset) -> Response:
-        """The page of ``queryset`` the request asks for, serialized."""
-        paginator = self.pagination_class()
-        items = paginator.paginate_queryset(queryset, request, view=self)
-        data = self.serializer_class(items, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(data)
 
 
 # --- flows -----------------------------------------------------------------------------------
@@ -86,7 +54,7 @@ class FlowListView(PagedView):
     @extend_schema(responses=FlowSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Registered flows by name, with their parameters."""
-        return self.page(request, registry.registered_flows())
+        return self.page(request, flow_selectors.registered_flows())
 
 
 class FlowDetailView(ApiView):
@@ -95,9 +63,7 @@ class FlowDetailView(ApiView):
     @extend_schema(responses=FlowSerializer)
     def get(self, request: Request, name: str) -> Response:
         """The flow with its parameters: name -> ``type``, ``default``, ``required``."""
-        flow = registry.registered_flows().filter(name=name).first()
-        if flow is None:
-            raise NotFound(f"No registered flow is named {name!r}.")
+        flow = flow_selectors.get_registered_flow(name)
         return Response(FlowSerializer(flow, context={"request": request}).data)
 
 
@@ -193,7 +159,7 @@ class FlowRunLogsView(PagedView):
         """Log lines, oldest first; ``level`` keeps that level and above."""
         run = selectors.get_flow_run(flow_run_id)
         spec = {"level": filters.LOG_PARAMS["level"]}
-        return self.page(request, filters.select(selectors.logs, spec, request.query_params,
+        return self.page(request, filters.select(selectors.logs_for, spec, request.query_params,
                                                  run=run))
 
 
@@ -250,7 +216,7 @@ class TaskRunLogsView(PagedView):
         """Log lines, oldest first; ``level`` keeps that level and above."""
         run = selectors.get_task_run(task_run_id)
         spec = {"level": filters.LOG_PARAMS["level"]}
-        return self.page(request, filters.select(selectors.logs, spec, request.query_params,
+        return self.page(request, filters.select(selectors.logs_for, spec, request.query_params,
                                                  run=run))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from runs import conf
 from runs.cli import CommandError, print_table
@@ -37,7 +38,13 @@ def _assignments(tokens: list[str]) -> list[tuple[str, str]]:
     return [_split(" ".join(tokens))]
 
 
+#: Exit status of a value the runtime would refuse (nothing is saved).
+INVALID_VALUE = 2
+
+
 def set_settings(args: argparse.Namespace) -> int:
+    """Save NAME=VALUE pairs in the active profile, all or none: each value is first checked by
+    the same parser the runtime reads it with, and a refused one saves nothing (status 2)."""
     settings = conf.settings
     pairs = [(conf.ALIASES.get(name, name), value) for name, value in _assignments(args.assignments)]
     for name, value in pairs:
@@ -45,9 +52,10 @@ def set_settings(args: argparse.Namespace) -> int:
             raise CommandError("RUNS_HOME cannot be set in a profile (the profile lives in it); "
                                "set it in the environment.")
         try:
-            conf.parse_setting(name, value)
+            conf.parse_setting(name, value, "runs config set")
         except conf.SettingError as exc:
-            raise CommandError(str(exc)) from None
+            print(f"Error: {exc}", file=sys.stderr)
+            return INVALID_VALUE
     for name, value in pairs:
         conf.write_profile_value(settings.profile_path, name, value)
         print(f"Set {name}={value} in {settings.profile_path}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import uuid
 
 from runs.cli import CommandError, print_table, setup_django
 
@@ -34,7 +33,13 @@ def list_flow_runs(args: argparse.Namespace) -> int:
     setup_django()
     if args.limit < 1:
         raise CommandError("--limit must be 1 or more.")
-    runs = _flow_runs(flow=args.flow, state=args.state, limit=args.limit)
+    from runs.selectors import FilterError
+    from runs.selectors import runs as run_selectors
+
+    try:
+        runs = run_selectors.latest_flow_runs(flow=args.flow, state=args.state, limit=args.limit)
+    except FilterError as exc:
+        raise CommandError(f"--state: {exc.errors['state']}") from None
     if not runs:
         print("No flow runs yet. Run a flow (python my_flow.py) and they appear here.")
         return 0
@@ -48,9 +53,12 @@ def list_flow_runs(args: argparse.Namespace) -> int:
 
 def inspect_flow_run(args: argparse.Namespace) -> int:
     setup_django()
+    from runs.exceptions import ObjectNotFound
+    from runs.selectors import runs as run_selectors
+
     try:
-        run = _find_flow_run(args.id)
-    except LookupError as exc:
+        run = run_selectors.find_flow_run(args.id)
+    except ObjectNotFound as exc:
         raise CommandError(str(exc)) from None
     print(f"Flow run   {run.name} ({run.id})")
     print(f"Flow       {run.flow.name}")
@@ -61,7 +69,7 @@ def inspect_flow_run(args: argparse.Namespace) -> int:
     print(f"Parameters {run.parameters}")
     if run.tags:
         print(f"Tags       {', '.join(run.tags)}")
-    task_runs = list(run.task_runs.order_by("created", "id"))
+    task_runs = run_selectors.task_runs_of(run)
     print()
     if not task_runs:
         print("No task runs.")
@@ -73,36 +81,3 @@ def inspect_flow_run(args: argparse.Namespace) -> int:
          for t in task_runs],
     )
     return 0
-
-
-def _flow_runs(*, flow: str | None, state: str | None, limit: int) -> list:
-    from runs.models import FlowRun
-
-    runs = FlowRun.objects.select_related("flow").order_by("-created", "-id")
-    if flow:
-        runs = runs.filter(flow__name=flow)
-    if state:
-        runs = runs.filter(state_type__in=[s.strip().upper() for s in state.split(",")])
-    return list(runs[:limit])
-
-
-def _find_flow_run(text: str):
-    """The flow run with this id, or the only one whose id starts with ``text``."""
-    from runs.models import FlowRun
-
-    runs = FlowRun.objects.select_related("flow")
-    try:
-        return runs.get(id=uuid.UUID(text))
-    except ValueError:
-        pass
-    except FlowRun.DoesNotExist:
-        raise LookupError(f"No flow run has id {text}. `runs flow-run ls` lists them.") from None
-    prefix = text.replace("-", "").lower()
-    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
-        raise LookupError(f"{text!r} is not a flow run id. `runs flow-run ls` lists them.")
-    matches = [r for r in runs.order_by("-created")[:5000] if r.id.hex.startswith(prefix)]
-    if not matches:
-        raise LookupError(f"No flow run id starts with {text}. `runs flow-run ls` lists them.")
-    if len(matches) > 1:
-        raise LookupError(f"{len(matches)} flow runs start with {text}; give more of the id.")
-    return matches[0]

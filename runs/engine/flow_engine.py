@@ -1,4 +1,6 @@
-"""One flow run: record it, run the function with its task runner, derive the final state, retry.
+"""One flow run: record it, run the function with its task runner, derive the final state.
+
+Its attempts are ``runs.engine.attempts``'s loop, as for task runs; retries are orchestration's.
 
 The final state follows Prefect 2: an exception fails the run; a returned State or future
 gives its state; returned states or futures fail the run if any failed; a flow that returns
@@ -8,33 +10,30 @@ None fails if any of its task runs or subflow runs failed; anything else complet
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import threading
-import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from runs import conf
 from runs.context import FlowRunContext, current_tags, flow_run_context, task_run_context
+from runs.engine.attempts import AlreadyDecided, drive_async, drive_sync
+from runs.engine.naming import format_run_name
+from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.futures import RunFuture
 from runs.orchestration import propose_state, writer
 from runs.orchestration.records import FlowRunRecord, TaskRunRecord
 from runs.parameters import jsonable_parameters
-from runs.retries import delay_for_attempt, jittered
+from runs.retries import RetryOptions
 from runs.states import (
-    AwaitingRetry,
     Cancelled,
     Completed,
     Crashed,
     Failed,
     Pending,
-    Retrying,
     Running,
     State,
     StateType,
     TimedOut,
-    now,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +61,8 @@ def flow_id_for(flow: Flow) -> int:
 class FlowRunEngine:
     """Everything about one flow run; drive it with :meth:`run_sync` or :meth:`run_async`."""
 
+    finish_blocks = True
+
     def __init__(self, flow: Flow, args: tuple, kwargs: dict,
                  record: FlowRunRecord | None = None) -> None:
         bound = flow.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
@@ -78,6 +79,9 @@ class FlowRunEngine:
             name="", flow_name=flow.name, parameters=jsonable_parameters(self.parameters),
             tags=sorted(current_tags()), sync=True,
         )
+        self.record.retry_options = RetryOptions(retries=flow.retries,
+                                                 delay_seconds=flow.retry_delay_seconds)
+        self.ctx: FlowRunContext | None = None
 
     # ---- set-up -------------------------------------------------------------------------------
     def _run_name(self) -> str:
@@ -86,26 +90,20 @@ class FlowRunEngine:
         template = self.flow.flow_run_name
         if template is None:
             return random_run_name()
-        if callable(template):
-            return str(template())
-        try:
-            return template.format(**self.parameters)
-        except KeyError as exc:
-            raise ValueError(
-                f"flow_run_name {template!r} of flow {self.flow.name!r} names {{{exc.args[0]}}}, "
-                f"which is not a parameter; its parameters are: "
-                f"{', '.join(self.parameters) or 'none'}."
-            ) from None
+        return format_run_name(template, self.parameters, kind="flow", owner=self.flow.name)
 
     def _note_final(self, state: State) -> None:
         with self._counts_lock:
             self.counts[state.type] = self.counts.get(state.type, 0) + 1
 
     def begin(self) -> FlowRunContext:
-        """Record the run (and, for a subflow, its task run in the parent) and build its context."""
+        """Record the run (and, for a subflow, its task run in the parent) and build its context.
+
+        A set-up that fails once the run is recorded (no such task runner, a runner that does
+        not start) ends the run FAILED with the error as its message, then raises the error.
+        """
         from runs.bootstrap import ensure_ready
         from runs.leases import active_flow_runs, ensure_heartbeat
-        from runs.runners import default_task_runner
 
         ensure_ready()
         ensure_heartbeat()
@@ -118,8 +116,16 @@ class FlowRunEngine:
         if record.state is None:
             propose_state(record, Pending())
         active_flow_runs[record.id] = record
-        runner = (self.flow.task_runner or default_task_runner()).duplicate()
-        runner.start()
+        try:
+            self.ctx = self._context()
+        except BaseException as exc:
+            self.finish(self._propose(Failed(f"{type(exc).__name__}: {exc}", data=exc)))
+            raise
+        return self.ctx
+
+    def _context(self) -> FlowRunContext:
+        from runs.runners import default_task_runner
+
         log_prints = bool(self.flow.log_prints)
         if self.flow.log_prints is None and self.parent_ctx is not None:
             log_prints = self.parent_ctx.log_prints
@@ -127,7 +133,9 @@ class FlowRunEngine:
             from runs.logging import install_print_capture
 
             install_print_capture()
-        return FlowRunContext(self.flow, record, runner, log_prints=log_prints,
+        runner = (self.flow.task_runner or default_task_runner()).duplicate()
+        runner.start()  # last: nothing after it can fail and leave it running
+        return FlowRunContext(self.flow, self.record, runner, log_prints=log_prints,
                               note_final=self._note_final)
 
     def _begin_parent_task_run(self, record: FlowRunRecord) -> None:
@@ -198,116 +206,99 @@ class FlowRunEngine:
                         data=TimeoutError(f"Flow run {self.record.name!r} timed out after "
                                           f"{seconds:g} seconds"))
 
-    def _retry_delay(self, state: State) -> float | None:
-        if state.type is not StateType.FAILED:
-            return None
-        retries = self.flow.retries
-        if retries is None:
-            retries = conf.settings.RUNS_FLOW_DEFAULT_RETRIES
-        if self.record.run_count > retries:
-            return None
-        delays = self.flow.retry_delay_seconds
-        if delays is None:
-            delays = conf.settings.RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS
-        return jittered(delay_for_attempt(delays, retries, self.record.run_count), None)
-
     def _propose(self, state: State) -> State:
         return propose_state(self.record, state)
 
-    def _finish(self, ctx: FlowRunContext, state: State) -> State:
-        from limits.slots import release_deferred
-        from runs.leases import active_flow_runs
+    # ---- the steps of the attempt loop ---------------------------------------------------------
+    def prepare(self) -> State | None:
+        return None
 
-        ctx.task_runner.shutdown()
-        writer.flush()  # every task run row is in before the flow run is final
-        release_deferred()  # and every slot its task runs held is free
-        accepted = self._propose(state)
-        accepted.flow_run_id = self.record.id
-        if self.parent_task is not None:
-            parent_state = accepted.copy(name=accepted.name, message=accepted.message)
-            propose_state(self.parent_task, parent_state)
-        active_flow_runs.pop(self.record.id, None)
+    def propose(self, state: State) -> State:
+        return self._propose(state)
+
+    def wait_for_slot(self) -> None:
+        """Flow runs take no slots; never called."""
+
+    def conclude(self, outcome: State) -> State:
+        """Propose an attempt's outcome once every task run row is in and every slot they held
+        is free; orchestration may answer AwaitingRetry (the runner starts again then)."""
+        from runs.orchestration.slots import release_deferred
+
+        runner = self.ctx.task_runner
+        runner.shutdown()
+        writer.flush()
+        release_deferred()
+        accepted = self._propose(outcome)
+        if accepted.is_scheduled():
+            runner.start()
         return accepted
 
-    def _running(self) -> State:
-        return Retrying() if self.record.run_count > 0 else Running()
+    def finish(self, state: State) -> State:
+        """The run is final: its runner is shut down, its parent task run (a subflow's) takes
+        its state."""
+        from runs.leases import active_flow_runs
 
-    # ---- sync driver --------------------------------------------------------------------------
+        if self.ctx is not None:
+            self.ctx.task_runner.shutdown()  # a no-op when the last attempt's outcome did it
+        state.flow_run_id = self.record.id
+        if self.parent_task is not None:
+            propose_state(self.parent_task, state.copy(name=state.name, message=state.message))
+        active_flow_runs.pop(self.record.id, None)
+        return state
+
+    def crash(self, exc: BaseException) -> None:
+        self._wait_for_futures(self.ctx)
+        self.finish(self.conclude(Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "),
+                                          data=exc)))
+
+    # ---- drivers -------------------------------------------------------------------------------
     def run_sync(self) -> State:
         ctx = self.begin()
         token = flow_run_context.set(ctx)
         task_token = task_run_context.set(None)
         try:
-            while True:
-                state = self._propose(self._running())
-                if not state.is_running():
-                    return self._finish(ctx, state)
-                proposed = self._execute_sync(ctx)
-                delay = self._retry_delay(proposed)
-                if delay is None:
-                    return self._finish(ctx, proposed)
-                self._propose(AwaitingRetry(
-                    f"Retry {self.record.run_count} in {delay:g} seconds",
-                    scheduled_time=now() + dt.timedelta(seconds=delay)))
-                time.sleep(delay)
-        except BaseException as exc:
-            if not self.record.is_final():
-                self._wait_for_futures(ctx)
-                self._finish(ctx, Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "), data=exc))
-            raise
+            return drive_sync(self)
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(token)
 
-    def _execute_sync(self, ctx: FlowRunContext) -> State:
-        def record_timeout() -> None:
-            self._propose(self._timed_out())
-
-        deadline = None
-        try:
-            with deadline_scope(self.flow.timeout_seconds, on_expire=record_timeout) as deadline:
-                value = self.flow.fn(*self.bound.args, **self.bound.kwargs)
-        except RunTimeout as exc:
-            if deadline is not None and deadline.expired and exc.token in (deadline, None):
-                return self._timed_out()  # runs still going finish on their own
-            raise
-        except Exception as exc:
-            self._wait_for_futures(ctx)
-            return self._failed(exc)
-        self._wait_for_futures(ctx)
-        return self._state_from_return(value)
-
-    # ---- async driver -------------------------------------------------------------------------
     async def run_async(self) -> State:
         ctx = await asyncio.to_thread(self.begin)
         token = flow_run_context.set(ctx)
         task_token = task_run_context.set(None)
         try:
-            while True:
-                state = await asyncio.to_thread(self._propose, self._running())
-                if not state.is_running():
-                    return await asyncio.to_thread(self._finish, ctx, state)
-                proposed = await self._execute_async(ctx)
-                delay = self._retry_delay(proposed)
-                if delay is None:
-                    return await asyncio.to_thread(self._finish, ctx, proposed)
-                await asyncio.to_thread(self._propose, AwaitingRetry(
-                    f"Retry {self.record.run_count} in {delay:g} seconds",
-                    scheduled_time=now() + dt.timedelta(seconds=delay)))
-                await asyncio.sleep(delay)
-        except BaseException as exc:
-            if not self.record.is_final():
-                await asyncio.to_thread(self._wait_for_futures, ctx)
-                await asyncio.to_thread(
-                    self._finish, ctx, Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "),
-                                               data=exc))
-            raise
+            return await drive_async(self)
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(token)
 
-    async def _execute_async(self, ctx: FlowRunContext) -> State:
+    # ---- one attempt ---------------------------------------------------------------------------
+    def execute_sync(self) -> State | AlreadyDecided:
+        deadline = None
+        try:
+            with deadline_scope(self.flow.timeout_seconds, self._stuck) as deadline:
+                value = self.flow.fn(*self.bound.args, **self.bound.kwargs)
+        except RunTimeout as exc:
+            if deadline is None or not deadline.expired or exc.token not in (deadline, None):
+                raise
+            outcome = self._timed_out()  # runs still going finish on their own
+        except Exception as exc:
+            self._wait_for_futures(self.ctx)
+            outcome = self._failed(exc)
+        else:
+            self._wait_for_futures(self.ctx)
+            outcome = self._state_from_return(value)
+        if deadline is not None and deadline.decided is not None:
+            return AlreadyDecided(deadline.decided)
+        return outcome
+
+    def _stuck(self) -> State:
+        """Called by a watchdog when this run's thread did not stop at its deadline."""
+        return self.conclude(self._timed_out())
+
+    async def execute_async(self) -> State:
         timeout = self.flow.timeout_seconds
+        ctx = self.ctx
         try:
             async with asyncio.timeout(timeout) as scope:
                 value = await self.flow.fn(*self.bound.args, **self.bound.kwargs)
@@ -336,8 +327,6 @@ def call_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
             return engine.outcome(await engine.run_async(), return_state)
 
         return run()
-    from runs.engine.task_engine import _in_event_loop, _run_in_thread
-
-    if _in_event_loop():
-        return _run_in_thread(lambda: engine.outcome(engine.run_sync(), return_state))
+    if in_event_loop():
+        return run_in_thread(lambda: engine.outcome(engine.run_sync(), return_state))
     return engine.outcome(engine.run_sync(), return_state)

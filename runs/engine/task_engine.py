@@ -1,17 +1,15 @@
-"""One task run: create its record, propose Pending then Running, call the function, retry.
+"""One task run: create its record, propose Pending, resolve its inputs, run its attempts.
 
-The engine only proposes states (``runs.orchestration.propose_state`` decides them). The same
-:class:`TaskRunEngine` runs a direct call in the caller's thread, a submitted run in a thread of
-the task runner, and a run in a Celery worker; ``run_sync`` and ``run_async`` are its two drivers.
+The engine only proposes states (``runs.orchestration.propose_state`` decides them, retries
+included). The same :class:`TaskRunEngine` runs a direct call in the caller's thread, a
+submitted run in a thread of the task runner, and a run in a Celery worker; the attempt loop is
+``runs.engine.attempts``, driven by ``run_sync`` or ``run_async``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import logging
-import threading
-import time
+import functools
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -23,22 +21,21 @@ from runs.context import (
     flow_run_context,
     task_run_context,
 )
+from runs.engine.attempts import AlreadyDecided, Deferred, SlotWaiter, drive_async, drive_sync
 from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, needs_resolution, resolve
+from runs.engine.naming import format_run_name
+from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.orchestration import propose_state
 from runs.orchestration.records import TaskRunRecord
 from runs.parameters import jsonable_parameters
-from runs.retries import delay_for_attempt, jittered
+from runs.retries import RetryOptions
 from runs.states import (
-    AwaitingRetry,
     Completed,
     Crashed,
     Failed,
     Pending,
-    Retrying,
-    Running,
     State,
-    StateType,
     TimedOut,
     UpstreamFailed,
     now,
@@ -48,7 +45,7 @@ if TYPE_CHECKING:
     from runs.futures import RunFuture
     from runs.tasks import Task
 
-logger = logging.getLogger("runs.engine")
+__all__ = ["TaskRunEngine", "Deferred", "call_task", "submit_task", "wait_for_slot_here"]
 
 
 def require_flow_context(task: Task) -> FlowRunContext:
@@ -69,33 +66,36 @@ def require_flow_context(task: Task) -> FlowRunContext:
     return flow_ctx
 
 
-def _format_run_name(task: Task, parameters: dict[str, Any]) -> str:
-    template = task.task_run_name
-    try:
-        return template.format(**parameters)
-    except KeyError as exc:
-        missing = exc.args[0]
-        raise ValueError(
-            f"task_run_name {template!r} of task {task.name!r} names {{{missing}}}, which is not "
-            f"an argument of the task; its arguments are: {', '.join(parameters) or 'none'}."
-        ) from None
-    except (IndexError, ValueError) as exc:
-        raise ValueError(
-            f"task_run_name {template!r} of task {task.name!r} cannot be formatted: {exc}. "
-            "Use {argument_name} placeholders."
-        ) from None
+def wait_for_slot_here(record: TaskRunRecord) -> None:
+    """The usual slot waiter: sleep until a concurrency slot may be free, at most
+    RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS."""
+    from runs.orchestration.slots import wait_for_slot
+
+    wait_for_slot(record)
 
 
-class Deferred(Exception):
-    """Raised by a hook (``wait_for_slot``) to stop driving a run that will be driven again later,
-    such as a Celery worker re-queueing a run that waits for a concurrency slot."""
+def retry_options(task: Task) -> RetryOptions:
+    """How runs of ``task`` are retried, for the retry rule of orchestration."""
+    condition = task.retry_condition_fn
+    return RetryOptions(
+        retries=task.retries, delay_seconds=task.retry_delay_seconds,
+        jitter_factor=task.retry_jitter_factor,
+        condition=None if condition is None else functools.partial(condition, task),
+    )
 
 
 class TaskRunEngine:
-    """Everything about one task run; drive it with :meth:`run_sync` or :meth:`run_async`."""
+    """Everything about one task run; drive it with :meth:`run_sync` or :meth:`run_async`.
+
+    ``slot_waiter`` is called when the run must wait for a concurrency slot (by default it
+    sleeps until one may be free; a Celery worker re-queues the run instead).
+    """
+
+    finish_blocks = False
 
     def __init__(self, task: Task, flow_ctx: FlowRunContext, args: tuple, kwargs: dict,
-                 wait_for: Any = None, map_index: int = -1) -> None:
+                 wait_for: Any = None, map_index: int = -1,
+                 slot_waiter: SlotWaiter = wait_for_slot_here) -> None:
         bound = task.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
         bound.apply_defaults()
         self.task = task
@@ -104,6 +104,7 @@ class TaskRunEngine:
         self.wait_for = list(wait_for or ())
         self.parameters: dict[str, Any] | None = None
         self.force_persist = False
+        self.slot_waiter = slot_waiter
         flow_run = flow_ctx.flow_run
         upstream: list = []
         results_by_id = flow_ctx.results_by_id
@@ -116,6 +117,7 @@ class TaskRunEngine:
             task_name=task.name, map_index=map_index,
             tags=sorted(task.tags | current_tags()),
             parameters=jsonable_parameters(self.raw_parameters), upstream=upstream,
+            retry_options=retry_options(task),
         )
         self.record.name = self._run_name(flow_ctx, map_index)
         if flow_ctx.note_final is not None:
@@ -125,7 +127,8 @@ class TaskRunEngine:
 
     @classmethod
     def resume(cls, task: Task, record: TaskRunRecord, parameters: dict[str, Any],
-               flow_ctx: FlowRunContext | None = None) -> TaskRunEngine:
+               flow_ctx: FlowRunContext | None = None,
+               slot_waiter: SlotWaiter = wait_for_slot_here) -> TaskRunEngine:
         """An engine for a run recorded elsewhere (a Celery worker), its inputs already resolved.
 
         ``record`` usually comes from ``runs.orchestration.load_task_run_record`` (sync=True).
@@ -138,6 +141,8 @@ class TaskRunEngine:
         engine.wait_for = []
         engine.parameters = None
         engine.force_persist = True
+        engine.slot_waiter = slot_waiter
+        record.retry_options = retry_options(task)
         engine.record = record
         engine.context = TaskRunContext(task, record, engine.raw_parameters,
                                         log_prints=bool(task.log_prints))
@@ -154,14 +159,12 @@ class TaskRunEngine:
         if template is None:
             index = map_index if map_index >= 0 else flow_ctx.next_index(self.task.task_key)
             return f"{self.task.name}-{index}"
-        if callable(template):
-            ctx = TaskRunContext(self.task, self.record, self.raw_parameters)
-            token = task_run_context.set(ctx)
-            try:
-                return str(template())
-            finally:
-                task_run_context.reset(token)
-        return _format_run_name(self.task, self.raw_parameters)
+        token = task_run_context.set(TaskRunContext(self.task, self.record, self.raw_parameters))
+        try:
+            return format_run_name(template, self.raw_parameters, kind="task",
+                                   owner=self.task.name)
+        finally:
+            task_run_context.reset(token)
 
     def propose(self, state: State) -> State:
         accepted = propose_state(self.record, state)
@@ -190,6 +193,10 @@ class TaskRunEngine:
             return self.propose(UpstreamFailed(str(exc)))
         self.context.parameters = self.parameters
         return None
+
+    def prepare(self) -> State | None:
+        """Before the first attempt: the cache key (a state here ends the run)."""
+        return self.compute_cache_key()
 
     def compute_cache_key(self) -> State | None:
         task = self.task
@@ -264,6 +271,8 @@ class TaskRunEngine:
     def crashed(self, exc: BaseException) -> State:
         return self.propose(Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "), data=exc))
 
+    crash = crashed
+
     @property
     def retries(self) -> int:
         """The task's retries, or RUNS_TASK_DEFAULT_RETRIES when it sets none."""
@@ -271,43 +280,15 @@ class TaskRunEngine:
             return self.task.retries
         return conf.settings.RUNS_TASK_DEFAULT_RETRIES
 
-    def retry_delay(self, failed: State) -> float | None:
-        """Seconds to wait before retrying, or None when the run must not be retried."""
-        if failed.type is not StateType.FAILED or failed.name in ("Aborted", "UpstreamFailed"):
-            return None
-        task = self.task
-        retries = self.retries
-        if self.record.run_count > retries:
-            return None
-        if task.retry_condition_fn is not None:
-            try:
-                if not task.retry_condition_fn(task, self.record, failed):
-                    return None
-            except Exception as exc:
-                logger.warning("retry_condition_fn raised %r; not retrying", exc)
-                return None
-        delays = task.retry_delay_seconds
-        if delays is None:
-            delays = conf.settings.RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS
-        base = delay_for_attempt(delays, retries, self.record.run_count)
-        return jittered(base, task.retry_jitter_factor)
-
-    def awaiting_retry(self, delay: float) -> State:
-        return self.propose(AwaitingRetry(
-            f"Retry {self.record.run_count} of {self.retries} in {delay:g} seconds",
-            scheduled_time=now() + dt.timedelta(seconds=delay)))
-
-    def _running_state(self) -> State:
-        return Retrying() if self.record.run_count > 0 else Running()
-
-    def _slot_wait(self) -> float:
-        return conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS
-
     def wait_for_slot(self) -> None:
-        """Sleep until a concurrency slot may be free (a Celery worker re-queues instead)."""
-        from limits.slots import wait_for_slot
+        self.slot_waiter(self.record)
 
-        wait_for_slot(self.record.id, self.record.tags, self._slot_wait())
+    def conclude(self, outcome: State) -> State:
+        """Propose an attempt's outcome; orchestration may answer AwaitingRetry."""
+        return self.propose(outcome)
+
+    def finish(self, state: State) -> State:
+        return state
 
     def _call_args(self) -> tuple[list, dict]:
         import inspect
@@ -315,7 +296,7 @@ class TaskRunEngine:
         bound = inspect.BoundArguments(self.task.signature, dict(self.parameters))
         return bound.args, bound.kwargs
 
-    # ---- sync driver --------------------------------------------------------------------------
+    # ---- drivers -----------------------------------------------------------------------------
     def run_sync(self) -> State:
         """Run to a final state in this thread (Pending must have been proposed)."""
         stopped = self.resolve_inputs()
@@ -323,53 +304,10 @@ class TaskRunEngine:
             return stopped
         token = task_run_context.set(self.context)
         try:
-            stopped = self.compute_cache_key()
-            if stopped is not None:
-                return stopped
-            while True:
-                state = self.propose(self._running_state())
-                if state.type is StateType.PENDING:
-                    self.wait_for_slot()
-                    continue
-                if not state.is_running():
-                    return state
-                proposed = self._execute_sync()
-                delay = self.retry_delay(proposed)
-                if delay is None:
-                    return self.propose(proposed)
-                state = self.awaiting_retry(delay)
-                if not state.is_scheduled():
-                    return state
-                time.sleep(delay)
-        except Deferred:
-            raise  # the run stays as recorded; whoever deferred it runs it again later
-        except BaseException as exc:
-            if not self.record.is_final():
-                self.crashed(exc)
-            raise
+            return drive_sync(self)
         finally:
             task_run_context.reset(token)
 
-    def _execute_sync(self) -> State:
-        args, kwargs = self._call_args()
-        timeout = self.task.timeout_seconds
-
-        def record_timeout() -> None:  # called by the watchdog at the deadline (threads)
-            self.propose(self.timed_out())
-
-        deadline = None
-        try:
-            with deadline_scope(timeout, on_expire=record_timeout) as deadline:
-                result = self.task.fn(*args, **kwargs)
-        except RunTimeout as exc:
-            if deadline is not None and deadline.expired and exc.token in (deadline, None):
-                return self.timed_out()
-            raise
-        except Exception as exc:
-            return self.failed(exc)
-        return self.completed(result)
-
-    # ---- async driver -------------------------------------------------------------------------
     async def run_async(self) -> State:
         """Run an async task to a final state on the running event loop."""
         stopped = await asyncio.to_thread(self.resolve_inputs)
@@ -377,34 +315,36 @@ class TaskRunEngine:
             return stopped
         token = task_run_context.set(self.context)
         try:
-            stopped = self.compute_cache_key()
-            if stopped is not None:
-                return stopped
-            while True:
-                state = await asyncio.to_thread(self.propose, self._running_state())
-                if state.type is StateType.PENDING:
-                    await asyncio.to_thread(self.wait_for_slot)
-                    continue
-                if not state.is_running():
-                    return state
-                proposed = await self._execute_async()
-                delay = self.retry_delay(proposed)
-                if delay is None:
-                    return await asyncio.to_thread(self.propose, proposed)
-                state = await asyncio.to_thread(self.awaiting_retry, delay)
-                if not state.is_scheduled():
-                    return state
-                await asyncio.sleep(delay)
-        except Deferred:
-            raise
-        except BaseException as exc:
-            if not self.record.is_final():
-                await asyncio.to_thread(self.crashed, exc)
-            raise
+            return await drive_async(self)
         finally:
             task_run_context.reset(token)
 
-    async def _execute_async(self) -> State:
+    # ---- one attempt --------------------------------------------------------------------------
+    def execute_sync(self) -> State | AlreadyDecided:
+        """Call the function once, in this thread: the outcome to propose."""
+        args, kwargs = self._call_args()
+        deadline = None
+        try:
+            with deadline_scope(self.task.timeout_seconds, self._stuck) as deadline:
+                result = self.task.fn(*args, **kwargs)
+        except RunTimeout as exc:
+            if deadline is None or not deadline.expired or exc.token not in (deadline, None):
+                raise  # an enclosing deadline (the flow's) fired
+            outcome: State = self.timed_out()
+        except Exception as exc:
+            outcome = self.failed(exc)
+        else:
+            outcome = self.completed(result)
+        if deadline is not None and deadline.decided is not None:
+            return AlreadyDecided(deadline.decided)
+        return outcome
+
+    def _stuck(self) -> State:
+        """Called by a watchdog when this run's thread did not stop at its deadline."""
+        return self.propose(self.timed_out())
+
+    async def execute_async(self) -> State:
+        """Await the function once on the event loop: the outcome to propose."""
         args, kwargs = self._call_args()
         timeout = self.task.timeout_seconds
         try:
@@ -429,14 +369,6 @@ class TaskRunEngine:
         return result
 
 
-def _in_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-        return True
-    except RuntimeError:
-        return False
-
-
 def call_task(task: Task, args: tuple, kwargs: dict, wait_for: Any, return_state: bool) -> Any:
     """A direct call of a task inside a flow."""
     flow_ctx = require_flow_context(task)
@@ -446,38 +378,18 @@ def call_task(task: Task, args: tuple, kwargs: dict, wait_for: Any, return_state
             await asyncio.to_thread(engine.start)
             return engine.outcome(await engine.run_async(), return_state)
 
-        if _in_event_loop():
+        if in_event_loop():
             return run()
         return asyncio.run(run())
-    if _in_event_loop():
+    if in_event_loop():
         # A sync task called from an async flow: the ORM may not run on the event loop thread.
-        return _run_in_thread(lambda: engine.outcome(_start_and_run(engine), return_state))
+        return run_in_thread(lambda: engine.outcome(_start_and_run(engine), return_state))
     return engine.outcome(_start_and_run(engine), return_state)
 
 
 def _start_and_run(engine: TaskRunEngine) -> State:
     engine.start()
     return engine.run_sync()
-
-
-def _run_in_thread(fn) -> Any:
-    import contextvars
-
-    context = contextvars.copy_context()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = context.run(fn)
-        except BaseException as exc:  # re-raised in the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="runs-sync-task")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def submit_task(task: Task, args: tuple, kwargs: dict, wait_for: Any,

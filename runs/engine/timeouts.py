@@ -2,12 +2,15 @@
 
 - In the main thread, a SIGALRM timer (``signal.setitimer``) raises :class:`RunTimeout` at the
   deadline, even inside ``time.sleep``. Nested deadlines (a task inside a flow) share the timer.
-- In any other thread, a watchdog calls ``on_expire`` at the deadline (the engine records
-  TimedOut then, from the waiting side) and raises RunTimeout into the thread
-  (``PyThreadState_SetAsyncExc``), which fires at the thread's next Python line.
+- In any other thread, a watchdog raises RunTimeout into the thread at the deadline
+  (``PyThreadState_SetAsyncExc``), which fires at the thread's next Python line; the engine then
+  proposes TimedOut from the run's own thread, as in the main thread. The watchdog only
+  interrupts.
 - Code blocked inside a C extension that does not return to Python cannot be interrupted in a
-  thread: the run is recorded TimedOut at the deadline, and the thread is released when the C
-  call returns; nothing after that call runs.
+  thread. If the thread is still inside the scope :data:`STUCK_GRACE_SECONDS` after the
+  deadline, the watchdog calls ``on_stuck`` (the engine proposes TimedOut through orchestration
+  then, which may answer with a retry) and keeps its answer on the deadline; the thread is
+  released when the C call returns, and nothing after that call runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class RunTimeout(BaseException):
@@ -29,13 +33,20 @@ class RunTimeout(BaseException):
         self.token = token
 
 
+#: How long a thread may take to leave its scope after the interrupt before the watchdog
+#: reports it stuck (``on_stuck``).
+STUCK_GRACE_SECONDS = 0.1
+
+
 class Deadline:
-    """One armed timeout; ``expired`` tells whether it fired."""
+    """One armed timeout; ``expired`` tells whether it fired, ``decided`` what ``on_stuck``
+    answered if the watchdog had to call it (the run's state is then decided already)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
         self.expired = False
+        self.decided: Any = None
 
     def owns(self, exc: BaseException) -> bool:
         return isinstance(exc, RunTimeout) and exc.token is self
@@ -106,23 +117,27 @@ class _AsyncExcTimeout(RunTimeout):
 
 
 @contextmanager
-def _watchdog_deadline(seconds: float, on_expire: Callable[[], None] | None) -> Iterator[Deadline]:
+def _watchdog_deadline(seconds: float, on_stuck: Callable[[], Any] | None) -> Iterator[Deadline]:
     deadline = Deadline(seconds)
     thread_id = threading.get_ident()
     lock = threading.Lock()
-    state = {"done": False}
+    left = threading.Event()  # set once the thread has left the scope
 
     def fire() -> None:
-        if on_expire is not None:
-            try:
-                on_expire()
-            except Exception:  # recording the timeout must not kill the watchdog
-                pass
         with lock:
-            if state["done"]:
+            if left.is_set():
                 return
             deadline.expired = True
             _raise_in_thread(thread_id, _AsyncExcTimeout)
+        if on_stuck is None or left.wait(STUCK_GRACE_SECONDS):
+            return
+        with lock:  # the thread waits here to leave the scope until the answer is kept
+            if left.is_set():
+                return
+            try:
+                deadline.decided = on_stuck()
+            except Exception:  # reporting the timeout must not kill the watchdog
+                pass
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
@@ -136,16 +151,20 @@ def _watchdog_deadline(seconds: float, on_expire: Callable[[], None] | None) -> 
     finally:
         timer.cancel()
         with lock:
-            state["done"] = True
+            left.set()
             if deadline.expired:
                 _raise_in_thread(thread_id, None)  # clear one that has not fired yet
 
 
 @contextmanager
 def deadline_scope(
-    seconds: float | None, on_expire: Callable[[], None] | None = None
+    seconds: float | None, on_stuck: Callable[[], Any] | None = None
 ) -> Iterator[Deadline | None]:
-    """Raise RunTimeout (with ``token`` = the yielded Deadline) if the block outlives ``seconds``."""
+    """Raise RunTimeout (with ``token`` = the yielded Deadline) if the block outlives ``seconds``.
+
+    ``on_stuck`` is called by the watchdog, only for a thread that has not left the block
+    :data:`STUCK_GRACE_SECONDS` after its deadline; its answer is kept as ``Deadline.decided``.
+    """
     if seconds is None:
         yield None
         return
@@ -153,5 +172,5 @@ def deadline_scope(
         with _alarm_deadline(float(seconds)) as deadline:
             yield deadline
     else:
-        with _watchdog_deadline(float(seconds), on_expire) as deadline:
+        with _watchdog_deadline(float(seconds), on_stuck) as deadline:
             yield deadline

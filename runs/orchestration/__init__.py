@@ -1,60 +1,62 @@
 """The one place that decides state transitions and writes them.
 
-The engine *proposes* a state; :func:`propose_state` runs the policy's rules in order, each of
-which may replace the proposal (a cached result, a wait for a concurrency slot, an abort), then
-records the accepted state on the run. Transitions that need the database to decide are decided
-and written inside one transaction; the others go through the write-behind buffer.
+The engine *proposes* a state; :func:`propose_state` asks the policy's rules in order, each of
+which answers with a decision (accept, reject, wait, abort: a cached result, a wait for a
+concurrency slot, an abort), then records the outcome on the run. Transitions that need the
+database to decide are decided and written inside one transaction; the others go through the
+write-behind buffer. The rules' protocol is in :mod:`runs.orchestration.policy`.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from runs.orchestration.decisions import Decision, Verdict
+from runs.orchestration.policy import Policy, Transition
 from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
-from runs.orchestration.rules import FLOW_RUN_POLICY, TASK_RUN_POLICY, Transition
+from runs.orchestration.rules import FLOW_RUN_POLICY, TASK_RUN_POLICY
 from runs.orchestration.writer import writer
 from runs.states import State, StateType
 
 __all__ = [
-    "propose_state", "set_task_run_state", "set_flow_run_state", "writer",
+    "propose_state", "decide_state", "Decision", "Verdict", "set_task_run_state",
+    "set_flow_run_state", "writer",
     "FlowRunRecord", "TaskRunRecord", "RunRecord",
 ]
 
 
 def propose_state(record: RunRecord, proposed: State) -> State:
     """Decide ``proposed`` for ``record`` and return the state accepted (which may differ)."""
+    return decide_state(record, proposed).state
+
+
+def decide_state(record: RunRecord, proposed: State) -> Decision:
+    """Decide ``proposed`` for ``record`` through its policy, write the outcome and return it.
+
+    The decision's ``state`` is the run's state afterwards: the one written (accept, wait,
+    abort) or the one it keeps (reject, nothing written).
+    """
     policy = TASK_RUN_POLICY if isinstance(record, TaskRunRecord) else FLOW_RUN_POLICY
     with record.lock:
         transition = Transition(record, proposed)
         sync = record.sync or not record.persisted and isinstance(record, FlowRunRecord)
-        applicable = [rule for rule in policy if rule.applies(transition)]
-        if sync or any(rule.needs_db(transition) for rule in applicable):
-            accepted = writer.in_transaction(lambda: _decide(transition, policy), record)
+        if sync or policy.needs_db(transition):
+            decision = writer.in_transaction(lambda: _decide(transition, policy), record)
         else:
-            accepted = _decide(transition, policy)
+            decision = _decide(transition, policy)
         for callback in transition.after_commit:
             callback()
-        if accepted.is_final():
-            record.settle(accepted)
-        return accepted
+        if decision.state.is_final():
+            record.settle(decision.state)
+        return decision
 
 
-def _decide(transition: Transition, policy) -> State:
-    record = transition.record
-    current = record.state
-    for rule in policy:
-        if not rule.applies(transition):
-            continue
-        decided = rule.decide(transition)
-        if decided is None:
-            continue
-        if decided is current or decided is record.state:
-            return decided  # rejected: the run keeps its (possibly refreshed) state, unwritten
-        transition.proposed = decided
-    accepted = transition.proposed
-    _bookkeeping(record, accepted)
-    writer.add_transition(record, accepted)
-    return accepted
+def _decide(transition: Transition, policy: Policy) -> Decision:
+    decision = policy.decide(transition)
+    if decision.verdict is not Verdict.REJECT:
+        _bookkeeping(transition.record, decision.state)
+        writer.add_transition(transition.record, decision.state)
+    return decision
 
 
 def _bookkeeping(record: RunRecord, state: State) -> None:
@@ -63,7 +65,7 @@ def _bookkeeping(record: RunRecord, state: State) -> None:
         record.run_count += 1
         if record.start_time is None:
             record.start_time = state.timestamp
-        from runs.leases import current_owner
+        from runs.owners import current_owner
 
         record.owner = current_owner()
     if state.is_final():

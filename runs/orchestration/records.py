@@ -7,9 +7,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runs.states import State, now
+
+if TYPE_CHECKING:
+    from runs.retries import RetryOptions
 
 
 @dataclass(eq=False)
@@ -31,6 +34,8 @@ class RunRecord:
     #: (runs other processes wait on: Celery task runs, flow runs started by id).
     sync: bool = False
     persisted: bool = False
+    #: How the run is retried when it fails (set by the engine that drives it; None: never).
+    retry_options: RetryOptions | None = field(default=None, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     final_event: threading.Event = field(default_factory=threading.Event, repr=False)
     on_final: list[Callable[[State], None]] = field(default_factory=list, repr=False)

@@ -4,6 +4,11 @@ Transitions that decide nothing against the database are buffered and written to
 background thread every ``FLUSH_INTERVAL`` seconds, when the buffer grows, and whenever a
 transition must be decided in the database (``in_transaction``) or a flow run ends. Nothing
 buffered is lost on a normal exit: ``flush`` runs at interpreter exit too.
+
+A batch the database refuses never stops the history of the process: it is tried once more,
+then run by run; a run whose rows still fail is logged once (its id, the table, the database's
+error) and set aside, and every other run goes on being recorded. Only a database that cannot
+be reached keeps rows waiting, and that is logged once per outage.
 """
 
 from __future__ import annotations
@@ -11,44 +16,23 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
+from runs.orchestration import rows
+from runs.orchestration.records import RunRecord
+from runs.orchestration.rows import Batch
 from runs.states import State
 
 T = TypeVar("T")
 FLUSH_INTERVAL = 0.2
 MAX_BUFFERED = 2000
+#: Longest the background thread waits between tries while the database cannot be reached.
+MAX_UNREACHABLE_WAIT = 5.0
 
 logger = logging.getLogger("runs.writer")
-
-_RUN_FIELDS = (
-    "name", "state_type", "state_name", "state_message", "state_timestamp", "run_count",
-    "start_time", "end_time", "owner", "result_key",
-)
-_TASK_FIELDS = _RUN_FIELDS + ("cache_key", "cache_expiration")
-
-
-def _run_columns(record: RunRecord) -> dict[str, Any]:
-    state = record.state
-    columns: dict[str, Any] = {
-        "name": record.name,
-        "state_type": state.type.value if state else "PENDING",
-        "state_name": state.name if state else "Pending",
-        "state_message": (state.message if state else "")[:10000],
-        "state_timestamp": state.timestamp if state else None,
-        "run_count": record.run_count,
-        "start_time": record.start_time,
-        "end_time": record.end_time,
-        "owner": record.owner,
-        "result_key": record.result_key,
-    }
-    if isinstance(record, TaskRunRecord):
-        columns["cache_key"] = record.cache_key
-        columns["cache_expiration"] = record.cache_expiration
-    return columns
 
 
 class Writer:
@@ -63,11 +47,18 @@ class Writer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        #: Ids of runs whose rows the database refused: their later rows are dropped unwritten.
+        self._refused: set[Any] = set()
+        #: The latest refusals, newest last: (run id, table, the database's error).
+        self.set_aside: deque[tuple[Any, str, str]] = deque(maxlen=100)
+        self._unreachable_since: float | None = None
 
     # ---- adding -------------------------------------------------------------------------
     def add_transition(self, record: RunRecord, state: State) -> None:
         """Buffer the run's current columns and the new state row."""
-        columns = _run_columns(record)
+        if self._refused and self._is_refused(record):
+            return
+        columns = rows.run_columns(record)
         with self._lock:
             self._runs[record.id] = (record, columns)
             self._states.append((record, state))
@@ -77,6 +68,10 @@ class Writer:
             self._wake.set()
 
     def add_log(self, row: dict[str, Any]) -> None:
+        """Buffer a log row (its name and message are made storable here)."""
+        if self._refused and rows.run_id_of_log(row) in self._refused:
+            return
+        row = rows.log_row(row)
         with self._lock:
             self._logs.append(row)
         self._ensure_thread()
@@ -87,16 +82,16 @@ class Writer:
 
     # ---- writing ------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write everything buffered now, in one transaction."""
-        from django.db import transaction
+        """Write everything buffered now.
 
+        Raises only when the database cannot be reached; the rows then wait for the next flush.
+        """
         with self._flush_lock:
             batch = self._drain()
             if not any(batch):
                 return
             try:
-                with transaction.atomic():
-                    self._write(batch)
+                self._write_isolating(batch)
             except BaseException:
                 self._requeue(batch)
                 raise
@@ -106,26 +101,40 @@ class Writer:
         transition) and then the rows the decision added.
 
         ``record``'s own buffered rows are held back and written with the decision's rows, in one
-        insert instead of an insert and an update.
+        insert instead of an insert and an update. Rows the database refuses are written apart
+        (see :meth:`flush`): the decision still stands.
         """
         from django.db import transaction
 
         with self._flush_lock:
             before = self._drain()
             mine, others = _split(before, record)
+            after: Batch = ({}, [], [])
+            stage = "others"
             try:
                 with transaction.atomic():
-                    self._write(others)
+                    rows.write_batch(others)
+                    stage = "decide"
                     result = decide()
+                    stage = "own"
                     after = self._drain()
-                    try:
-                        self._write(_merge(mine, after))
-                    except BaseException:
-                        self._requeue(after)
-                        raise
+                    rows.write_batch(_merge(mine, after))
+            except Exception as exc:
+                if stage == "decide" or _unreachable(exc):
+                    self._requeue(_merge(before, after))
+                    raise
+                if stage == "others":  # earlier rows were refused: write them apart, then decide
+                    self._requeue(mine)
+                    self._write_isolating(others)
+                    return self.in_transaction(decide, record)
+                self._write_isolating(_merge(others, _merge(mine, after)))
+                return result
             except BaseException:
-                self._requeue(before)
+                self._requeue(_merge(before, after))
                 raise
+            rows.mark_persisted(others)
+            rows.mark_persisted(after)
+            rows.mark_persisted(mine)
             return result
 
     @contextmanager
@@ -144,56 +153,60 @@ class Writer:
         with self._flush_lock:
             yield
 
-    def _drain(self):
+    def _write_isolating(self, batch: Batch) -> None:
+        """Write ``batch``; if the database refuses it twice, write it run by run and set aside
+        the runs it still refuses. Raises only when the database cannot be reached."""
+        for _ in range(2):
+            try:
+                _write_committed(batch)
+                return
+            except Exception as exc:
+                if _unreachable(exc):
+                    raise
+        for unit in _units(batch):
+            if self._refused and any(self._is_refused(r) for r, _ in unit[0].values()):
+                continue  # its flow run was set aside a moment ago
+            try:
+                _write_committed(unit)
+            except Exception as exc:
+                if _unreachable(exc):
+                    raise
+                self._refuse(unit, exc)
+
+    def _is_refused(self, record: RunRecord) -> bool:
+        """Whether the run's rows, or its flow run's, were set aside."""
+        refused = self._refused
+        return record.id in refused or getattr(record, "flow_run_id", None) in refused
+
+    def _refuse(self, unit: Batch, exc: Exception) -> None:
+        run_id = next(iter(unit[0]), None)
+        if run_id is None and unit[2]:
+            run_id = rows.run_id_of_log(unit[2][0])
+        table = getattr(exc, "runs_table", "") or "the run history"
+        error = " ".join(str(exc).split()) or type(exc).__name__
+        with self._lock:
+            if run_id is not None:
+                self._refused.add(run_id)
+        self.set_aside.append((run_id, table, error))
+        logger.error(
+            "Could not record run %s: the database refused a row of %s (%s: %s). This run's "
+            "history is set aside; other runs go on being recorded.",
+            run_id, table, type(exc).__name__, error,
+        )
+
+    def _drain(self) -> Batch:
         with self._lock:
             batch = (self._runs, self._states, self._logs)
             self._runs, self._states, self._logs = {}, [], []
         return batch
 
-    def _requeue(self, batch) -> None:
+    def _requeue(self, batch: Batch) -> None:
         runs, states, logs = batch
         with self._lock:
             for key, value in runs.items():
                 self._runs.setdefault(key, value)
             self._states[:0] = states
             self._logs[:0] = logs
-
-    def _write(self, batch) -> None:
-        from runs.models import FlowRun, Log, RunTag, TaskRun, TaskRunDependency
-        from runs.models import State as StateRow
-
-        runs, states, logs = batch
-        if not (runs or states or logs):
-            return
-        new_flow_runs, new_task_runs, tags, deps = [], [], [], []
-        updated_flow_runs, updated_task_runs = [], []
-        for record, columns in runs.values():
-            if isinstance(record, TaskRunRecord):
-                if record.persisted:
-                    updated_task_runs.append({"id": record.id, **columns})
-                else:
-                    new_task_runs.append(_new_task_run(record, columns))
-                    tags.extend({"tag": t, "task_run_id": record.id, "flow_run_id": None}
-                                for t in record.tags)
-                    deps.extend({"upstream_id": up, "downstream_id": record.id, "parameter": p}
-                                for up, p in dict.fromkeys(record.upstream))
-            elif isinstance(record, FlowRunRecord):
-                if record.persisted:
-                    updated_flow_runs.append({"id": record.id, **columns})
-                else:
-                    new_flow_runs.append(_new_flow_run(record, columns))
-                    tags.extend({"tag": t, "task_run_id": None, "flow_run_id": record.id}
-                                for t in record.tags)
-        _insert_rows(FlowRun, new_flow_runs)
-        _update_rows(FlowRun, _RUN_FIELDS, updated_flow_runs)
-        _insert_rows(TaskRun, new_task_runs)
-        _update_rows(TaskRun, _TASK_FIELDS, updated_task_runs)
-        _insert_rows(RunTag, tags)
-        _insert_rows(TaskRunDependency, deps)
-        _insert_rows(StateRow, [_state_row(r, s) for r, s in states])
-        _insert_rows(Log, logs)
-        for record, _ in runs.values():
-            record.persisted = True
 
     # ---- background ---------------------------------------------------------------------
     def _ensure_thread(self) -> None:
@@ -209,19 +222,77 @@ class Writer:
             self._thread.start()
 
     def _loop(self) -> None:
+        while True:
+            wait = FLUSH_INTERVAL
+            if self._unreachable_since is not None:
+                wait = MAX_UNREACHABLE_WAIT
+            self._wake.wait(wait)
+            self._wake.clear()
+            self._flush_in_background()
+
+    def _flush_in_background(self) -> None:
+        import time
+
         from django.db import close_old_connections
 
-        while True:
-            self._wake.wait(FLUSH_INTERVAL)
-            self._wake.clear()
-            try:
-                self.flush()
-            except Exception:
-                logger.exception("Could not write run history; will try again")
-                close_old_connections()
+        try:
+            self.flush()
+        except Exception as exc:
+            close_old_connections()
+            if self._unreachable_since is None:
+                self._unreachable_since = time.monotonic()
+                logger.error(
+                    "Could not reach the database to write run history (%s: %s); %d rows wait "
+                    "and are tried again every %g s.", type(exc).__name__, exc, self.pending(),
+                    MAX_UNREACHABLE_WAIT,
+                )
+            return
+        if self._unreachable_since is not None:
+            logger.warning("Run history is written again after %.0f s.",
+                           time.monotonic() - self._unreachable_since)
+            self._unreachable_since = None
 
 
-def _split(batch, record: RunRecord | None):
+def _write_committed(batch: Batch) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        rows.write_batch(batch)
+    rows.mark_persisted(batch)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now (so the rows should wait), rather
+    than that it refuses these rows."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:
+        return True
+
+
+def _units(batch: Batch) -> list[Batch]:
+    """The batch run by run (each run with its states and logs), in the order they came."""
+    runs, states, logs = batch
+    units: dict[Any, Batch] = {}
+    for run_id, value in runs.items():
+        units[run_id] = ({run_id: value}, [], [])
+    for record, state in states:
+        units.setdefault(record.id, ({}, [], []))[1].append((record, state))
+    for row in logs:
+        units.setdefault(rows.run_id_of_log(row), ({}, [], []))[2].append(row)
+    return list(units.values())
+
+
+def _split(batch: Batch, record: RunRecord | None) -> tuple[Batch, Batch]:
     """(the batch's rows of ``record``, the rest)."""
     runs, states, logs = batch
     if record is None or record.id not in runs:
@@ -233,109 +304,9 @@ def _split(batch, record: RunRecord | None):
     return (mine_runs, mine_states, []), (other_runs, other_states, logs)
 
 
-def _merge(first, second):
+def _merge(first: Batch, second: Batch) -> Batch:
     runs = {**first[0], **second[0]}
     return runs, first[1] + second[1], first[2] + second[2]
-
-
-_STATEMENTS: dict[tuple, tuple[str, list]] = {}
-
-
-def _insert_rows(model, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows (dicts keyed by field attname) with one executemany.
-
-    The ORM's bulk_create builds a model instance and compiles a query per call; on the hot path
-    of every task run that costs more than the database. Values still go through each field's
-    own ``get_db_prep_save``, so types are adapted exactly as the ORM would.
-    """
-    if not rows:
-        return
-    from django.db import connection
-
-    key = ("insert", model, connection.vendor)
-    if key not in _STATEMENTS:
-        fields = [f for f in model._meta.concrete_fields
-                  if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))]
-        quote = connection.ops.quote_name
-        sql = (f"INSERT INTO {quote(model._meta.db_table)} "
-               f"({', '.join(quote(f.column) for f in fields)}) "
-               f"VALUES ({', '.join(['%s'] * len(fields))})")
-        _STATEMENTS[key] = (sql, fields)
-    sql, fields = _STATEMENTS[key]
-    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
-    params = [
-        [f.get_db_prep_save(row[f.attname] if f.attname in row else defaults[f.attname],
-                            connection) for f in fields]
-        for row in rows
-    ]
-    _run(sql, params)
-
-
-def _update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    """UPDATE each row by primary key (``id``) in one executemany."""
-    if not rows:
-        return
-    from django.db import connection
-
-    key = ("update", model, field_names, connection.vendor)
-    if key not in _STATEMENTS:
-        fields = [model._meta.get_field(name) for name in field_names]
-        quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-        sql = (f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
-               f"WHERE {quote(model._meta.pk.column)} = %s")
-        _STATEMENTS[key] = (sql, fields)
-    sql, fields = _STATEMENTS[key]
-    pk = model._meta.pk
-    params = [
-        [f.get_db_prep_save(row[f.attname], connection) for f in fields]
-        + [pk.get_db_prep_value(row["id"], connection)]
-        for row in rows
-    ]
-    _run(sql, params)
-
-
-def _run(sql: str, params: list[list[Any]]) -> None:
-    """One statement per row list: a single row goes as a plain execute (psycopg's executemany
-    opens a pipeline, which costs more than it saves for one row)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if len(params) == 1:
-            cursor.execute(sql, params[0])
-            return
-        for start in range(0, len(params), 500):
-            cursor.executemany(sql, params[start:start + 500])
-
-
-def _new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": record.id, "flow_run_id": record.flow_run_id, "task_key": record.task_key,
-        "task_name": record.task_name, "map_index": record.map_index,
-        "parameters": record.parameters, "tags": record.tags, "created": record.created,
-        **columns,
-    }
-
-
-def _new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": record.id, "flow_id": record.flow_id, "parameters": record.parameters,
-        "tags": record.tags, "created": record.created,
-        "parent_task_run_id": record.parent_task_run_id, "expected_start_time": None,
-        **columns,
-    }
-
-
-def _state_row(record: RunRecord, state: State) -> dict[str, Any]:
-    is_task = isinstance(record, TaskRunRecord)
-    return {
-        "task_run_id": record.id if is_task else None,
-        "flow_run_id": None if is_task else record.id,
-        "type": state.type.value, "name": state.name, "message": state.message[:10000],
-        "timestamp": state.timestamp, "scheduled_time": state.scheduled_time,
-        "result_key": state.result_key, "cache_key": state.cache_key,
-        "cache_expiration": state.cache_expiration,
-    }
 
 
 writer = Writer()

@@ -219,8 +219,8 @@ class CeleryTaskRunner(TaskRunner):
     def _send_batch(self, batch: list[TaskRunEngine]) -> None:
         from project.celery import app
         from runs.orchestration.writer import writer
+        from runs.runners.messages import RUN_TASK_RUN, RUN_TASK_RUNS
         from runs.signing import dumps
-        from runs.worker import run_task_run, run_task_runs
 
         if not batch:
             return
@@ -251,14 +251,14 @@ class CeleryTaskRunner(TaskRunner):
         with app.producer_or_acquire() as producer:
             for engine, payload in singles:
                 try:
-                    run_task_run.apply_async(args=[payload], producer=producer, **options)
+                    app.send_task(RUN_TASK_RUN, args=[payload], producer=producer, **options)
                 except BaseException as exc:
                     _give_up(engine, exc)
             for start in range(0, len(grouped), size):
                 chunk = grouped[start:start + size]
                 try:
-                    run_task_runs.apply_async(args=[[payload for _, payload in chunk]],
-                                              producer=producer, **options)
+                    app.send_task(RUN_TASK_RUNS, args=[[payload for _, payload in chunk]],
+                                  producer=producer, **options)
                 except BaseException as exc:
                     for engine, _ in chunk:
                         _give_up(engine, exc)

@@ -25,7 +25,7 @@ def start_flow_run(*, flow_name: str, parameters: dict[str, Any] | None = None) 
     field) for parameters that do not fit the flow's signature.
     """
     from runs.names import random_run_name
-    from runs.worker import run_flow_run
+    from runs.runners.messages import RUN_FLOW_RUN, send
 
     row = get_registered_flow(flow_name)
     flow = load_flow(flow_name)
@@ -35,7 +35,7 @@ def start_flow_run(*, flow_name: str, parameters: dict[str, Any] | None = None) 
         parameters=jsonable_parameters(values), sync=True,
     )
     propose_state(record, Scheduled("Waiting for a worker."))
-    run_flow_run.delay(str(record.id), parameters or {})
+    send(RUN_FLOW_RUN, [str(record.id), parameters or {}])
     return FlowRun.objects.select_related("flow").get(id=record.id)
 
 

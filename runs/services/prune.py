@@ -26,6 +26,8 @@ from django.db.models import Q
 
 from runs import conf
 from runs.models import FlowRun, Log, ProcessLease, State, TaskRun
+from runs.orchestration import cache as cache_entries
+from runs.selectors import cache as cache_selectors
 from runs.states import FINAL_TYPES, now
 
 logger = logging.getLogger("runs.prune")
@@ -40,13 +42,19 @@ class PruneError(ValueError):
 
 
 def parse_age(text: str) -> dt.timedelta:
-    """``30d``, ``12h``, ``90m``, ``2w`` or ``45s`` as a timedelta."""
+    """``30d``, ``12h``, ``90m``, ``2w`` or ``45s`` as a timedelta of at most
+    ``conf.MAX_AGE_DAYS``; anything else raises PruneError saying what to write."""
     match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", str(text or "").lower())
     if not match:
         raise PruneError(
             f"{text!r} is not an age; write a whole number and a unit: 30d (days), 12h, 90m, "
             "2w or 45s.")
-    return dt.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    digits, unit = match.group(1).lstrip("0") or "0", match.group(2)
+    # Compared before converting: a cut-off that far back is out of the calendar's range.
+    if len(digits) > 12 or int(digits) * _UNITS[unit] > conf.MAX_AGE_DAYS * _UNITS["d"]:
+        raise PruneError(f"{text!r} is too long an age; the longest is {conf.MAX_AGE_DAYS}d "
+                         "(100 years).")
+    return dt.timedelta(seconds=int(digits) * _UNITS[unit])
 
 
 @dataclass
@@ -84,8 +92,8 @@ def old_flow_runs(cutoff: dt.datetime):
 
 
 def _live_cache(queryset, at: dt.datetime):
-    return queryset.filter(type="COMPLETED", cache_key__isnull=False).filter(
-        Q(cache_expiration__isnull=True) | Q(cache_expiration__gt=at))
+    return cache_selectors.live_entries(
+        queryset.filter(type="COMPLETED", cache_key__isnull=False), at)
 
 
 def _delete_related(model, ids: list, *, skip: tuple = ()) -> None:
@@ -124,7 +132,7 @@ def _prune_batch(run_ids: list, at: dt.datetime, result: PruneResult, dry_run: b
         result.states += states.count() - kept
         result.logs += Log.objects.filter(where).count()
         if not dry_run and kept:
-            live.update(task_run=None)
+            cache_entries.detach_live_entries(states, at)
     if dry_run:
         result.result_keys |= keys
         return
@@ -153,7 +161,7 @@ def _still_needed(keys: set[str], cache_keys: set[str]) -> set[str]:
 def _expired_detached_entries(at: dt.datetime, result: PruneResult, dry_run: bool) -> None:
     """Cache entries detached by an earlier prune that have expired since."""
     expired = State.objects.filter(task_run__isnull=True, flow_run__isnull=True,
-                                   cache_expiration__lte=at)
+                                   cache_expiration__isnull=False).exclude(cache_selectors.live(at))
     rows = list(expired.values_list("id", "result_key", "cache_key")[:10000])
     if not rows:
         return
@@ -162,8 +170,7 @@ def _expired_detached_entries(at: dt.datetime, result: PruneResult, dry_run: boo
     if dry_run:
         result.result_keys |= keys
         return
-    with transaction.atomic():
-        State.objects.filter(id__in=[row_id for row_id, _, _ in rows]).delete()
+    cache_entries.delete_detached_entries([row_id for row_id, _, _ in rows])
     result.result_keys |= keys - _still_needed(keys, {c for _, _, c in rows if c})
 
 

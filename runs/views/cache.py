@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from runs.selectors import cache as cache_selectors
 from runs.services import cache as cache_service
 from runs.views.common import render_page
 
@@ -18,7 +19,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
     """Cache entries (task, key, created, expires, size) matching ``?q=``."""
     search = request.GET.get("q", "").strip()
     show_expired = request.GET.get("expired") == "1"
-    entries = cache_service.list_cache_entries(search=search, include_expired=show_expired)
+    entries = cache_selectors.cache_entries(search=search, include_expired=show_expired)
     context = {"entries": entries, "q": search, "show_expired": show_expired}
     return render_page(request, "runs/cache.html", context,
                        partial="runs/partials/cache_entries.html")

@@ -12,12 +12,13 @@ from django.views.decorators.http import require_POST
 
 from runs import selectors
 from runs.exceptions import ObjectNotFound
-from runs.models import Flow, TaskRun, TaskRunDependency
 from runs.selectors import FilterError
+from runs.selectors import flows as flow_selectors
+from runs.selectors import runs as run_selectors
 from runs.services.flow_runs import FlowRunError, cancel_flow_run
 from runs.timeline import build_timeline
 from runs.views.common import PAGE_SIZE, filter_choices, list_filters, render_page
-from runs.views.logs import flow_run_logs, logs_context, logs_fragment
+from runs.views.logs import logs_context, logs_fragment
 
 TASK_RUNS_SHOWN = 100
 LINKS_SHOWN = 200
@@ -38,18 +39,13 @@ def flow_run_list(request: HttpRequest) -> HttpResponse:
                 and any(not run.is_final for run in page.items))
     context = {
         "page": page, "live": live, "filters": shown, "errors": errors, **filter_choices(),
-        "flows": Flow.objects.order_by("name").values_list("name", flat=True),
+        "flows": flow_selectors.flow_names(),
         "filtered": any(shown.values()),
-        "has_flows": Flow.objects.exclude(entrypoint="").exists(),
+        "has_flows": flow_selectors.any_registered_flows(),
     }
     return render_page(request, "runs/flow_runs.html", context,
                        partial="runs/partials/flow_run_results.html",
                        status=400 if errors else 200)
-
-
-def _links(task_run_ids: list) -> list[TaskRunDependency]:
-    return list(TaskRunDependency.objects.filter(downstream_id__in=task_run_ids)
-                .select_related("upstream", "downstream").order_by("id")[:LINKS_SHOWN])
 
 
 @login_required
@@ -59,7 +55,7 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
         run = selectors.get_flow_run(flow_run_id)
     except ObjectNotFound as exc:
         raise Http404(str(exc)) from None
-    context = {"run": run, **logs_context(request, run, lambda lvl: flow_run_logs(run, lvl))}
+    context = {"run": run, **logs_context(request, run)}
     response = logs_fragment(request, "runs/flow_run.html", context)
     if response is not None:
         return response
@@ -73,9 +69,7 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
     prefix = context["task_run_prefix"]
     timeline = build_timeline(run, expand=expand, run_url=lambda rid: f"{prefix}{rid}/",
                               expand_url=expand_url)
-    task_runs = list(TaskRun.objects.filter(flow_run=run).order_by("created", "id").only(
-        "id", "name", "state_type", "state_name", "state_message", "run_count", "start_time",
-        "end_time")[:TASK_RUNS_SHOWN])
+    task_runs = run_selectors.task_runs_of(run, limit=TASK_RUNS_SHOWN, summary=True)
     query = request.GET.copy()
     query.pop("fragment", None)
     params = [(key, value) for key, values in query.lists() for value in values]
@@ -84,8 +78,8 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
         "timeline": timeline,
         "task_runs": task_runs,
         "more_task_runs": max(timeline.task_runs - len(task_runs), 0),
-        "links": _links([t.id for t in task_runs]),
-        "subflows": list(selectors.flow_runs(parent=run.id)[:50]),
+        "links": run_selectors.dependency_links([t.id for t in task_runs], limit=LINKS_SHOWN),
+        "subflows": run_selectors.subflow_runs(run),
         "live_url": f"{base}?{urlencode([('fragment', 'live'), *params])}",
     })
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":

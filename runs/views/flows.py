@@ -7,19 +7,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from runs.exceptions import ObjectNotFound
 from runs.forms import FlowRunForm
 from runs.parameters import ParameterError
-from runs.registry import RegistrationError, UnknownFlow, registered_flows
+from runs.registry import RegistrationError, UnknownFlow
+from runs.selectors import flows as flow_selectors
 from runs.services.flow_runs import start_flow_run
 from runs.views.common import render_page
 
 
 def _cards(bound: dict | None = None) -> list[dict]:
     cards = []
-    for row in registered_flows():
+    for row in flow_selectors.registered_flows():
         form = (bound or {}).get(row.name) or FlowRunForm(schema=row.parameters_schema,
                                                           prefix=f"f{row.id}")
-        last = row.runs.order_by("-created").first()
+        last = flow_selectors.last_flow_run(row)
         cards.append({"flow": row, "form": form, "last_run": last})
     return cards
 
@@ -34,8 +36,9 @@ def flow_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
     """Start a run of ``flow_name`` from its form, then open its page (which updates live)."""
-    row = registered_flows().filter(name=flow_name).first()
-    if row is None:
+    try:
+        row = flow_selectors.get_registered_flow(flow_name)
+    except ObjectNotFound:
         return render_page(request, "runs/flows.html", {
             "cards": _cards(),
             "error": f"No registered flow is named {flow_name!r}; pick one below.",

@@ -17,7 +17,7 @@ from runs.views.common import render_page
 
 
 def _usage(limit) -> dict:
-    active = len(limit.slots.all())
+    active = len(limit_selectors.active_slots(limit))
     if limit.concurrency_limit:
         percent = min(100, round(100 * active / limit.concurrency_limit))
     else:

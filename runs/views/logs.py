@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from runs import selectors
-from runs.models import Log, TaskRun
 from runs.selectors import FilterError
 from runs.views.common import render_page
 
@@ -20,33 +18,18 @@ LOG_LINES_SHOWN = 200
 _ZERO_ID = uuid.UUID(int=0)
 
 
-def flow_run_logs(run, level: str) -> QuerySet[Log]:
-    """Log lines of the flow run and of its task runs, oldest first, at ``level`` or above."""
-    lines = Log.objects.filter(
-        Q(flow_run_id=run.id)
-        | Q(task_run_id__in=TaskRun.objects.filter(flow_run_id=run.id).values("id")))
-    if level:
-        lines = lines.filter(level__gte=selectors.parse_level(level))
-    return log_rows(lines)
-
-
-def log_rows(lines: QuerySet[Log]) -> QuerySet:
-    """What the logs table shows of each line, oldest first, as plain dicts."""
-    return lines.order_by("timestamp", "id").values(
-        "timestamp", "level", "message", "task_run_id", run_name=F("task_run__name"))
-
-
 def task_run_url_prefix() -> str:
     """The path of task run pages without the id, so long tables need not reverse each row."""
     return reverse("task-run", args=[_ZERO_ID]).replace(str(_ZERO_ID), "")
 
 
-def logs_context(request: HttpRequest, run, lines_for_level) -> dict:
-    """The logs section's context: lines at the chosen level, and whether they still poll."""
+def logs_context(request: HttpRequest, run) -> dict:
+    """The logs section's context: the run's lines (``selectors.logs_for``) at the chosen
+    level, and the URL that polls them."""
     level = request.GET.get("level", "").strip()
     errors = {}
     try:
-        lines = list(lines_for_level(level)[:LOG_LINES_SHOWN])
+        lines = list(selectors.log_table(selectors.logs_for(run, level=level))[:LOG_LINES_SHOWN])
     except FilterError as exc:
         errors.update(exc.errors)
         lines = []

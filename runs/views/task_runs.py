@@ -8,11 +8,12 @@ from django.urls import reverse
 
 from runs import selectors
 from runs.exceptions import ObjectNotFound
-from runs.models import TaskRun, TaskRunDependency
 from runs.selectors import FilterError
+from runs.selectors import cache as cache_selectors
+from runs.selectors import runs as run_selectors
 from runs.states import FINAL_TYPES, now
 from runs.views.common import PAGE_SIZE, filter_choices, list_filters, render_page
-from runs.views.logs import log_rows, logs_context, logs_fragment
+from runs.views.logs import logs_context, logs_fragment
 
 
 @login_required
@@ -22,7 +23,7 @@ def task_run_list(request: HttpRequest) -> HttpResponse:
     page = None
     if not errors:
         try:
-            runs = selectors.task_runs(**kwargs).select_related("flow_run")
+            runs = selectors.task_runs(**kwargs, with_flow_run=True)
             page = selectors.keyset_page(runs,
                                          cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
         except FilterError as exc:
@@ -57,22 +58,18 @@ def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
         run = selectors.get_task_run(task_run_id)
     except ObjectNotFound as exc:
         raise Http404(str(exc)) from None
-    context = {"run": run, **logs_context(
-        request, run, lambda lvl: log_rows(selectors.logs(run, level=lvl or None)))}
+    context = {"run": run, **logs_context(request, run)}
     response = logs_fragment(request, "runs/task_run.html", context)
     if response is not None:
         return response
     states = list(selectors.state_history(run))
-    upstream = TaskRun.objects.filter(id__in=selectors.upstream_ids(run)).order_by("created")
-    downstream_ids = TaskRunDependency.objects.filter(upstream=run).values("downstream_id")
-    downstream = TaskRun.objects.filter(id__in=downstream_ids).order_by("created")
     context.update({
         "history": _history_rows(states),
         "retries": sum(1 for s in states if s.name == "AwaitingRetry"),
-        "upstream": list(upstream[:100]),
-        "downstream": list(downstream[:100]),
-        "subflows": list(run.subflow_runs.select_related("flow").order_by("created")[:50]),
-        "cache_expired": bool(run.cache_expiration and run.cache_expiration <= now()),
+        "upstream": run_selectors.upstream_task_runs(run),
+        "downstream": run_selectors.downstream_task_runs(run),
+        "subflows": run_selectors.subflow_runs(run),
+        "cache_expired": cache_selectors.is_expired(run.cache_expiration),
         "live_url": reverse("task-run", args=[run.id]) + "?fragment=live",
     })
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":

@@ -157,6 +157,33 @@ def test_list_is_paginated_by_cursor_and_by_offset(api):
     assert api.get(f"{BASE}?offset=-1").status_code == 400
 
 
+def test_limits_page_like_runs_with_keyset_cursors_and_the_same_errors(api):
+    prefix = f"keyset-{uuid.uuid4().hex[:6]}"
+    tags = [f"{prefix}-{i}" for i in range(4)]
+    for tag in tags:
+        assert api.post(BASE, {"tag": tag, "concurrency_limit": 1}, format="json").status_code \
+            == 201
+    everything = [item["tag"] for item in api.get(f"{BASE}?limit=1000").json()["results"]]
+    start = everything.index(tags[0])
+
+    page = api.get(f"{BASE}?limit=2&offset={start + 1}").json()
+    earlier = api.get(page["previous"]).json()
+    later = api.get(page["next"]).json()
+
+    assert [item["tag"] for item in page["results"]] == tags[1:3]
+    assert "cursor=" in page["next"] and "offset=" not in page["next"]
+    assert [item["tag"] for item in earlier["results"]][-1] == tags[0]
+    assert [item["tag"] for item in later["results"]][0] == tags[3]
+    bad_cursor = api.get(f"{BASE}?cursor=nonsense")
+    assert bad_cursor.status_code == 400 and set(bad_cursor.json()) == {"cursor"}
+    bad_size = api.get(f"{BASE}?limit=0")
+    assert bad_size.status_code == 400 and set(bad_size.json()) == {"limit"}
+    missing = api.get(f"{BASE}{uuid.uuid4()}/")
+    assert missing.status_code == 404 and set(missing.json()) == {"detail"}
+    nul = api.get(f"{BASE}tag/a%00b/")
+    assert nul.status_code == 404 and set(nul.json()) == {"detail"}
+
+
 def test_anonymous_requests_get_401():
     anonymous = APIClient()
     assert anonymous.get(BASE).status_code == 401

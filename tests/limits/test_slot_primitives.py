@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from limits import slots
 from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
-from runs import leases
+from runs import owners
 from runs.models import Flow, FlowRun, ProcessLease, TaskRun
 from runs.states import now
 
@@ -28,7 +28,7 @@ def limit(tag: str, value: int) -> ConcurrencyLimit:
 
 def task_run(state: str = "PENDING", owner: str | None = None) -> TaskRun:
     """A task run of this process (whose lease is renewed) unless ``owner`` says otherwise."""
-    leases.renew()
+    owners.renew()
     flow, _ = Flow.objects.get_or_create(name="limits-slot-primitives")
     flow_run = FlowRun.objects.create(
         flow=flow, name="fr", state_type="RUNNING", state_name="Running", created=now()
@@ -42,7 +42,7 @@ def task_run(state: str = "PENDING", owner: str | None = None) -> TaskRun:
         state_type=state,
         state_name=state.title(),
         created=now(),
-        owner=leases.current_owner() if owner is None else owner,
+        owner=owners.current_owner() if owner is None else owner,
     )
 
 
@@ -186,7 +186,7 @@ def test_a_slot_counts_before_its_run_row_is_written():
     limit(tag, 1)
     unwritten = uuid.uuid4()  # its rows are still in this process's write-behind buffer
     assert slots.acquire(unwritten, [tag]).status == "acquired"
-    assert ConcurrencySlot.objects.get(task_run_id=unwritten).owner == leases.current_owner()
+    assert ConcurrencySlot.objects.get(task_run_id=unwritten).owner == owners.current_owner()
     assert acquire(task_run(), [tag]).status == "wait"
     assert slots.reclaim_dead_slots() == 0
     assert slots.release(unwritten) == [tag]

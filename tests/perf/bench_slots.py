@@ -78,11 +78,11 @@ def main() -> None:
 def slot_statements_per_run(tag: str, n: int) -> float:
     """Median time of acquire + release per run, each committed on its own, none deferred."""
     from limits import slots
-    from runs import leases
+    from runs import owners
     from runs.models import Flow, FlowRun, TaskRun
     from runs.states import now
 
-    leases.renew()
+    owners.renew()
     flow_row, _ = Flow.objects.get_or_create(name="bench-slots")
     flow_run = FlowRun.objects.create(flow=flow_row, name="bench", created=now())
     runs = TaskRun.objects.bulk_create(
@@ -93,7 +93,7 @@ def slot_statements_per_run(tag: str, n: int) -> float:
             task_name="t",
             state_type="RUNNING",
             created=now(),
-            owner=leases.current_owner(),
+            owner=owners.current_owner(),
         )
         for _ in range(n)
     )

@@ -189,12 +189,12 @@ def test_async_flow_maps_an_async_task_on_workers(two_workers):
 
 
 def test_a_broker_that_refuses_the_message_crashes_the_run_instead_of_hanging(monkeypatch):
-    from runs import worker
+    from project.celery import app
 
     def refuse(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(worker.run_task_run, "apply_async", refuse)
+    monkeypatch.setattr(app, "send_task", refuse)
 
     @flow(task_runner=CeleryTaskRunner(queue="nobody-listens"))
     def unsendable():

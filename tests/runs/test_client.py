@@ -92,7 +92,7 @@ def test_history_reads():
     seed.depends(task, upstream)
     seed.states(task, "PENDING", "RUNNING", "COMPLETED")
     seed.states(run, "RUNNING", "COMPLETED")
-    seed.log(task, "hello from the task", 20, now())
+    seed.log(task, "hello from the task", 20)
     client = get_client(sync_client=True)
 
     flow_run = client.read_flow_run(run.id)

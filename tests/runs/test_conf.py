@@ -83,7 +83,7 @@ def test_config_set_view_unset_through_profile(private_home):
 def test_config_set_rejects_bad_value_and_keeps_profile(private_home):
     result = run_cli("config", "set", "RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS=abc",
                      env=private_home)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     view = run_cli("config", "view", env=private_home)
@@ -112,3 +112,57 @@ def test_prefect_name_of_the_cache_key_limit_is_accepted_too():
                          "RUNS_API_TASK_CACHE_KEY_MAX_LENGTH": "12"})
     assert settings.RUNS_TASK_CACHE_KEY_MAX_LENGTH == 12
     assert settings.source("RUNS_TASK_CACHE_KEY_MAX_LENGTH") == "environment"
+
+
+@pytest.mark.parametrize("url", ["notaurl", "postgres://[bad"])
+def test_malformed_database_url_stops_a_flow_call_naming_the_setting_not_the_url_parser(
+        private_home, url):
+    env = {**private_home, "DATABASE_URL": url}
+    out = run_python(SCRIPT, env)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"runs.conf.SettingError: DATABASE_URL={url!r} (from environment) "
+                           "is not valid: ")
+    assert "Example of a valid value: DATABASE_URL=" in last
+    assert "dj_database_url" not in out.stderr
+
+
+def test_malformed_database_url_names_the_setting_when_django_loads_the_settings(private_home):
+    env = {**private_home, "DATABASE_URL": "notaurl"}
+    out = run_python("import django; django.setup()", env)
+    assert out.returncode != 0
+    assert "SettingError: DATABASE_URL='notaurl' (from environment)" in out.stderr
+    assert "dj_database_url" not in out.stderr
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("0", "above 0"), ("-1", "above 0"), ("abc", "expected a number of seconds"),
+    ("nan", "finite"), ("inf", "finite"),
+])
+def test_heartbeat_seconds_must_be_a_positive_number(value, problem):
+    settings = conf.Settings({"RUNS_HOME": "/tmp/runs-heartbeat-test",
+                              "RUNS_HEARTBEAT_SECONDS": value})
+    with pytest.raises(conf.SettingError) as error:
+        settings.RUNS_HEARTBEAT_SECONDS  # noqa: B018
+    assert str(error.value).startswith(f"RUNS_HEARTBEAT_SECONDS={value!r} (from environment) is "
+                                       "not valid")
+    assert problem in str(error.value)
+    assert "Example of a valid value: RUNS_HEARTBEAT_SECONDS=5" in str(error.value)
+
+
+def test_zero_heartbeat_in_the_environment_stops_a_flow_call(private_home):
+    out = run_python(SCRIPT, {**private_home, "RUNS_HEARTBEAT_SECONDS": "0"})
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "runs.conf.SettingError: RUNS_HEARTBEAT_SECONDS='0' (from environment) is not valid")
+
+
+def test_default_task_runner_is_read_as_thread_or_celery():
+    def runner(value: str) -> str:
+        return conf.Settings({"RUNS_HOME": "/tmp/runs-runner-test",
+                              "RUNS_DEFAULT_TASK_RUNNER": value}).RUNS_DEFAULT_TASK_RUNNER
+
+    assert runner(" Celery ") == "celery"
+    assert runner("threads") == "thread"
+    with pytest.raises(conf.SettingError, match="RUNS_DEFAULT_TASK_RUNNER='foo'.*thread or celery"):
+        runner("foo")

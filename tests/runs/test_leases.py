@@ -9,8 +9,9 @@ import sys
 import textwrap
 import time
 
-from runs.leases import reap_dead_runs, renew
+from runs.leases import reap_dead_runs
 from runs.models import FlowRun, ProcessLease, TaskRun
+from runs.owners import renew
 
 SCRIPT = textwrap.dedent("""
     import time
@@ -98,7 +99,7 @@ def test_live_lease_is_never_reaped():
 
 
 def test_runs_a_dead_worker_claimed_but_never_started_are_crashed():
-    from runs.leases import current_owner
+    from runs.owners import current_owner
     from runs.worker import _claim
     from tests.runs.api import seed
 
@@ -181,29 +182,3 @@ def test_a_late_renewal_never_kills_a_healthy_run(tmp_path):
         if process.poll() is None:
             process.kill()
 
-
-def test_dead_owners_are_gone_processes_not_late_ones():
-    import datetime as dt
-
-    from runs.leases import dead_owners
-    from runs.processes import process_key
-    from runs.states import now
-
-    sleeper = subprocess.Popen(["sleep", "30"])
-    lapsed = now() - dt.timedelta(seconds=60)
-    try:
-        ProcessLease.objects.create(owner="late", pid=sleeper.pid, started=now(), expires=lapsed,
-                                    process_key=process_key(sleeper.pid))
-        machine, pid, started = process_key(sleeper.pid).rsplit(":", 2)
-        ProcessLease.objects.create(owner="reused-pid", pid=sleeper.pid, started=now(),
-                                    expires=lapsed, process_key=f"{machine}:{pid}:{started}0")
-        ProcessLease.objects.create(owner="elsewhere", pid=1, started=now(), expires=lapsed,
-                                    process_key="another-boot/pid:[1]:1:1")
-        ProcessLease.objects.create(owner="fresh", pid=1, started=now(),
-                                    expires=now() + dt.timedelta(seconds=60))
-        owners = {"late", "reused-pid", "elsewhere", "fresh", "never-leased", ""}
-        assert dead_owners(owners) == {"reused-pid", "elsewhere", "never-leased"}
-    finally:
-        sleeper.kill()
-        sleeper.wait()
-    assert dead_owners(owners) == {"late", "reused-pid", "elsewhere", "never-leased"}

@@ -30,7 +30,7 @@ def old_run(state: str = "COMPLETED", *, age: dt.timedelta = OLD, tasks: int = 2
     for task in task_runs:
         State.objects.create(task_run=task, type="COMPLETED", name="Completed", timestamp=when,
                              result_key=persist_result(f"result of {task.name}"))
-        seed.log(task, "a line", at=when)
+        seed.log(task, "a line")
     seed.states(run, "RUNNING", state, start=when)
     if len(task_runs) > 1:
         seed.depends(task_runs[1], task_runs[0])

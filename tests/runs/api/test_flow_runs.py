@@ -12,6 +12,7 @@ from runs.registry import register_flow
 from runs.states import now
 from tests.runs.api import seed
 from tests.runs.api.seed import api_client, walk
+from tests.runs.selectors.logged_flows import run_logged_flow
 
 
 @pytest.fixture
@@ -186,21 +187,16 @@ def test_states_oldest_first(client):
 
 
 def test_logs_include_task_runs_and_filter_by_level(client):
-    run = seed.flow_run()
-    task = seed.task_run(run)
-    base = now()
-    seed.log(run, "flow starts", 20, base)
-    seed.log(task, "task warns", 30, base + dt.timedelta(seconds=1))
-    seed.log(run, "debug detail", 10, base + dt.timedelta(seconds=2))
+    run, _, _ = run_logged_flow(2)
 
     everything = walk(client, f"/api/flow-runs/{run.id}/logs/")
     warnings = walk(client, f"/api/flow-runs/{run.id}/logs/?level=warning")
     bad = client.get(f"/api/flow-runs/{run.id}/logs/?level=LOUD")
 
     assert [line["message"] for line in everything] == [
-        "flow starts", "task warns", "debug detail"]
+        "flow starts", "task warns about 2", "task prints 2", "flow ends badly"]
     assert [(line["message"], line["level_name"]) for line in warnings] == [
-        ("task warns", "WARNING")]
+        ("task warns about 2", "WARNING"), ("flow ends badly", "ERROR")]
     assert bad.status_code == 400 and "level" in bad.json()
 
 

@@ -6,7 +6,7 @@ import uuid
 
 from runs.models import State
 from runs.orchestration.writer import writer
-from runs.services.cache import list_cache_entries
+from runs.selectors.cache import cache_entries
 from runs.states import now
 from tests.runs.views.sample_flows import dashboard_sample
 
@@ -37,7 +37,7 @@ def test_expiring_one_entry_sets_its_expiration_to_now(client):
     assert response.status_code == 302
     state.refresh_from_db()
     assert state.cache_expiration <= now()
-    assert state.cache_key not in [e.cache_key for e in list_cache_entries(search=state.cache_key)]
+    assert state.cache_key not in [e.cache_key for e in cache_entries(search=state.cache_key)]
     html = client.get("/cache/", {"q": state.cache_key, "expired": "1"}).content.decode()
     assert "(expired)" in html
 

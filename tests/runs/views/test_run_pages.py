@@ -109,10 +109,12 @@ def test_badges_tell_timedout_from_failed_and_retrying_from_running():
 
 
 def test_log_lines_poll_while_the_run_is_unfinished(client):
-    from runs.models import Log
+    from runs.logging import flow_run_logger
+    from runs.orchestration.writer import writer
 
     running = make_flow_run(state="Running")
-    Log.objects.create(flow_run=running, level=20, message="still going", timestamp=now())
+    flow_run_logger(running).info("still going")
+    writer.flush()
     html = client.get(f"/flow-runs/{running.id}/").content.decode()
     assert 'id="log-lines" hx-get=' in html and "fragment=log-lines" in html
     lines = client.get(f"/flow-runs/{running.id}/", {"fragment": "log-lines"},

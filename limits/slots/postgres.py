@@ -1,0 +1,177 @@
+"""Slots in PostgreSQL: row locks in tag order, one round trip in the common case.
+
+The limit rows of the run's tags are locked with ``SELECT ... FOR UPDATE``, always in tag
+order, so two runs wanting [a, b] and [b, a] queue on ``a`` instead of deadlocking. The slots
+are counted in a *later* statement: under READ COMMITTED a statement that waited for a row lock
+keeps the snapshot it started with and would miss the slot the lock holder just took. The
+common case (room in every limit, nobody queued) is the stored function
+``limits_take_free_slots`` (migration 0003): lock, then count-and-insert, in one round trip,
+each statement with a fresh snapshot. Anything else (a full limit, a queue, a limit of 0) takes
+the careful path in a transaction that holds the same locks.
+
+A release takes no limit lock: deleting one's own slot can only make room, and a concurrent
+acquirer that counted it waits and is woken by the NOTIFY, sent when the release commits. A
+release deferred into the stored function (:mod:`limits.slots.deferred`) is different: it
+locks the freed slots' limits with the ones it takes, so any run that queued on them has
+committed its waiter row, and sends the NOTIFY only when there is such a waiter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+
+from limits.slots import decisions
+from limits.slots.decisions import SlotDecision
+from limits.slots.deferred import DeferredReleases
+from limits.slots.store import SlotStore
+from limits.slots.wakeups import NOTIFY_CHANNEL, WANTED_CHANNEL, Listener, Wakeups
+from runs.states import now
+
+logger = logging.getLogger("runs.limits")
+
+
+def separate_connection(autocommit: bool = True) -> Any:
+    """A psycopg connection of its own to Django's database, outside Django's connection
+    handling (the listener's, and a test's "other process")."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=autocommit)
+
+
+def _async_commit() -> str:
+    """A select-list item that lets a slot's own transaction commit without waiting for the
+    WAL to reach the disk (a fifth of a millisecond here).
+
+    Only for a transaction of the slot's own: the caller's transactions keep their
+    durability. Other sessions see the slot at commit as always; only a crash of the database
+    server itself could lose the last fraction of a second of slot changes, and they are
+    rebuilt from what survives (a slot whose run ended, or whose owner died, is reclaimed).
+    """
+    if connection.in_atomic_block:
+        return ""
+    return ", set_config('synchronous_commit', 'off', true)"
+
+
+class PostgresStore(SlotStore):
+    """Slots under row locks; waiters of other processes woken by LISTEN/NOTIFY."""
+
+    vendor = "postgresql"
+
+    def __init__(self, wakeups: Wakeups, deferred: DeferredReleases) -> None:
+        super().__init__(wakeups, deferred)
+        # Set by a release whose statement sent the NOTIFY itself, so that the notify_released
+        # after its commit sends none.
+        self._notified = threading.local()
+        self.listener = Listener(
+            wakeups,
+            connect=separate_connection,
+            on_wanted=deferred.contended,
+            after_read=self._free_held_back,
+            tick=self._tick,
+        )
+
+    def start_listener(self) -> bool:
+        """Start the thread that hears other processes' releases and frees deferred ones."""
+        return self.listener.ensure()
+
+    def _before_deciding(self, tags: list[str]) -> SlotDecision | None:
+        self.listener.ensure()  # listening before deciding, so no NOTIFY after it is missed
+        return None
+
+    def _take_free_slots(self, tags: list[str], run_param: Any, owner: str) -> SlotDecision | None:
+        # Deferred releases ride along, unless a caller's transaction could still roll back.
+        freeing = [] if connection.in_atomic_block else self.deferred.take()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT limits_take_free_slots(%s, %s, %s, %s, %s){_async_commit()}",
+                    [tags, run_param, owner, now(), freeing],
+                )
+                status = cursor.fetchone()[0]
+        except BaseException:
+            self.deferred.defer(freeing)
+            raise
+        if status == "acquired":
+            self.deferred.uncontended(tags)  # nobody queued for them just now
+        # "busy": the careful path decides (the function does not queue).
+        return None if status == "busy" else decisions.from_status(status)
+
+    def _lock_limits(self, cursor: Any, tags: list[str]) -> None:
+        # Lock first, count after (see the module's docstring).
+        marks = ", ".join(["%s"] * len(tags))
+        cursor.execute(
+            f"SELECT id FROM {self.limits_table} WHERE tag IN ({marks}) ORDER BY tag FOR UPDATE",
+            tags,
+        )
+
+    def _announce_wanted(self, cursor: Any, tags: list[str]) -> None:
+        for tag in tags:  # holders elsewhere: free them at once
+            cursor.execute(f"SELECT pg_notify('{WANTED_CHANNEL}', %s)", [tag])
+
+    def _release(self, run_param: Any, tags: Iterable[str] | None) -> list[str]:
+        if tags is not None and self._may_defer(tags):
+            self.deferred.defer([run_param])
+            return []
+        with connection.cursor() as cursor:
+            freed = self._free(cursor, [run_param], async_commit=_async_commit())
+        if freed:
+            self._notified.done = True
+        return freed
+
+    def _may_defer(self, tags: Iterable[str]) -> bool:
+        return (
+            not connection.in_atomic_block
+            and self.listener.is_alive()
+            and self.deferred.may_defer(tags)
+        )
+
+    def _notify_others(self, after_release: bool) -> None:
+        sent_by_release = after_release and self._notified.__dict__.pop("done", False)
+        if sent_by_release:
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        except Exception:  # waking others is best effort: they poll too
+            logger.debug("NOTIFY failed", exc_info=True)
+
+    def release_deferred(self) -> None:
+        """Free now the slots whose release this process deferred."""
+        if self.deferred.pending:
+            with connection.cursor() as cursor:
+                self.deferred.free_with(lambda runs: self._free(cursor, runs))
+
+    def _free(self, cursor: Any, run_params: list, async_commit: str = "") -> list[str]:
+        """One round trip: free the slots of ``run_params`` and take them out of wait queues;
+        the tags freed. The NOTIFY that wakes waiters goes out when the transaction commits."""
+        cursor.execute(
+            f"WITH freed AS (DELETE FROM {self.slots_table} WHERE task_run_id = ANY(%s) "
+            f"RETURNING limit_id), left_queue AS (DELETE FROM {self.waiters_table} "
+            f"WHERE task_run_id = ANY(%s) RETURNING 1) "
+            f"SELECT l.tag, pg_notify('{NOTIFY_CHANNEL}', ''){async_commit} FROM freed "
+            f"JOIN {self.limits_table} l ON l.id = freed.limit_id",
+            [run_params, run_params],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def _tick(self) -> float:
+        return min(self.deferred.max_delay / 2, 0.05)
+
+    def _free_held_back(self, listen_connection: Any, wanted: bool) -> None:
+        """The listener's housekeeping: free deferred releases soon, or at once when wanted."""
+        if not self.deferred.due(wanted):
+            return
+        try:
+            self.deferred.free_with(lambda runs: self._free(listen_connection.cursor(), runs))
+        except Exception:  # they stay deferred; the thread must go on listening
+            if listen_connection.closed:
+                raise
+            logger.warning("Could not free deferred slots yet", exc_info=True)

@@ -1,0 +1,306 @@
+"""The store of slots: what every database does alike, and the steps each does its own way.
+
+A slot is a row naming its limit, its task run and its owner: the process running the task
+run. Slots are taken and freed in transactions of their own, apart from the run's state rows
+(those go through the write-behind buffer), so that a limited run costs one or two short round
+trips more than an unlimited one; a slot is held while its owner lives (:mod:`runs.owners`) and
+its run has not ended, and any other slot is reclaimed before a run is told to wait.
+
+:class:`SlotStore` is the one interface the public functions of :mod:`limits.slots` call. Its
+careful path (count, reclaim, queue, abort or take, in one transaction) is shared; each
+database's store says how it locks, how it takes free slots fast, how it frees and how it
+tells other processes (:mod:`limits.slots.sqlite`, :mod:`limits.slots.postgres`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+
+from limits.slots import decisions, queue_order
+from limits.slots.decisions import ACQUIRED, UNLIMITED, SlotDecision
+from limits.slots.deferred import DeferredReleases
+from limits.slots.queue_order import Blocking, Limit, Load, Waiter
+from limits.slots.wakeups import Wakeups
+from runs.states import now
+
+
+class SlotStore(ABC):
+    """Slots in one database, for this process (its wake-ups and deferred releases)."""
+
+    vendor: str
+
+    def __init__(self, wakeups: Wakeups, deferred: DeferredReleases) -> None:
+        from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+
+        self.wakeups = wakeups
+        self.deferred = deferred
+        q = connection.ops.quote_name
+        self.limits_table = q(ConcurrencyLimit._meta.db_table)
+        self.slots_table = q(ConcurrencySlot._meta.db_table)
+        self.waiters_table = q(SlotWaiter._meta.db_table)
+        self._run_field = ConcurrencySlot._meta.get_field("task_run")
+
+    # ---- what each database does its own way ---------------------------------------------------
+    @abstractmethod
+    def _before_deciding(self, tags: list[str]) -> SlotDecision | None:
+        """A step before any decision; an answer that ends it (e.g. unlimited), else None."""
+
+    @abstractmethod
+    def _take_free_slots(self, tags: list[str], run_param: Any, owner: str) -> SlotDecision | None:
+        """The fast path of a run not queued here: its answer, or None for the careful path."""
+
+    @abstractmethod
+    def _lock_limits(self, cursor: Any, tags: list[str]) -> None:
+        """Inside the careful path's transaction, before counting: lock the limits of ``tags``."""
+
+    @abstractmethod
+    def _announce_wanted(self, cursor: Any, tags: list[str]) -> None:
+        """A run was queued on these tags: tell the processes that hold their slots."""
+
+    @abstractmethod
+    def _release(self, run_param: Any, tags: Iterable[str] | None) -> list[str]:
+        """Free the run's slots and take it out of wait queues (or defer it); the tags freed."""
+
+    @abstractmethod
+    def _notify_others(self, after_release: bool) -> None:
+        """Wake the waiters of other processes (best effort: they poll too)."""
+
+    def start_listener(self) -> bool:
+        """Start hearing other processes' releases, if this database can; whether it does."""
+        return False
+
+    def release_deferred(self) -> None:
+        """Free now the releases this process held back (none, unless the store defers)."""
+        return None
+
+    # ---- the interface ---------------------------------------------------------------------------
+    def run_param(self, task_run_id: Any) -> Any:
+        """A task run id as this database takes it in a raw statement."""
+        return self._run_field.get_db_prep_value(task_run_id, connection)
+
+    def any_limited(self, tags: list[str]) -> bool:
+        """Whether any of ``tags`` (not empty) has a limit."""
+        marks = ", ".join(["%s"] * len(tags))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {self.limits_table} WHERE tag IN ({marks}) LIMIT 1", tags
+            )
+            return cursor.fetchone() is not None
+
+    def acquire(self, task_run_id: Any, tags: list[str], owner: str) -> SlotDecision:
+        """A slot of every limited tag of ``tags`` (sorted, distinct, not empty) or none."""
+        early = self._before_deciding(tags)
+        if early is not None:
+            return early
+        run_param = self.run_param(task_run_id)
+        seen = self.wakeups.generation
+        if self.wakeups.is_waiting(task_run_id):
+            decision = self._still_waiting(task_run_id, tags, run_param, seen)
+        else:
+            decision = self._take_free_slots(tags, run_param, owner)
+        if decision is not None:
+            return decision
+        with transaction.atomic():
+            decision = self._decide(task_run_id, tags, run_param, owner, seen)
+        if decision.status != "wait":
+            self.wakeups.stopped_waiting(task_run_id)
+        return decision
+
+    def release(self, task_run_id: Any, tags: Iterable[str] | None) -> list[str]:
+        """Free the run's slots and take it out of wait queues; the tags freed."""
+        self.wakeups.forget(task_run_id)
+        return self._release(self.run_param(task_run_id), tags)
+
+    def notify_released(self, tags: Iterable[str] = ()) -> None:
+        """After commit: wake the waiters of this process now, and those of other processes."""
+        self.wakeups.wake()
+        self._notify_others(bool(list(tags)))
+
+    def wait_for_slot(self, task_run_id: Any, timeout: float) -> None:
+        """Sleep until a slot may have been freed, at most ``timeout`` seconds."""
+        self.wakeups.wait(task_run_id, timeout, self.start_listener())
+
+    def reclaim_dead_slots(self) -> int:
+        """Free every slot whose run ended or whose owner died, and drop such runs from wait
+        queues; the number of slots freed."""
+        from limits.models import ConcurrencyLimit
+
+        with transaction.atomic():
+            limit_ids = list(ConcurrencyLimit.objects.values_list("id", flat=True))
+            freed = self._reclaim(limit_ids)
+            purged = self._purge_waiters(limit_ids)
+        if freed or purged:
+            self.notify_released()
+        return freed
+
+    # ---- the careful path ------------------------------------------------------------------------
+    def _still_waiting(
+        self, task_run_id: Any, tags: list[str], run_param: Any, seen: int
+    ) -> SlotDecision | None:
+        """A queued run that cannot go yet, found by reading without locks; else None.
+
+        Every release wakes every waiter of its tags, and only the first in line can go: the
+        others answer here with plain reads instead of queueing on the limits' locks
+        (PostgreSQL) or the write lock (SQLite) behind it. A run that may go, or is not yet
+        queued on every limit that blocks it, takes the careful path. Nothing is missed:
+        ``seen`` predates these reads, so a slot freed after them still wakes the run. Slots
+        and places of dead runs are reclaimed by the careful path of the first in line and by
+        every process's heartbeat (:meth:`reclaim_dead_slots`).
+        """
+        marks = ", ".join(["%s"] * len(tags))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, tag, concurrency_limit FROM {self.limits_table} "
+                f"WHERE tag IN ({marks}) ORDER BY tag",
+                tags,
+            )
+            limits = [Limit(*row) for row in cursor.fetchall()]
+            if not limits or queue_order.closed_limit(limits) is not None:
+                return None
+            held, queues = self._occupancy(cursor, [limit.id for limit in limits], run_param)
+        blocked = queue_order.blocking(limits, held, queues)
+        if not queue_order.waits_in_line(blocked, queues):
+            return None  # it may go, or it must queue where it blocks: the careful path decides
+        return self._told_to_wait(task_run_id, blocked, seen)
+
+    def _decide(
+        self, task_run_id: Any, tags: list[str], run_param: Any, owner: str, seen: int
+    ) -> SlotDecision:
+        """Inside a transaction: count, reclaim, queue, abort or take."""
+        from django.db.models import Min
+
+        from limits.models import SlotWaiter
+
+        marks = ", ".join(["%s"] * len(tags))
+        with connection.cursor() as cursor:
+            self._lock_limits(cursor, tags)
+            # Each limit with the slots other runs hold in it and the length of its wait queue.
+            cursor.execute(
+                f"SELECT l.id, l.tag, l.concurrency_limit, "
+                f"(SELECT COUNT(*) FROM {self.slots_table} s WHERE s.limit_id = l.id "
+                f"AND s.task_run_id <> %s), "
+                f"(SELECT COUNT(*) FROM {self.waiters_table} w WHERE w.limit_id = l.id) "
+                f"FROM {self.limits_table} l WHERE l.tag IN ({marks}) ORDER BY l.tag",
+                [run_param, *tags],
+            )
+            loads = [Load(*row) for row in cursor.fetchall()]
+            if not loads:
+                return UNLIMITED
+            limits = [Limit(load.id, load.tag, load.allowed) for load in loads]
+            closed = queue_order.closed_limit(limits)
+            if closed is not None:
+                self._leave_queues(cursor, run_param)
+                return decisions.abort(closed.tag)
+            limit_ids = [limit.id for limit in limits]
+            if queue_order.room_in_every_limit(loads):
+                self._insert_slots(cursor, limit_ids, run_param, owner)
+                return ACQUIRED
+            held, queues = self._occupancy(cursor, limit_ids, run_param)
+            blocked = queue_order.blocking(limits, held, queues)
+            if blocked:  # make sure the slots and places ahead are real before waiting
+                orm_ids = [uuid.UUID(str(limit_id)) for limit_id in limit_ids]
+                if self._reclaim(orm_ids) + self._purge_waiters(orm_ids):
+                    # Those first in line may go now, and nobody else will tell them: the ended
+                    # run's own release, when it comes, finds nothing left to free.
+                    transaction.on_commit(self.notify_released)
+                held, queues = self._occupancy(cursor, limit_ids, run_param)
+                blocked = queue_order.blocking(limits, held, queues)
+            if blocked:
+                earliest = SlotWaiter.objects.filter(task_run_id=task_run_id).aggregate(
+                    first=Min("enqueued")
+                )["first"]
+                enqueued = queue_order.first_place(earliest, now())
+                for limit_id in queue_order.queues_to_join(blocked, queues):
+                    SlotWaiter.objects.get_or_create(
+                        limit_id=uuid.UUID(limit_id),
+                        task_run_id=task_run_id,
+                        defaults={"enqueued": enqueued, "owner": owner},
+                    )
+                self._announce_wanted(cursor, [limit.tag for limit in blocked])
+                return self._told_to_wait(task_run_id, blocked, seen)
+            self._insert_slots(cursor, limit_ids, run_param, owner)
+            if queue_order.queued_on(queues):
+                self._leave_queues(cursor, run_param)
+        return ACQUIRED
+
+    def _told_to_wait(self, task_run_id: Any, blocked: list[Blocking], seen: int) -> SlotDecision:
+        self.wakeups.told_to_wait(task_run_id, seen)
+        return decisions.wait(blocked[0])
+
+    def _occupancy(
+        self, cursor: Any, limit_ids: list, run_param: Any
+    ) -> tuple[dict[str, int], dict[str, list[Waiter]]]:
+        """Per limit id (as a string): slots held by other runs, and its queue of waiters."""
+        marks = ", ".join(["%s"] * len(limit_ids))
+        cursor.execute(
+            f"SELECT limit_id, COUNT(*) FROM {self.slots_table} WHERE limit_id IN ({marks}) "
+            "AND task_run_id <> %s GROUP BY limit_id",
+            [*limit_ids, run_param],
+        )
+        held = {str(limit_id): count for limit_id, count in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT limit_id, task_run_id, enqueued FROM {self.waiters_table} "
+            f"WHERE limit_id IN ({marks})",
+            limit_ids,
+        )
+        queues: dict[str, list[Waiter]] = {}
+        mine = str(run_param)
+        for limit_id, waiter_run, enqueued in cursor.fetchall():
+            waiter = Waiter(str(waiter_run) == mine, (str(enqueued), str(waiter_run)))
+            queues.setdefault(str(limit_id), []).append(waiter)
+        return held, queues
+
+    def _insert_slots(self, cursor: Any, limit_ids: list, run_param: Any, owner: str) -> None:
+        acquired = connection.ops.adapt_datetimefield_value(now())
+        cursor.executemany(
+            f"INSERT INTO {self.slots_table} (limit_id, task_run_id, acquired, owner) "
+            "VALUES (%s, %s, %s, %s)",
+            [(limit_id, run_param, acquired, owner) for limit_id in limit_ids],
+        )
+
+    def _leave_queues(self, cursor: Any, run_param: Any) -> None:
+        cursor.execute(f"DELETE FROM {self.waiters_table} WHERE task_run_id = %s", [run_param])
+
+    # ---- reclaiming what the dead left -----------------------------------------------------------
+    def _reclaim(self, limit_ids: list) -> int:
+        """Delete slots of these limits whose run ended or whose owner died."""
+        from limits.models import ConcurrencySlot
+
+        held = ConcurrencySlot.objects.filter(limit_id__in=limit_ids)
+        dead = list(held.filter(_gone(held)).values_list("id", flat=True))
+        return _delete(ConcurrencySlot.objects.filter(id__in=dead)) if dead else 0
+
+    def _purge_waiters(self, limit_ids: list) -> int:
+        """Drop waiters whose run no longer waits (it ended, or its process died); how many."""
+        from limits.models import SlotWaiter
+
+        queued = SlotWaiter.objects.filter(limit_id__in=limit_ids)
+        gone = list(queued.filter(_gone(queued)).values_list("id", flat=True))
+        return _delete(SlotWaiter.objects.filter(id__in=gone)) if gone else 0
+
+
+def _delete(queryset: Any) -> int:
+    # A plain DELETE: these rows have nothing that cascades, and the ORM's collector would
+    # cost more queries than the delete itself.
+    return queryset._raw_delete(queryset.db)
+
+
+def _gone(queryset: Any) -> Any:
+    """A Q matching rows of ``queryset`` (slots or waiters) whose run ended or whose owner died.
+
+    A run whose row is not written yet is neither: its owner is alive and still writing it.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from runs.models import TaskRun
+    from runs.owners import dead_owners_filter
+    from runs.states import FINAL_TYPES
+
+    # EXISTS, not a join: the ORM would join inner, losing the rows whose run is not written.
+    ended = Exists(TaskRun.objects.filter(id=OuterRef("task_run_id"), state_type__in=FINAL_TYPES))
+    return ended | dead_owners_filter(queryset)

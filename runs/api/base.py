@@ -1,0 +1,49 @@
+"""The base views of every REST endpoint, the runs API's and the limits API's alike.
+
+:class:`ApiView` turns the domain's errors into the API's: ObjectNotFound is a 404
+``{"detail"}``, a FilterError a 400 naming each field (``{"field": ["what was wrong"]}``).
+:class:`PagedView` serves a list in keyset pages (:mod:`runs.api.pagination`).
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from runs.api.pagination import KeysetPagination
+from runs.exceptions import ObjectNotFound
+from runs.selectors import FilterError
+
+
+class ApiView(APIView):
+    """Maps the domain's lookup and filter errors to 404 and 400."""
+
+    def initial(self, request, *args, **kwargs):  # noqa: D102
+        super().initial(request, *args, **kwargs)
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise NotFound("No object has a name or id containing a NUL character.")
+
+    def handle_exception(self, exc):  # noqa: D102
+        if isinstance(exc, ObjectNotFound):
+            exc = NotFound(str(exc))
+        elif isinstance(exc, FilterError):
+            exc = ValidationError({name: [message] for name, message in exc.errors.items()})
+        return super().handle_exception(exc)
+
+
+class PagedView(ApiView):
+    """A list cut into keyset pages, sorted by ``keyset_ordering`` (unique last)."""
+
+    pagination_class = KeysetPagination
+    keyset_ordering: tuple[str, ...] = ("-created", "-id")
+    serializer_class: type[serializers.Serializer]
+
+    def page(self, request: Request, queryset) -> Response:
+        """The page of ``queryset`` the request asks for, serialized."""
+        paginator = self.pagination_class()
+        items = paginator.paginate_queryset(queryset, request, view=self)
+        data = self.serializer_class(items, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)

@@ -1,0 +1,229 @@
+"""Rows of the run history as the write-behind writer stores them, and the SQL that stores them.
+
+Every value a user's code can shape (names, tags, messages, log lines) passes through
+``runs.values`` here, on its way to the database: this is the one door, so no value can reach a
+column it does not fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
+from runs.states import State
+from runs.values import capped_message, clean_text, cut
+
+RUN_FIELDS = (
+    "name", "state_type", "state_name", "state_message", "state_timestamp", "run_count",
+    "start_time", "end_time", "owner", "result_key",
+)
+TASK_FIELDS = RUN_FIELDS + ("cache_key", "cache_expiration")
+
+#: Column lengths of the fields cut to fit (runs.models).
+RUN_NAME_LENGTH = 300
+STATE_NAME_LENGTH = 64
+TASK_NAME_LENGTH = 200
+TASK_KEY_LENGTH = 64
+TAG_LENGTH = 200
+LOG_NAME_LENGTH = 200
+PARAMETER_NAME_LENGTH = 200
+
+#: A batch: (run rows by run id, state rows in order, log rows in order).
+Batch = tuple[dict[Any, tuple[RunRecord, dict[str, Any]]], list[tuple[RunRecord, State]],
+              list[dict[str, Any]]]
+
+
+def run_columns(record: RunRecord) -> dict[str, Any]:
+    """The run row's current columns, as they are stored."""
+    state = record.state
+    columns: dict[str, Any] = {
+        "name": cut(record.name, RUN_NAME_LENGTH),
+        "state_type": state.type.value if state else "PENDING",
+        "state_name": cut(state.name, STATE_NAME_LENGTH) if state else "Pending",
+        "state_message": capped_message(state.message) if state else "",
+        "state_timestamp": state.timestamp if state else None,
+        "run_count": record.run_count,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "owner": record.owner,
+        "result_key": record.result_key,
+    }
+    if isinstance(record, TaskRunRecord):
+        columns["cache_key"] = record.cache_key
+        columns["cache_expiration"] = record.cache_expiration
+    return columns
+
+
+def log_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A log row with its name and message made storable."""
+    row["name"] = cut(row.get("name") or "", LOG_NAME_LENGTH)
+    row["message"] = capped_message(row.get("message") or "")
+    return row
+
+
+def state_row(record: RunRecord, state: State) -> dict[str, Any]:
+    is_task = isinstance(record, TaskRunRecord)
+    return {
+        "task_run_id": record.id if is_task else None,
+        "flow_run_id": None if is_task else record.id,
+        "type": state.type.value, "name": cut(state.name, STATE_NAME_LENGTH),
+        "message": capped_message(state.message),
+        "timestamp": state.timestamp, "scheduled_time": state.scheduled_time,
+        "result_key": state.result_key,
+        "cache_key": None if state.cache_key is None else clean_text(state.cache_key),
+        "cache_expiration": state.cache_expiration,
+    }
+
+
+def _tags(record: RunRecord) -> list[str]:
+    return [cut(str(tag), TAG_LENGTH) for tag in record.tags]
+
+
+def new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record.id, "flow_run_id": record.flow_run_id,
+        "task_key": cut(record.task_key, TASK_KEY_LENGTH),
+        "task_name": cut(record.task_name, TASK_NAME_LENGTH), "map_index": record.map_index,
+        "parameters": record.parameters, "tags": _tags(record),
+        "created": record.created, **columns,
+    }
+
+
+def new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record.id, "flow_id": record.flow_id, "parameters": record.parameters,
+        "tags": _tags(record), "created": record.created,
+        "parent_task_run_id": record.parent_task_run_id, "expected_start_time": None,
+        **columns,
+    }
+
+
+def run_id_of_log(row: dict[str, Any]) -> Any:
+    """The run a log row belongs to: its task run, else its flow run."""
+    return row.get("task_run_id") or row.get("flow_run_id")
+
+
+def write_batch(batch: Batch) -> None:
+    """Insert and update the batch's rows, in an order the foreign keys accept.
+
+    The caller holds the transaction and marks the records persisted once it commits. A
+    failure carries the table it happened in as ``runs_table`` on the exception.
+    """
+    from runs.models import FlowRun, Log, RunTag, TaskRun, TaskRunDependency
+    from runs.models import State as StateRow
+
+    runs, states, logs = batch
+    if not (runs or states or logs):
+        return
+    new_flow_runs, new_task_runs, tags, deps = [], [], [], []
+    updated_flow_runs, updated_task_runs = [], []
+    for record, columns in runs.values():
+        if isinstance(record, TaskRunRecord):
+            if record.persisted:
+                updated_task_runs.append({"id": record.id, **columns})
+            else:
+                new_task_runs.append(new_task_run(record, columns))
+                tags.extend({"tag": t, "task_run_id": record.id, "flow_run_id": None}
+                            for t in _tags(record))
+                deps.extend({"upstream_id": up, "downstream_id": record.id,
+                             "parameter": cut(p, PARAMETER_NAME_LENGTH)}
+                            for up, p in dict.fromkeys(record.upstream))
+        elif isinstance(record, FlowRunRecord):
+            if record.persisted:
+                updated_flow_runs.append({"id": record.id, **columns})
+            else:
+                new_flow_runs.append(new_flow_run(record, columns))
+                tags.extend({"tag": t, "task_run_id": None, "flow_run_id": record.id}
+                            for t in _tags(record))
+    insert_rows(FlowRun, new_flow_runs)
+    update_rows(FlowRun, RUN_FIELDS, updated_flow_runs)
+    insert_rows(TaskRun, new_task_runs)
+    update_rows(TaskRun, TASK_FIELDS, updated_task_runs)
+    insert_rows(RunTag, tags)
+    insert_rows(TaskRunDependency, deps)
+    insert_rows(StateRow, [state_row(r, s) for r, s in states])
+    insert_rows(Log, logs)
+
+
+def mark_persisted(batch: Batch) -> None:
+    """Once a batch has committed, its runs' next writes are updates."""
+    for record, _ in batch[0].values():
+        record.persisted = True
+
+
+_STATEMENTS: dict[tuple, tuple[str, list]] = {}
+
+
+def insert_rows(model, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows (dicts keyed by field attname) with one executemany.
+
+    The ORM's bulk_create builds a model instance and compiles a query per call; on the hot path
+    of every task run that costs more than the database. Values still go through each field's
+    own ``get_db_prep_save``, so types are adapted exactly as the ORM would.
+    """
+    if not rows:
+        return
+    from django.db import connection
+
+    key = ("insert", model, connection.vendor)
+    if key not in _STATEMENTS:
+        fields = [f for f in model._meta.concrete_fields
+                  if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))]
+        quote = connection.ops.quote_name
+        sql = (f"INSERT INTO {quote(model._meta.db_table)} "
+               f"({', '.join(quote(f.column) for f in fields)}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        _STATEMENTS[key] = (sql, fields)
+    sql, fields = _STATEMENTS[key]
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+    try:
+        params = [
+            [f.get_db_prep_save(row[f.attname] if f.attname in row else defaults[f.attname],
+                                connection) for f in fields]
+            for row in rows
+        ]
+        _run(sql, params)
+    except Exception as exc:
+        exc.runs_table = model._meta.db_table
+        raise
+
+
+def update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """UPDATE each row by primary key (``id``) in one executemany."""
+    if not rows:
+        return
+    from django.db import connection
+
+    key = ("update", model, field_names, connection.vendor)
+    if key not in _STATEMENTS:
+        fields = [model._meta.get_field(name) for name in field_names]
+        quote = connection.ops.quote_name
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        sql = (f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+               f"WHERE {quote(model._meta.pk.column)} = %s")
+        _STATEMENTS[key] = (sql, fields)
+    sql, fields = _STATEMENTS[key]
+    pk = model._meta.pk
+    try:
+        params = [
+            [f.get_db_prep_save(row[f.attname], connection) for f in fields]
+            + [pk.get_db_prep_value(row["id"], connection)]
+            for row in rows
+        ]
+        _run(sql, params)
+    except Exception as exc:
+        exc.runs_table = model._meta.db_table
+        raise
+
+
+def _run(sql: str, params: list[list[Any]]) -> None:
+    """One statement per row list: a single row goes as a plain execute (psycopg's executemany
+    opens a pipeline, which costs more than it saves for one row)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+            return
+        for start in range(0, len(params), 500):
+            cursor.executemany(sql, params[start:start + 500])

@@ -1,0 +1,174 @@
+"""Filter values for the run lists: parsing them, and the filters every list shares.
+
+Filters take plain values (text from a query string is fine) and raise :class:`FilterError`
+with an error per field when a value cannot be used. Time ranges (``since``, ``until``) filter
+on ``created``, the indexed column lists are sorted by: ``since`` is inclusive, ``until``
+exclusive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from runs.models import STATE_TYPES
+
+STATE_TYPE_NAMES = [value for value, _ in STATE_TYPES]
+
+
+class FilterError(ValueError):
+    """Filter values that cannot be used; ``errors`` maps each field to what was wrong."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+
+
+def values(value: Any) -> list[str]:
+    """A list from a list, or from comma-separated text."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part).strip() for part in value if str(part).strip()]
+
+
+def parse_state_types(value: Any, *, field_name: str = "state_type") -> list[str]:
+    """State types (any case) as stored, e.g. ``"failed,crashed"`` -> ``["FAILED", "CRASHED"]``."""
+    types = [v.upper() for v in values(value)]
+    unknown = [v for v in types if v not in STATE_TYPE_NAMES]
+    if unknown:
+        raise FilterError(
+            {
+                field_name: (
+                    f"Unknown state type {', '.join(unknown)}; use one or more of "
+                    f"{', '.join(STATE_TYPE_NAMES)} (comma-separated)."
+                )
+            }
+        )
+    return types
+
+
+def parse_time(value: Any, *, field_name: str) -> dt.datetime:
+    """A UTC datetime from a datetime or ISO 8601 text; a time without a zone is taken as UTC."""
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime.combine(value, dt.time())
+    else:
+        text = str(value).strip()
+        try:
+            when = parse_datetime(text) or (
+                dt.datetime.combine(dt.date.fromisoformat(text), dt.time()) if text else None
+            )
+        except ValueError:
+            when = None
+        if when is None:
+            raise FilterError(
+                {
+                    field_name: (
+                        f"{text!r} is not a time; write ISO 8601, e.g. 2026-01-31T12:00:00Z "
+                        "or 2026-01-31."
+                    )
+                }
+            )
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond 15:59 that Python accepts.
+        return when.astimezone(dt.UTC)
+    except OverflowError:
+        raise FilterError({field_name: f"{value!s} is out of the range of times."}) from None
+
+
+def parse_uuid(value: Any, *, field_name: str) -> uuid.UUID:
+    """A UUID from a UUID, a model instance (its primary key) or the UUID's text."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, Model):
+        return value.pk
+    try:
+        return uuid.UUID(str(value).strip())
+    except ValueError:
+        raise FilterError({field_name: f"{value!r} is not a run id (a UUID)."}) from None
+
+
+def parse_level(value: Any, *, field_name: str = "level") -> int:
+    """A log level from a number (``20``) or a name (``INFO``, any case)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    number = logging.getLevelName(text.upper())
+    if isinstance(number, int):
+        return number
+    raise FilterError(
+        {
+            field_name: (
+                f"Unknown log level {text!r}; use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number."
+            )
+        }
+    )
+
+
+class Errors:
+    """Collects the FilterErrors of several filters, to report them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def __enter__(self) -> Errors:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, FilterError):
+            self.errors.update(error.errors)
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        """Raise one FilterError naming every field that failed, if any did."""
+        if self.errors:
+            raise FilterError(self.errors)
+
+
+def time_range(queryset: QuerySet, since: Any, until: Any) -> QuerySet:
+    """``queryset`` created at or after ``since`` and before ``until`` (either may be empty)."""
+    errors = Errors()
+    bounds: dict[str, dt.datetime] = {}
+    for name, value in (("since", since), ("until", until)):
+        if value in (None, ""):
+            continue
+        with errors:
+            bounds[name] = parse_time(value, field_name=name)
+    errors.raise_any()
+    if "since" in bounds:
+        queryset = queryset.filter(created__gte=bounds["since"])
+    if "until" in bounds:
+        queryset = queryset.filter(created__lt=bounds["until"])
+    return queryset
+
+
+def state_filters(queryset: QuerySet, state_type: Any, state_name: Any) -> QuerySet:
+    """``queryset`` in any of the state types and any of the state names given (each optional)."""
+    if state_type not in (None, "", []):
+        types = parse_state_types(state_type)
+        if types:
+            queryset = (
+                queryset.filter(state_type__in=types)
+                if len(types) > 1
+                else queryset.filter(state_type=types[0])
+            )
+    if state_name not in (None, "", []):
+        names = values(state_name)
+        if names:
+            queryset = (
+                queryset.filter(state_name__in=names)
+                if len(names) > 1
+                else queryset.filter(state_name=names[0])
+            )
+    return queryset

@@ -1,0 +1,64 @@
+"""A flow run whose set-up fails ends FAILED with the error as its message; the caller gets the
+error."""
+
+from __future__ import annotations
+
+import pytest
+
+from runs import conf, flow
+from runs.conf import SettingError
+from runs.models import FlowRun, TaskRun
+from runs.runners import ThreadPoolTaskRunner
+
+
+class RunnerThatWillNotStart(ThreadPoolTaskRunner):
+    def start(self) -> None:
+        raise RuntimeError("the pool has no room")
+
+    def duplicate(self) -> RunnerThatWillNotStart:
+        return RunnerThatWillNotStart()
+
+
+def test_unknown_default_task_runner_fails_the_flow_run_with_the_error():
+    @flow
+    def setup_fails():
+        return 1
+
+    with conf.override(RUNS_DEFAULT_TASK_RUNNER="foo"), pytest.raises(SettingError, match="foo"):
+        setup_fails()
+    run = FlowRun.objects.filter(flow__name="setup-fails").latest("created")
+    assert run.state_type == "FAILED" and run.state_name == "Failed"
+    assert "RUNS_DEFAULT_TASK_RUNNER='foo'" in run.state_message
+    assert run.end_time is not None
+
+
+def test_task_runner_that_fails_to_start_fails_the_flow_run_with_the_error():
+    @flow(task_runner=RunnerThatWillNotStart())
+    def runner_fails():
+        return 1
+
+    with pytest.raises(RuntimeError, match="no room"):
+        runner_fails()
+    run = FlowRun.objects.filter(flow__name="runner-fails").latest("created")
+    assert (run.state_type, run.state_message) == ("FAILED", "RuntimeError: the pool has no room")
+
+
+def test_subflow_whose_set_up_fails_fails_its_task_run_in_the_parent():
+    @flow(task_runner=RunnerThatWillNotStart())
+    def broken_child():
+        return 1
+
+    @flow
+    def parent_of_broken():
+        broken_child()
+
+    state = parent_of_broken(return_state=True)
+    assert state.is_failed() and "no room" in state.message
+    child = FlowRun.objects.get(
+        flow__name="broken-child",
+        parent_task_run__isnull=False,
+        parent_task_run__flow_run_id=state.flow_run_id,
+    )
+    assert child.state_type == "FAILED"
+    link = TaskRun.objects.get(id=child.parent_task_run_id)
+    assert link.state_type == "FAILED" and "no room" in link.state_message
