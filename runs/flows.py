@@ -7,7 +7,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from runs.runners import TaskRunner
+from runs import conf
+from runs.runners import TaskRunner, ThreadPoolTaskRunner
 
 __all__ = ["Flow", "flow"]
 
@@ -67,6 +68,11 @@ class Flow:
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
 
+    def new_task_runner(self) -> TaskRunner:
+        """A fresh task runner for one run of this flow: its own, or RUNS_DEFAULT_TASK_RUNNER's
+        (a SettingError when that names no task runner)."""
+        return (self.task_runner or default_task_runner()).duplicate()
+
     def with_options(self, **options: Any) -> Flow:
         """A copy of this flow with some options changed (same keywords as ``@flow``)."""
         unknown = set(options) - set(_OPTION_NAMES)
@@ -100,3 +106,17 @@ def flow(__fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     if __fn is not None:
         return Flow(__fn, **options)
     return lambda fn: Flow(fn, **options)
+
+
+def default_task_runner() -> TaskRunner:
+    """The runner of flows that name none: RUNS_DEFAULT_TASK_RUNNER (thread or celery)."""
+    choice = conf.settings.RUNS_DEFAULT_TASK_RUNNER.strip().lower()
+    if choice == "celery":
+        from runs.runners.celery import CeleryTaskRunner  # Celery is loaded only when chosen
+
+        return CeleryTaskRunner()
+    if choice not in ("thread", "threads", "threadpool", ""):
+        raise conf.SettingError(
+            f"RUNS_DEFAULT_TASK_RUNNER={choice!r} is not a task runner; use 'thread' or 'celery'."
+        )
+    return ThreadPoolTaskRunner()

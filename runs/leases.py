@@ -16,6 +16,7 @@ import weakref
 
 from runs import conf
 from runs.owners import renew
+from runs.process import runtime
 
 logger = logging.getLogger("runs.leases")
 
@@ -36,9 +37,7 @@ def ensure_heartbeat() -> None:
         if _thread is not None and _thread[0] == pid:
             return
         renew()
-        thread = threading.Thread(target=_heartbeat_loop, name="runs-heartbeat", daemon=True)
-        _thread = (pid, thread)
-        thread.start()
+        _thread = (pid, runtime.ensure("heartbeat", _heartbeat_loop))
 
 
 def _heartbeat_loop() -> None:
@@ -57,6 +56,10 @@ def _heartbeat_loop() -> None:
 def stop_heartbeat() -> None:
     """Stop renewing (at shutdown): this process's runs are then reaped by others."""
     _stopping.set()
+
+
+# The last of the process's exit steps: the lease holds until the runs' history is written.
+runtime.on_stop("heartbeat", stop_heartbeat)
 
 
 def reap_dead_runs() -> int:

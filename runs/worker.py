@@ -8,7 +8,6 @@ by id (JSON parameters only).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from celery import shared_task
@@ -50,13 +49,14 @@ def _start_heartbeat(**_: object) -> None:
 @worker_ready.connect
 def _start_housekeeping(**_: object) -> None:
     """From the worker's main process: RUNS_RETENTION_DAYS once a day, and the broker's files."""
-    threading.Thread(target=_retention_loop, name="runs-retention", daemon=True).start()
     from django.conf import settings
 
+    from runs.process import runtime
+
+    runtime.ensure("retention", _retention_loop)
     folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("processed_folder")
     if settings.CELERY_BROKER_URL.startswith("filesystem://") and folder:
-        threading.Thread(target=_processed_cleanup_loop, args=(folder,),
-                         name="runs-broker-cleanup", daemon=True).start()
+        runtime.ensure("broker-cleanup", _processed_cleanup_loop, folder)
 
 
 def _processed_cleanup_loop(folder: str) -> None:

@@ -67,22 +67,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from runs.leases import stop_heartbeat
-    from runs.orchestration.writer import writer
+    from runs.process import runtime
 
-    stop_heartbeat()
-    writer.flush()
+    # The exit steps now (flush, free deferred slots, stop the heartbeat), not again at exit,
+    # when the session's database is gone.
+    runtime.stop()
     if _PG_DATABASE is not None:
-        import atexit
-        import importlib
-
         import psycopg
         from django.db import connections
 
-        writer_module = importlib.import_module("runs.orchestration.writer")
-
         connections.close_all()
-        atexit.unregister(writer_module._flush_at_exit)  # the database is about to go
         admin, name = _PG_DATABASE
         try:
             with psycopg.connect(admin.replace("postgres://", "postgresql://", 1),

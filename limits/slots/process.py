@@ -3,14 +3,13 @@ of its database, chosen once by the database's vendor."""
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
 
 from limits.slots.deferred import DeferredReleases
 from limits.slots.store import SlotStore
 from limits.slots.wakeups import Wakeups
+from runs.process import runtime
 
 logger = logging.getLogger("runs.limits")
 
@@ -62,5 +61,6 @@ class ProcessSlots:
 
 
 this_process = ProcessSlots()
-os.register_at_fork(after_in_child=this_process.after_fork_in_child)
-atexit.register(this_process.release_deferred_at_exit)
+runtime.on_fork("slots", this_process.after_fork_in_child)
+# After the writer's flush, before the heartbeat stops (runs.process.STOP_ORDER).
+runtime.on_stop("slots", this_process.release_deferred_at_exit)

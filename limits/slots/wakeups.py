@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from runs.process import runtime
+
 logger = logging.getLogger("runs.limits")
 
 #: How often a waiter looks again when nothing can wake it from another process (SQLite).
@@ -122,10 +124,7 @@ class Listener:
         except Exception:
             logger.debug("LISTEN unavailable; waiters poll", exc_info=True)
             return False
-        self._thread = threading.Thread(
-            target=self._listen, args=(connection,), name="runs-slot-listener", daemon=True
-        )
-        self._thread.start()
+        self._thread = runtime.ensure("slot-listener", self._listen, connection)
         return True
 
     def _listen(self, connection: Any) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from runs.states import Retrying, Running, State, StateType, now
 
 if TYPE_CHECKING:
+    from runs.engine.timeouts import Deadline
     from runs.orchestration.records import RunRecord
 
 
@@ -37,11 +38,39 @@ class Step(enum.Enum):
     FINISH = "finish"  # the run's final state: tidy up, and it is what the run returns
 
 
+# Module-level names: an enum member's lookup on its class costs more than a global's.
+PREPARE, PROPOSE, WAIT_FOR_SLOT, EXECUTE, CONCLUDE, SLEEP, FINISH = Step
+
+
 @dataclass(frozen=True, slots=True)
 class AlreadyDecided:
     """An outcome orchestration has decided already (TimedOut proposed by a watchdog)."""
 
     state: State
+
+
+def stuck_reporter(
+    record: RunRecord, propose: Callable[[State], State], outcome: Callable[[], State]
+) -> Callable[[], State | None]:
+    """The ``on_stuck`` of one attempt's deadline: propose ``outcome()`` (TimedOut) for a thread
+    still stuck after its deadline, unless the run's own thread has moved on meanwhile (it left
+    the attempt just as the watchdog fired): then nothing is proposed, and None is answered."""
+    attempt = record.run_count
+
+    def report() -> State | None:
+        with record.lock:  # the run's own proposals wait, or are seen
+            if record.run_count != attempt or not record.state.is_running():
+                return None
+            return propose(outcome())
+
+    return report
+
+
+def decided_by_watchdog(deadline: Deadline | None) -> AlreadyDecided | None:
+    """What a watchdog proposed for a run whose thread was stuck past its deadline, if it did."""
+    if deadline is not None and deadline.decided is not None:
+        return AlreadyDecided(deadline.decided)
+    return None
 
 
 class AttemptRun(Protocol):
@@ -73,26 +102,26 @@ def attempt_steps(record: RunRecord) -> Generator[tuple[Step, Any], Any, State]:
     FINISH with a state or None, PROPOSE and CONCLUDE with the state accepted, EXECUTE with
     the attempt's outcome, the others with None. Returns the final state.
     """
-    state = yield Step.PREPARE, None
+    state = yield PREPARE, None
     while state is None:
         running = Retrying() if record.run_count > 0 else Running()
-        accepted = yield Step.PROPOSE, running
+        accepted = yield PROPOSE, running
         if accepted.type is StateType.PENDING:
-            yield Step.WAIT_FOR_SLOT, None
+            yield WAIT_FOR_SLOT, None
             continue
         if not accepted.is_running():
             state = accepted  # answered without running: cached, cancelled, aborted
             break
-        outcome = yield Step.EXECUTE, None
+        outcome = yield EXECUTE, None
         if isinstance(outcome, AlreadyDecided):
             accepted = outcome.state
         else:
-            accepted = yield Step.CONCLUDE, outcome
+            accepted = yield CONCLUDE, outcome
         if accepted.is_scheduled():
-            yield Step.SLEEP, _seconds_until(accepted)
+            yield SLEEP, _seconds_until(accepted)
             continue
         state = accepted
-    return (yield Step.FINISH, state)
+    return (yield FINISH, state)
 
 
 def _seconds_until(state: State) -> float:
@@ -111,15 +140,17 @@ def drive_sync(run: AttemptRun) -> State:
                 step, argument = steps.send(answer)
             except StopIteration as stop:
                 return stop.value
-            if step is Step.EXECUTE:
+            if step is EXECUTE:
                 answer = run.execute_sync()
-            elif step is Step.PROPOSE or step is Step.CONCLUDE:
-                answer = (run.propose if step is Step.PROPOSE else run.conclude)(argument)
-            elif step is Step.PREPARE:
+            elif step is PROPOSE:
+                answer = run.propose(argument)
+            elif step is CONCLUDE:
+                answer = run.conclude(argument)
+            elif step is PREPARE:
                 answer = run.prepare()
-            elif step is Step.FINISH:
+            elif step is FINISH:
                 answer = run.finish(argument)
-            elif step is Step.WAIT_FOR_SLOT:
+            elif step is WAIT_FOR_SLOT:
                 answer = run.wait_for_slot()
             else:
                 answer = time.sleep(argument)
@@ -143,21 +174,21 @@ async def drive_async(run: AttemptRun) -> State:
                 step, argument = steps.send(answer)
             except StopIteration as stop:
                 return stop.value
-            if step is Step.EXECUTE:
+            if step is EXECUTE:
                 answer = await run.execute_async()
-            elif step is Step.PROPOSE:
+            elif step is PROPOSE:
                 answer = await to_thread(run.propose, argument)
-            elif step is Step.CONCLUDE:
+            elif step is CONCLUDE:
                 answer = await to_thread(run.conclude, argument)
-            elif step is Step.PREPARE:
+            elif step is PREPARE:
                 answer = run.prepare()
-            elif step is Step.FINISH:
+            elif step is FINISH:
                 answer = (
                     await to_thread(run.finish, argument)
                     if run.finish_blocks
                     else run.finish(argument)
                 )
-            elif step is Step.WAIT_FOR_SLOT:
+            elif step is WAIT_FOR_SLOT:
                 answer = await to_thread(run.wait_for_slot)
             else:
                 answer = await asyncio.sleep(argument)

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from runs.context import FlowRunContext, current_tags, flow_run_context, task_run_context
-from runs.engine.attempts import AlreadyDecided, drive_async, drive_sync
+from runs.engine.attempts import (
+    AlreadyDecided,
+    decided_by_watchdog,
+    drive_async,
+    drive_sync,
+    stuck_reporter,
+)
 from runs.engine.naming import format_run_name
+from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.futures import RunFuture
@@ -27,13 +33,11 @@ from runs.retries import RetryOptions
 from runs.states import (
     Cancelled,
     Completed,
-    Crashed,
     Failed,
     Pending,
     Running,
     State,
     StateType,
-    TimedOut,
 )
 
 if TYPE_CHECKING:
@@ -119,13 +123,11 @@ class FlowRunEngine:
         try:
             self.ctx = self._context()
         except BaseException as exc:
-            self.finish(self._propose(Failed(f"{type(exc).__name__}: {exc}", data=exc)))
+            self.finish(self.propose(Failed(f"{type(exc).__name__}: {exc}", data=exc)))
             raise
         return self.ctx
 
     def _context(self) -> FlowRunContext:
-        from runs.runners import default_task_runner
-
         log_prints = bool(self.flow.log_prints)
         if self.flow.log_prints is None and self.parent_ctx is not None:
             log_prints = self.parent_ctx.log_prints
@@ -133,7 +135,7 @@ class FlowRunEngine:
             from runs.logging import install_print_capture
 
             install_print_capture()
-        runner = (self.flow.task_runner or default_task_runner()).duplicate()
+        runner = self.flow.new_task_runner()
         runner.start()  # last: nothing after it can fail and leave it running
         return FlowRunContext(self.flow, self.record, runner, log_prints=log_prints,
                               note_final=self._note_final)
@@ -194,27 +196,17 @@ class FlowRunEngine:
     def _failed(self, exc: Exception) -> State:
         from runs.logging import flow_run_logger
 
-        flow_run_logger(self.record).error(
-            "Flow run failed with %s: %s\n%s", type(exc).__name__, exc,
-            "".join(traceback.format_exception(exc)).rstrip(),
-        )
-        return Failed(f"{type(exc).__name__}: {exc}", data=exc)
+        return failed_state(exc, flow_run_logger(self.record), "Flow")
 
     def _timed_out(self) -> State:
-        seconds = self.flow.timeout_seconds
-        return TimedOut(f"Flow run exceeded its timeout of {seconds:g} seconds; it was stopped.",
-                        data=TimeoutError(f"Flow run {self.record.name!r} timed out after "
-                                          f"{seconds:g} seconds"))
-
-    def _propose(self, state: State) -> State:
-        return propose_state(self.record, state)
+        return timed_out_state("Flow", self.record.name, self.flow.timeout_seconds)
 
     # ---- the steps of the attempt loop ---------------------------------------------------------
     def prepare(self) -> State | None:
         return None
 
     def propose(self, state: State) -> State:
-        return self._propose(state)
+        return propose_state(self.record, state)
 
     def wait_for_slot(self) -> None:
         """Flow runs take no slots; never called."""
@@ -228,7 +220,7 @@ class FlowRunEngine:
         runner.shutdown()
         writer.flush()
         release_deferred()
-        accepted = self._propose(outcome)
+        accepted = self.propose(outcome)
         if accepted.is_scheduled():
             runner.start()
         return accepted
@@ -248,8 +240,7 @@ class FlowRunEngine:
 
     def crash(self, exc: BaseException) -> None:
         self._wait_for_futures(self.ctx)
-        self.finish(self.conclude(Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "),
-                                          data=exc)))
+        self.finish(self.conclude(crashed_state(exc)))
 
     # ---- drivers -------------------------------------------------------------------------------
     def run_sync(self) -> State:
@@ -274,27 +265,23 @@ class FlowRunEngine:
 
     # ---- one attempt ---------------------------------------------------------------------------
     def execute_sync(self) -> State | AlreadyDecided:
+        timeout = self.flow.timeout_seconds
+        on_stuck = None if timeout is None else stuck_reporter(self.record, self.conclude,
+                                                               self._timed_out)
         deadline = None
         try:
-            with deadline_scope(self.flow.timeout_seconds, self._stuck) as deadline:
+            with deadline_scope(timeout, on_stuck) as deadline:
                 value = self.flow.fn(*self.bound.args, **self.bound.kwargs)
         except RunTimeout as exc:
             if deadline is None or not deadline.expired or exc.token not in (deadline, None):
                 raise
-            outcome = self._timed_out()  # runs still going finish on their own
+            # Runs still going finish on their own.
+            return decided_by_watchdog(deadline) or self._timed_out()
         except Exception as exc:
             self._wait_for_futures(self.ctx)
-            outcome = self._failed(exc)
-        else:
-            self._wait_for_futures(self.ctx)
-            outcome = self._state_from_return(value)
-        if deadline is not None and deadline.decided is not None:
-            return AlreadyDecided(deadline.decided)
-        return outcome
-
-    def _stuck(self) -> State:
-        """Called by a watchdog when this run's thread did not stop at its deadline."""
-        return self.conclude(self._timed_out())
+            return decided_by_watchdog(deadline) or self._failed(exc)
+        self._wait_for_futures(self.ctx)
+        return decided_by_watchdog(deadline) or self._state_from_return(value)
 
     async def execute_async(self) -> State:
         timeout = self.flow.timeout_seconds

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from runs import conf
@@ -21,9 +20,18 @@ from runs.context import (
     flow_run_context,
     task_run_context,
 )
-from runs.engine.attempts import AlreadyDecided, Deferred, SlotWaiter, drive_async, drive_sync
+from runs.engine.attempts import (
+    AlreadyDecided,
+    Deferred,
+    SlotWaiter,
+    decided_by_watchdog,
+    drive_async,
+    drive_sync,
+    stuck_reporter,
+)
 from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, needs_resolution, resolve
 from runs.engine.naming import format_run_name
+from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.orchestration import propose_state
@@ -32,11 +40,9 @@ from runs.parameters import jsonable_parameters
 from runs.retries import RetryOptions
 from runs.states import (
     Completed,
-    Crashed,
     Failed,
     Pending,
     State,
-    TimedOut,
     UpstreamFailed,
     now,
 )
@@ -247,10 +253,6 @@ class TaskRunEngine:
     def failed(self, exc: Exception) -> State:
         from runs.logging import task_run_logger
 
-        task_run_logger(self.record).error(
-            "Task run failed with %s: %s\n%s", type(exc).__name__, exc,
-            "".join(traceback.format_exception(exc)).rstrip(),
-        )
         result_key = ""
         if self.force_persist:  # the caller is another process: keep the exception for it
             from runs.results import ResultNotPersistable, persist_result
@@ -259,17 +261,13 @@ class TaskRunEngine:
                 result_key = persist_result(exc)
             except ResultNotPersistable:
                 pass
-        return Failed(f"{type(exc).__name__}: {exc}", data=exc, result_key=result_key)
+        return failed_state(exc, task_run_logger(self.record), "Task", result_key)
 
     def timed_out(self) -> State:
-        return TimedOut(
-            f"Task run exceeded its timeout of {self.task.timeout_seconds:g} seconds; "
-            "it was stopped.", data=TimeoutError(
-                f"Task run {self.record.name!r} timed out after "
-                f"{self.task.timeout_seconds:g} seconds"))
+        return timed_out_state("Task", self.record.name, self.task.timeout_seconds)
 
     def crashed(self, exc: BaseException) -> State:
-        return self.propose(Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "), data=exc))
+        return self.propose(crashed_state(exc))
 
     crash = crashed
 
@@ -323,25 +321,20 @@ class TaskRunEngine:
     def execute_sync(self) -> State | AlreadyDecided:
         """Call the function once, in this thread: the outcome to propose."""
         args, kwargs = self._call_args()
+        timeout = self.task.timeout_seconds
+        on_stuck = None if timeout is None else stuck_reporter(self.record, self.propose,
+                                                               self.timed_out)
         deadline = None
         try:
-            with deadline_scope(self.task.timeout_seconds, self._stuck) as deadline:
+            with deadline_scope(timeout, on_stuck) as deadline:
                 result = self.task.fn(*args, **kwargs)
         except RunTimeout as exc:
             if deadline is None or not deadline.expired or exc.token not in (deadline, None):
                 raise  # an enclosing deadline (the flow's) fired
-            outcome: State = self.timed_out()
+            return decided_by_watchdog(deadline) or self.timed_out()
         except Exception as exc:
-            outcome = self.failed(exc)
-        else:
-            outcome = self.completed(result)
-        if deadline is not None and deadline.decided is not None:
-            return AlreadyDecided(deadline.decided)
-        return outcome
-
-    def _stuck(self) -> State:
-        """Called by a watchdog when this run's thread did not stop at its deadline."""
-        return self.propose(self.timed_out())
+            return decided_by_watchdog(deadline) or self.failed(exc)
+        return decided_by_watchdog(deadline) or self.completed(result)
 
     async def execute_async(self) -> State:
         """Await the function once on the event loop: the outcome to propose."""

@@ -34,11 +34,9 @@ def expire_entries(states: QuerySet) -> int:
     def expire() -> int:
         moment = now()
         entries = states.filter(live(moment))
-        run_ids = list(entries.exclude(task_run__isnull=True).values_list("task_run_id",
-                                                                          flat=True))
+        run_ids = list(entries.exclude(task_run__isnull=True).values_list("task_run_id", flat=True))
         count = entries.update(cache_expiration=moment)
-        TaskRun.objects.filter(id__in=run_ids).filter(live(moment)).update(
-            cache_expiration=moment)
+        TaskRun.objects.filter(id__in=run_ids).filter(live(moment)).update(cache_expiration=moment)
         return count
 
     return writer.in_transaction(expire)
@@ -48,8 +46,11 @@ def detach_live_entries(states: QuerySet, at: dt.datetime) -> int:
     """Detach from their task runs the live cache entries among ``states`` (retention is about
     to delete the runs), so that they go on answering their key; the number detached. Call it
     inside the caller's transaction."""
-    return states.filter(type="COMPLETED", cache_key__isnull=False).filter(live(at)).update(
-        task_run=None)
+    return (
+        states.filter(type="COMPLETED", cache_key__isnull=False)
+        .filter(live(at))
+        .update(task_run=None)
+    )
 
 
 def delete_detached_entries(state_ids: list) -> int:
@@ -59,5 +60,6 @@ def delete_detached_entries(state_ids: list) -> int:
     from runs.models import State
 
     with transaction.atomic():
-        return State.objects.filter(id__in=state_ids, task_run__isnull=True,
-                                    flow_run__isnull=True).delete()[0]
+        return State.objects.filter(
+            id__in=state_ids, task_run__isnull=True, flow_run__isnull=True
+        ).delete()[0]

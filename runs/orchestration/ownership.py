@@ -47,8 +47,12 @@ def judge_delivery(record: TaskRunRecord) -> Decision:
             return Decision(Verdict.REJECT, record.state)
         from runs.orchestration import propose_state
 
-        crashed = propose_state(record, Crashed(
-            f"The worker running it ({record.owner}) died; the message was delivered again."))
+        crashed = propose_state(
+            record,
+            Crashed(
+                f"The worker running it ({record.owner}) died; the message was delivered again."
+            ),
+        )
         return Decision(Verdict.ABORT, crashed)
     return ACCEPT
 
@@ -64,19 +68,28 @@ def crash_runs_of_dead_owners() -> int:
     count = 0
     # Pending with an owner: claimed by a worker for a chunk of runs it had not started yet.
     left = TaskRun.objects.filter(
-        Q(state_type="RUNNING") | Q(state_type="PENDING", state_name="Pending"))
+        Q(state_type="RUNNING") | Q(state_type="PENDING", state_name="Pending")
+    )
     left = left.filter(dead_owners_filter(left))
     for task_run_id, owner in left.values_list("id", "owner")[:REAP_TASK_RUNS]:
-        set_task_run_state(task_run_id, Crashed(
-            f"The process that ran this task run ({owner}) stopped renewing its lease; "
-            "it probably died."))
+        set_task_run_state(
+            task_run_id,
+            Crashed(
+                f"The process that ran this task run ({owner}) stopped renewing its lease; "
+                "it probably died."
+            ),
+        )
         count += 1
     running_flows = FlowRun.objects.filter(state_type="RUNNING")
-    for flow_run_id, owner in running_flows.filter(
-        dead_owners_filter(running_flows)
-    ).values_list("id", "owner")[:REAP_FLOW_RUNS]:
-        set_flow_run_state(flow_run_id, Crashed(
-            f"The process that ran this flow run ({owner}) stopped renewing its lease; "
-            "it probably died."))
+    for flow_run_id, owner in running_flows.filter(dead_owners_filter(running_flows)).values_list(
+        "id", "owner"
+    )[:REAP_FLOW_RUNS]:
+        set_flow_run_state(
+            flow_run_id,
+            Crashed(
+                f"The process that ran this flow run ({owner}) stopped renewing its lease; "
+                "it probably died."
+            ),
+        )
         count += 1
     return count

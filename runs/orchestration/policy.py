@@ -75,10 +75,23 @@ class Rule:
 
 
 class Policy:
-    """An ordered tuple of rules; iterating yields them in order."""
+    """An ordered tuple of rules; iterating yields them in order.
+
+    Which rules declare which transitions is worked out once, here: for each pair of state
+    types the policy keeps the rules to ask, so a proposal costs only the rules it concerns.
+    """
 
     def __init__(self, *rules: Rule) -> None:
         self.rules: tuple[Rule, ...] = rules
+        self._asked: dict[tuple[StateType | None, StateType], tuple[tuple[int, Rule], ...]] = {
+            (current, proposed): tuple(
+                (index, rule)
+                for index, rule in enumerate(rules)
+                if current in rule.from_types and proposed in rule.to_types
+            )
+            for current in ANY_STATE
+            for proposed in ALL_TYPES
+        }
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -89,13 +102,19 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy({', '.join(type(rule).__name__ for rule in self.rules)})"
 
+    def _declared(self, t: Transition, after: int = -1) -> tuple[tuple[int, Rule], ...]:
+        """The rules (with their places) that declare ``t`` as proposed now, after ``after``."""
+        current = t.record.state
+        asked = self._asked[current.type if current is not None else None, t.proposed.type]
+        return asked if after < 0 else tuple(pair for pair in asked if pair[0] > after)
+
     def applicable(self, t: Transition) -> list[Rule]:
         """The rules that have something to say about ``t`` as proposed now."""
-        return [rule for rule in self.rules if rule.covers(t) and rule.applies(t)]
+        return [rule for _, rule in self._declared(t) if rule.applies(t)]
 
     def needs_db(self, t: Transition) -> bool:
         """Whether deciding ``t`` must happen inside a database transaction."""
-        return any(rule.needs_db(t) for rule in self.applicable(t))
+        return any(rule.needs_db(t) for _, rule in self._declared(t) if rule.applies(t))
 
     def decide(self, t: Transition) -> Decision:
         """Ask each rule in order and return the outcome.
@@ -107,8 +126,12 @@ class Policy:
         rule answers; ``after_commit`` callbacks are gathered on ``t``.
         """
         outcome = Verdict.ACCEPT
-        for rule in self.rules:
-            if not (rule.covers(t) and rule.applies(t)):
+        asked = self._declared(t)
+        k = 0
+        while k < len(asked):
+            index, rule = asked[k]
+            k += 1
+            if not rule.applies(t):
                 continue
             decision = rule.decide(t)
             if decision is ACCEPT:
@@ -123,4 +146,7 @@ class Policy:
             if decision.state is not None:
                 t.proposed = decision.state
                 outcome = decision.verdict
+            if decision.state is not None or decision.updates:
+                # The transition changed: the rules still to ask are those declaring it now.
+                asked, k = self._declared(t, index), 0
         return Decision(outcome, t.proposed)

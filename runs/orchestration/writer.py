@@ -13,7 +13,6 @@ be reached keeps rows waiting, and that is logged once per outage.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 from collections import deque
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 from runs.orchestration import rows
 from runs.orchestration.records import RunRecord
 from runs.orchestration.rows import Batch
+from runs.process import runtime
 from runs.states import State
 
 T = TypeVar("T")
@@ -218,8 +218,7 @@ class Writer:
             if self._thread is not None and self._pid == os.getpid():
                 return
             self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._loop, name="runs-writer", daemon=True)
-            self._thread.start()
+            self._thread = runtime.ensure("writer", self._loop)
 
     def _loop(self) -> None:
         while True:
@@ -320,4 +319,5 @@ def _flush_at_exit() -> None:
         logger.error("Could not write the last run history at exit: %s", exc)
 
 
-atexit.register(_flush_at_exit)
+# First of the process's exit steps: the runs' last states, while their slots and lease hold.
+runtime.on_stop("writer", _flush_at_exit)

@@ -98,18 +98,3 @@ class SequentialTaskRunner(TaskRunner):
         _run_engine(engine)
         return RunFuture(engine.record)
 
-
-def default_task_runner() -> TaskRunner:
-    """The runner of flows that name none: RUNS_DEFAULT_TASK_RUNNER (thread or celery)."""
-    choice = conf.settings.RUNS_DEFAULT_TASK_RUNNER.strip().lower()
-    if choice == "celery":
-        from runs.runners.celery import CeleryTaskRunner
-
-        return CeleryTaskRunner()
-    if choice not in ("thread", "threads", "threadpool", ""):
-        from runs.conf import SettingError
-
-        raise SettingError(
-            f"RUNS_DEFAULT_TASK_RUNNER={choice!r} is not a task runner; use 'thread' or 'celery'."
-        )
-    return ThreadPoolTaskRunner()

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from runs.models import State
+from runs.orchestration import cache as orchestration_cache
 from runs.results import result_size
 from runs.states import now
 
 
 def live(at: dt.datetime | None = None) -> Q:
-    """The rows (State or TaskRun) whose cache has not expired at ``at`` (default: now)."""
-    moment = now() if at is None else at
-    return Q(cache_expiration__isnull=True) | Q(cache_expiration__gt=moment)
+    """The rows (State or TaskRun) whose cache has not expired at ``at`` (default: now);
+    orchestration's definition (``runs.orchestration.cache.live``), which expires them."""
+    return orchestration_cache.live(at)
 
 
 def is_expired(expiration: dt.datetime | None, at: dt.datetime | None = None) -> bool:

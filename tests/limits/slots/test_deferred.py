@@ -47,3 +47,23 @@ def test_a_forked_child_forgets_what_its_parent_holds_back():
     deferred.defer(["parent's"])
     deferred.forget()
     assert not deferred.pending
+
+
+def test_this_process_state_is_reset_in_a_forked_child():
+    import os
+
+    from limits.slots.process import this_process
+
+    this_process.deferred.defer(["held by the parent"])
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report, and leave without running the parent's exit hooks
+            os.write(write, b"1" if this_process.deferred.pending else b"0")
+            os._exit(0)
+        os.close(write)
+        assert os.read(read, 1) == b"0"
+        os.waitpid(pid, 0)
+        assert this_process.deferred.pending  # the parent still frees its own
+    finally:
+        this_process.deferred.take()

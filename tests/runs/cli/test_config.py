@@ -24,8 +24,13 @@ def private_settings(tmp_path, monkeypatch):
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runs.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "runs.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def private_env(tmp_path, **values: str) -> dict[str, str]:
@@ -33,21 +38,25 @@ def private_env(tmp_path, **values: str) -> dict[str, str]:
     return {**env, "RUNS_HOME": str(tmp_path / "home"), **values}
 
 
-@pytest.mark.parametrize("assignment", [
-    "DATABASE_URL=notaurl",
-    "DATABASE_URL=postgres://[bad",
-    "DATABASE_URL=mysql://user@host/runs",
-    "CELERY_BROKER_URL=bogus://",
-    "CELERY_BROKER_URL=redis://host:port/0",
-    "RUNS_API_URL=notaurl",
-    "RUNS_DEFAULT_TASK_RUNNER=foo",
-    "RUNS_HEARTBEAT_SECONDS=0",
-    "RUNS_HEARTBEAT_SECONDS=-1",
-    "RUNS_HEARTBEAT_SECONDS=abc",
-    "RUNS_RETENTION_DAYS=99999999",
-])
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "DATABASE_URL=notaurl",
+        "DATABASE_URL=postgres://[bad",
+        "DATABASE_URL=mysql://user@host/runs",
+        "CELERY_BROKER_URL=bogus://",
+        "CELERY_BROKER_URL=redis://host:port/0",
+        "RUNS_API_URL=notaurl",
+        "RUNS_DEFAULT_TASK_RUNNER=foo",
+        "RUNS_HEARTBEAT_SECONDS=0",
+        "RUNS_HEARTBEAT_SECONDS=-1",
+        "RUNS_HEARTBEAT_SECONDS=abc",
+        "RUNS_RETENTION_DAYS=99999999",
+    ],
+)
 def test_config_set_refuses_a_value_the_runtime_would_refuse_and_saves_nothing(
-        assignment, private_settings, capsys):
+    assignment, private_settings, capsys
+):
     name = assignment.split("=", 1)[0]
 
     status = main(["config", "set", "RUNS_TASK_DEFAULT_RETRIES=1", assignment])
@@ -61,10 +70,17 @@ def test_config_set_refuses_a_value_the_runtime_would_refuse_and_saves_nothing(
 
 
 def test_config_set_accepts_what_the_runtime_accepts(private_settings, capsys):
-    status = main(["config", "set", "DATABASE_URL=postgres://user@127.0.0.1:5432/runs",
-                   "CELERY_BROKER_URL=redis://127.0.0.1:6379/0",
-                   "RUNS_API_URL=http://127.0.0.1:8000", "RUNS_DEFAULT_TASK_RUNNER=Celery",
-                   "RUNS_HEARTBEAT_SECONDS=0.5"])
+    status = main(
+        [
+            "config",
+            "set",
+            "DATABASE_URL=postgres://user@127.0.0.1:5432/runs",
+            "CELERY_BROKER_URL=redis://127.0.0.1:6379/0",
+            "RUNS_API_URL=http://127.0.0.1:8000",
+            "RUNS_DEFAULT_TASK_RUNNER=Celery",
+            "RUNS_HEARTBEAT_SECONDS=0.5",
+        ]
+    )
 
     assert status == 0, capsys.readouterr().err
     saved = conf.read_profile(private_settings.profile_path)
@@ -89,13 +105,15 @@ def test_malformed_database_url_from_the_profile_file_names_the_file(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     (home / "profiles.toml").write_text(
-        'active = "default"\n[profiles.default]\nDATABASE_URL = "notaurl"\n')
+        'active = "default"\n[profiles.default]\nDATABASE_URL = "notaurl"\n'
+    )
 
     result = run_cli("flow-run", "ls", env=private_env(tmp_path))
 
     assert result.returncode == 1
     assert result.stderr.startswith(
-        f"Error: DATABASE_URL='notaurl' (from profile {home / 'profiles.toml'}) is not valid")
+        f"Error: DATABASE_URL='notaurl' (from profile {home / 'profiles.toml'}) is not valid"
+    )
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -116,6 +134,7 @@ def test_a_profile_file_that_is_not_toml_is_one_line_saying_how_to_fix_it(tmp_pa
     result = run_cli("config", "view", env=private_env(tmp_path))
 
     assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: The profile file {home / 'profiles.toml'} is not "
-                                    "valid TOML")
+    assert result.stderr.startswith(
+        f"Error: The profile file {home / 'profiles.toml'} is not valid TOML"
+    )
     assert len(result.stderr.strip().splitlines()) == 1

@@ -9,12 +9,17 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("age", ["99999999d", "36501d",
-                                 pytest.param("9" * 5000 + "s", id="5000-digits")])
+@pytest.mark.parametrize(
+    "age", ["99999999d", "36501d", pytest.param("9" * 5000 + "s", id="5000-digits")]
+)
 def test_an_age_beyond_100_years_is_one_line_error_with_the_longest_allowed(age):
-    done = subprocess.run([sys.executable, "-m", "runs.cli", "prune", "--older-than", age,
-                           "--dry-run"], capture_output=True, text=True, env=os.environ.copy(),
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "runs.cli", "prune", "--older-than", age, "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
 
     assert done.returncode == 1
     assert done.stderr.strip().endswith("is too long an age; the longest is 36500d (100 years).")

@@ -32,8 +32,13 @@ def task_run(flow_run_id):
     made = []
 
     def make() -> TaskRunRecord:
-        record = TaskRunRecord(name=f"o-{uuid.uuid4().hex[:6]}", flow_run_id=flow_run_id,
-                               task_key="test-ownership", task_name="o", sync=True)
+        record = TaskRunRecord(
+            name=f"o-{uuid.uuid4().hex[:6]}",
+            flow_run_id=flow_run_id,
+            task_key="test-ownership",
+            task_name="o",
+            sync=True,
+        )
         propose_state(record, Pending())
         made.append(record)
         return record
@@ -47,8 +52,9 @@ def task_run(flow_run_id):
 def test_a_worker_claims_the_pending_runs_nobody_owns(task_run):
     first, second = task_run(), task_run()
     assert claim_task_runs([str(first.id), str(second.id)]) == 2
-    owners = set(TaskRun.objects.filter(id__in=[first.id, second.id]).values_list("owner",
-                                                                                 flat=True))
+    owners = set(
+        TaskRun.objects.filter(id__in=[first.id, second.id]).values_list("owner", flat=True)
+    )
     assert owners == {current_owner()}
     assert claim_task_runs([str(first.id)]) == 0  # owned by a live process: left alone
 

