@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from runs.futures import RunFuture
+from runs.process import runtime
 from runs.runners import TaskRunner
 from runs.states import State
 
@@ -62,9 +63,7 @@ class FinalStatePoller:
         with self._lock:
             self._pending[record.id] = record
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, daemon=True,
-                                                name="runs-celery-poll")
-                self._thread.start()
+                self._thread = runtime.ensure("celery-poll", self._loop)
         self._wake.set()
 
     def _loop(self) -> None:
