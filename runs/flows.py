@@ -50,6 +50,9 @@ class Flow:
             )
         self.fn = fn
         self.name = name or fn.__name__.replace("_", "-")
+        if not isinstance(self.name, str) or "\x00" in self.name or len(self.name) > 200:
+            raise ValueError(f"A flow's name must be text of at most 200 characters without NUL "
+                             f"characters; got {self.name!r:.80}. Pass a shorter name=...")
         self.description = description if description is not None else inspect.getdoc(fn)
         self.retries = retries
         self.retry_delay_seconds = retry_delay_seconds

@@ -10,6 +10,7 @@ import builtins
 import io
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from runs.context import flow_run_context, task_run_context
@@ -18,6 +19,17 @@ from runs.states import now
 
 class MissingContextError(RuntimeError):
     """A run-only function was called outside a flow run or task run."""
+
+
+#: Where log rows go: the write-behind writer's ``add_log``, set by the writer when it loads
+#: (it sits beside this module in the store; an import here would close a cycle through
+#: orchestration, whose rules log).
+_sink: list[Callable[[dict[str, Any]], None]] = []
+
+
+def set_log_sink(sink: Callable[[dict[str, Any]], None]) -> None:
+    """Send the log rows of runs to ``sink`` (called once, by the write-behind writer)."""
+    _sink[:] = [sink]
 
 
 class RunLogHandler(logging.Handler):
@@ -32,9 +44,7 @@ class RunLogHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info:
                 message = f"{message}\n{self.formatException(record.exc_info)}"
-            from runs.orchestration.writer import writer
-
-            writer.add_log({
+            _sink[0]({
                 "flow_run_id": flow_run_id, "task_run_id": task_run_id,
                 "level": record.levelno, "name": record.name[:200], "message": message,
                 "timestamp": now(),

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from runs.logging import set_log_sink
 from runs.orchestration import rows
 from runs.orchestration.records import RunRecord
 from runs.orchestration.rows import Batch
@@ -309,6 +310,7 @@ def _merge(first: Batch, second: Batch) -> Batch:
 
 
 writer = Writer()
+set_log_sink(writer.add_log)
 
 
 def _flush_at_exit() -> None:

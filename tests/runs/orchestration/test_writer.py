@@ -177,3 +177,8 @@ def test_tags_with_nul_characters_or_over_200_characters_are_stored_made_safe():
     assert sorted(task_run.tags) == ["a\ufffdb", "t" * 199 + "\u2026"]
     assert task_run.state_type == "COMPLETED"
     assert_an_unrelated_flow_is_recorded()
+
+
+def test_a_flow_name_its_table_cannot_hold_is_refused_at_definition():
+    with pytest.raises(ValueError, match="at most 200 characters"):
+        flow(name="f" * 201)(lambda: None)
