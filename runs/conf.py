@@ -392,13 +392,6 @@ def write_profile_value(path: Path, name: str, value: str | None) -> None:
 settings = Settings()
 
 
-def reload() -> Settings:
-    """Read the environment and profile again (after they changed); returns the new settings."""
-    global settings
-    settings = Settings()
-    return settings
-
-
 @contextmanager
 def override(**values: Any) -> Iterator[Settings]:
     """Temporarily force setting values in this process (for tests and embedding)."""

@@ -48,9 +48,6 @@ class Deadline:
         self.expired = False
         self.decided: Any = None
 
-    def owns(self, exc: BaseException) -> bool:
-        return isinstance(exc, RunTimeout) and exc.token is self
-
 
 # ---- main thread: SIGALRM ---------------------------------------------------------------
 _alarm_stack: list[Deadline] = []

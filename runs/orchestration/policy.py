@@ -29,7 +29,6 @@ from runs.states import FINAL_TYPES, State, StateType
 ANY_STATE: frozenset[StateType | None] = frozenset(StateType) | {None}
 ALL_TYPES: frozenset[StateType] = frozenset(StateType)
 FINAL: frozenset[StateType] = frozenset(FINAL_TYPES)
-NOT_FINAL: frozenset[StateType | None] = ANY_STATE - FINAL
 RUNNING: frozenset[StateType] = frozenset({StateType.RUNNING})
 
 
@@ -44,10 +43,6 @@ class Transition:
     @property
     def is_task(self) -> bool:
         return isinstance(self.record, TaskRunRecord)
-
-    @property
-    def entering_running(self) -> bool:
-        return self.proposed.type is StateType.RUNNING
 
 
 class Rule:
@@ -107,10 +102,6 @@ class Policy:
         current = t.record.state
         asked = self._asked[current.type if current is not None else None, t.proposed.type]
         return asked if after < 0 else tuple(pair for pair in asked if pair[0] > after)
-
-    def applicable(self, t: Transition) -> list[Rule]:
-        """The rules that have something to say about ``t`` as proposed now."""
-        return [rule for _, rule in self._declared(t) if rule.applies(t)]
 
     def needs_db(self, t: Transition) -> bool:
         """Whether deciding ``t`` must happen inside a database transaction."""
