@@ -41,8 +41,13 @@ _LOOK: dict[str, tuple[str, str]] = {
 }
 
 _TYPE_DEFAULT_NAME = {
-    "SCHEDULED": "Scheduled", "PENDING": "Pending", "RUNNING": "Running",
-    "COMPLETED": "Completed", "FAILED": "Failed", "CRASHED": "Crashed", "CANCELLED": "Cancelled",
+    "SCHEDULED": "Scheduled",
+    "PENDING": "Pending",
+    "RUNNING": "Running",
+    "COMPLETED": "Completed",
+    "FAILED": "Failed",
+    "CRASHED": "Crashed",
+    "CANCELLED": "Cancelled",
 }
 
 

@@ -60,17 +60,24 @@ class ConcurrencyLimit:
 
     @classmethod
     def from_json(cls, data: dict) -> ConcurrencyLimit:
-        return cls(id=uuid.UUID(str(data["id"])), tag=data["tag"],
-                   concurrency_limit=data["concurrency_limit"],
-                   active_slots=[uuid.UUID(str(s)) for s in data.get("active_slots", [])])
+        return cls(
+            id=uuid.UUID(str(data["id"])),
+            tag=data["tag"],
+            concurrency_limit=data["concurrency_limit"],
+            active_slots=[uuid.UUID(str(s)) for s in data.get("active_slots", [])],
+        )
 
 
 def _state(data: dict | None) -> State | None:
     if not data:
         return None
-    return State(type=data["type"], name=data.get("name", ""), message=data.get("message", ""),
-                 timestamp=_time(data.get("timestamp")) or dt.datetime.now(dt.UTC),
-                 scheduled_time=_time(data.get("scheduled_time")))
+    return State(
+        type=data["type"],
+        name=data.get("name", ""),
+        message=data.get("message", ""),
+        timestamp=_time(data.get("timestamp")) or dt.datetime.now(dt.UTC),
+        scheduled_time=_time(data.get("scheduled_time")),
+    )
 
 
 @dataclass
@@ -93,10 +100,15 @@ class FlowRun:
     @classmethod
     def from_json(cls, data: dict) -> FlowRun:
         return cls(
-            id=uuid.UUID(data["id"]), name=data["name"], flow_name=data["flow"],
-            state=_state(data.get("state")), parameters=data.get("parameters") or {},
-            tags=data.get("tags") or [], run_count=data.get("run_count", 0),
-            created=_time(data.get("created")), start_time=_time(data.get("start_time")),
+            id=uuid.UUID(data["id"]),
+            name=data["name"],
+            flow_name=data["flow"],
+            state=_state(data.get("state")),
+            parameters=data.get("parameters") or {},
+            tags=data.get("tags") or [],
+            run_count=data.get("run_count", 0),
+            created=_time(data.get("created")),
+            start_time=_time(data.get("start_time")),
             end_time=_time(data.get("end_time")),
             parent_task_run_id=_uuid(data.get("parent_task_run")),
             task_run_ids=[uuid.UUID(t["id"]) for t in data.get("task_runs", [])],
@@ -124,12 +136,18 @@ class TaskRun:
     @classmethod
     def from_json(cls, data: dict) -> TaskRun:
         return cls(
-            id=uuid.UUID(data["id"]), name=data["name"], task_key=data["task_key"],
-            task_name=data["task_name"], flow_run_id=uuid.UUID(data["flow_run"]),
-            state=_state(data.get("state")), run_count=data.get("run_count", 0),
-            tags=data.get("tags") or [], cache_key=data.get("cache_key"),
+            id=uuid.UUID(data["id"]),
+            name=data["name"],
+            task_key=data["task_key"],
+            task_name=data["task_name"],
+            flow_run_id=uuid.UUID(data["flow_run"]),
+            state=_state(data.get("state")),
+            run_count=data.get("run_count", 0),
+            tags=data.get("tags") or [],
+            cache_key=data.get("cache_key"),
             cache_expiration=_time(data.get("cache_expiration")),
-            start_time=_time(data.get("start_time")), end_time=_time(data.get("end_time")),
+            start_time=_time(data.get("start_time")),
+            end_time=_time(data.get("end_time")),
             upstream=[uuid.UUID(u) for u in data.get("upstream", [])],
         )
 
@@ -147,9 +165,14 @@ class LogLine:
 
     @classmethod
     def from_json(cls, data: dict) -> LogLine:
-        return cls(level=data["level"], message=data["message"], timestamp=_time(data["timestamp"]),
-                   name=data.get("name", ""), flow_run_id=_uuid(data.get("flow_run")),
-                   task_run_id=_uuid(data.get("task_run")))
+        return cls(
+            level=data["level"],
+            message=data["message"],
+            timestamp=_time(data["timestamp"]),
+            name=data.get("name", ""),
+            flow_run_id=_uuid(data.get("flow_run")),
+            task_run_id=_uuid(data.get("task_run")),
+        )
 
 
 # --- requests, independent of sync or async ----------------------------------------------------
@@ -186,9 +209,12 @@ def _raise_for(response: httpx.Response) -> None:
     if response.status_code in (401, 403):
         raise ClientError(
             f"The API at {response.request.url} refused the request ({response.status_code}: "
-            f"{detail or body}). Set RUNS_API_KEY to a token from `runs token create USERNAME`.")
-    raise ClientError(f"The API answered {response.status_code} to {response.request.method} "
-                      f"{response.request.url}: {body}")
+            f"{detail or body}). Set RUNS_API_KEY to a token from `runs token create USERNAME`."
+        )
+    raise ClientError(
+        f"The API answered {response.status_code} to {response.request.method} "
+        f"{response.request.url}: {body}"
+    )
 
 
 # --- transports --------------------------------------------------------------------------------
@@ -251,9 +277,11 @@ class _InProcess:
     def _request(self, method: str, path: str, kwargs: dict) -> httpx.Response:
         if self._http is None:
             app = _marked_app()
-            self._http = httpx.Client(transport=httpx.WSGITransport(app=app),
-                                      base_url=f"http://{_in_process_host()}/api/",
-                                      timeout=TIMEOUT)
+            self._http = httpx.Client(
+                transport=httpx.WSGITransport(app=app),
+                base_url=f"http://{_in_process_host()}/api/",
+                timeout=TIMEOUT,
+            )
         return self._http.request(method, path, **kwargs)
 
     def submit(self, method: str, path: str, **kwargs):
@@ -291,7 +319,7 @@ def _next_path(url: str | None) -> str | None:
     path = parts.path
     marker = "/api/"
     index = path.find(marker)
-    relative = path[index + len(marker):] if index >= 0 else path.lstrip("/")
+    relative = path[index + len(marker) :] if index >= 0 else path.lstrip("/")
     return relative + (f"?{parts.query}" if parts.query else "")
 
 
@@ -304,9 +332,14 @@ class _Operations:
     # concurrency limits
     def create_concurrency_limit(self, tag: str, concurrency_limit: int):
         """Set ``tag``'s limit (creating it or updating it); returns the limit's id (UUID)."""
-        return self._do(_Call("POST", "concurrency-limits/",
-                              json={"tag": tag, "concurrency_limit": concurrency_limit},
-                              parse=lambda data: uuid.UUID(str(data["id"]))))
+        return self._do(
+            _Call(
+                "POST",
+                "concurrency-limits/",
+                json={"tag": tag, "concurrency_limit": concurrency_limit},
+                parse=lambda data: uuid.UUID(str(data["id"])),
+            )
+        )
 
     def read_concurrency_limit_by_tag(self, tag: str):
         """The limit of ``tag`` (``.id .tag .concurrency_limit .active_slots``)."""
@@ -314,9 +347,14 @@ class _Operations:
 
     def read_concurrency_limits(self, limit: int = 100, offset: int = 0):
         """Up to ``limit`` limits by tag, skipping the first ``offset``."""
-        return self._do(_Call(
-            "GET", "concurrency-limits/", params={"limit": limit, "offset": offset},
-            parse=lambda data: [ConcurrencyLimit.from_json(item) for item in data["results"]]))
+        return self._do(
+            _Call(
+                "GET",
+                "concurrency-limits/",
+                params={"limit": limit, "offset": offset},
+                parse=lambda data: [ConcurrencyLimit.from_json(item) for item in data["results"]],
+            )
+        )
 
     def delete_concurrency_limit_by_tag(self, tag: str):
         """Remove ``tag``'s limit; ObjectNotFound when it has none."""
@@ -333,31 +371,57 @@ class _Operations:
 
     def read_flow_run_states(self, flow_run_id):
         """Every State of a flow run, oldest first."""
-        return self._do(_Call("GET", f"flow-runs/{flow_run_id}/states/", paged=True,
-                              parse=lambda items: [_state(item) for item in items]))
+        return self._do(
+            _Call(
+                "GET",
+                f"flow-runs/{flow_run_id}/states/",
+                paged=True,
+                parse=lambda items: [_state(item) for item in items],
+            )
+        )
 
     def read_task_run_states(self, task_run_id):
         """Every State of a task run, oldest first."""
-        return self._do(_Call("GET", f"task-runs/{task_run_id}/states/", paged=True,
-                              parse=lambda items: [_state(item) for item in items]))
+        return self._do(
+            _Call(
+                "GET",
+                f"task-runs/{task_run_id}/states/",
+                paged=True,
+                parse=lambda items: [_state(item) for item in items],
+            )
+        )
 
     def read_logs(self, flow_run_id=None, task_run_id=None, level=None):
         """Log lines (``.level .message .timestamp``), oldest first, of one run or all runs."""
-        params = {k: str(v) for k, v in (("flow_run", flow_run_id), ("task_run", task_run_id),
-                                         ("level", level)) if v is not None}
-        return self._do(_Call("GET", "logs/", params=params, paged=True,
-                              parse=lambda items: [LogLine.from_json(item) for item in items]))
+        params = {
+            k: str(v)
+            for k, v in (("flow_run", flow_run_id), ("task_run", task_run_id), ("level", level))
+            if v is not None
+        }
+        return self._do(
+            _Call(
+                "GET",
+                "logs/",
+                params=params,
+                paged=True,
+                parse=lambda items: [LogLine.from_json(item) for item in items],
+            )
+        )
 
     def start_flow_run(self, flow: str, parameters: dict | None = None):
         """Start the registered flow ``flow`` on a worker; returns the new (SCHEDULED) FlowRun."""
-        return self._do(_Call("POST", "flow-runs/", json={"flow": flow,
-                                                          "parameters": parameters or {}},
-                              parse=FlowRun.from_json))
+        return self._do(
+            _Call(
+                "POST",
+                "flow-runs/",
+                json={"flow": flow, "parameters": parameters or {}},
+                parse=FlowRun.from_json,
+            )
+        )
 
     def cancel_flow_run(self, flow_run_id):
         """Cancel a scheduled or running flow run; returns it."""
-        return self._do(_Call("POST", f"flow-runs/{flow_run_id}/cancel/",
-                              parse=FlowRun.from_json))
+        return self._do(_Call("POST", f"flow-runs/{flow_run_id}/cancel/", parse=FlowRun.from_json))
 
 
 class SyncClient(_Operations):

@@ -104,11 +104,13 @@ def _parse_database_url(text: str) -> str | None:
     try:
         database = dj_database_url.parse(url)
     except ValueError:
-        raise ValueError("it cannot be read as a URL (write special characters of the "
-                         "password as %XX)") from None
+        raise ValueError(
+            "it cannot be read as a URL (write special characters of the password as %XX)"
+        ) from None
     if database["NAME"] in ("", ":memory:"):
-        raise ValueError("it names no database (an in-memory SQLite database is not shared "
-                         "between processes)")
+        raise ValueError(
+            "it names no database (an in-memory SQLite database is not shared between processes)"
+        )
     return url
 
 
@@ -125,8 +127,10 @@ def _parse_broker_url(text: str) -> str | None:
             raise ValueError("it is not a URL (expected scheme://...)")
         transport = scheme.split("+", 1)[0]
         if transport not in TRANSPORT_ALIASES and transport.lower() not in TRANSPORT_ALIASES:
-            raise ValueError(f"Celery has no transport named {transport!r} (unset it for the "
-                             "embedded filesystem broker)")
+            raise ValueError(
+                f"Celery has no transport named {transport!r} (unset it for the "
+                "embedded filesystem broker)"
+            )
         _check_port(part)
     return url
 
@@ -149,8 +153,13 @@ def _check_port(url: str) -> None:
         raise ValueError("its port is not a number from 0 to 65535") from None
 
 
-_TASK_RUNNERS = {"thread": "thread", "threads": "thread", "threadpool": "thread", "": "thread",
-                 "celery": "celery"}
+_TASK_RUNNERS = {
+    "thread": "thread",
+    "threads": "thread",
+    "threadpool": "thread",
+    "": "thread",
+    "celery": "celery",
+}
 
 
 def _parse_task_runner(text: str) -> str:
@@ -221,54 +230,157 @@ def _home_default(_: Settings) -> Path:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("RUNS_HOME", lambda t: Path(t).expanduser(), _home_default,
-                "folder for the database, results, profiles and the embedded broker", "/srv/runs"),
-        Setting("RUNS_TASK_DEFAULT_RETRIES", _parse_nonnegative_int, 0,
-                "retries of a task that sets none", "3"),
-        Setting("RUNS_FLOW_DEFAULT_RETRIES", _parse_nonnegative_int, 0,
-                "retries of a flow that sets none", "3"),
-        Setting("RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS", _parse_delays, 0.0,
-                "delay between task retries", "[1, 10, 100]"),
-        Setting("RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS", _parse_delays, 0.0,
-                "delay between flow retries", "[1, 10, 100]"),
-        Setting("RUNS_TASKS_REFRESH_CACHE", _parse_bool, False,
-                "refresh the cache of every task whose refresh_cache is None", "true"),
-        Setting("RUNS_LOCAL_STORAGE_PATH", lambda t: Path(t).expanduser(),
-                lambda s: s.RUNS_HOME / "storage", "where persisted results are written",
-                "/srv/runs/storage"),
-        Setting("RUNS_TASK_CACHE_KEY_MAX_LENGTH", _parse_nonnegative_int, 2000,
-                "longest cache key accepted", "2000"),
-        Setting("RUNS_LOG_MESSAGE_MAX_LENGTH", _parse_nonnegative_int, 100_000,
-                "longest log or state message stored, in characters (the rest is cut, marked)",
-                "20000"),
-        Setting("RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", _parse_seconds, 30.0,
-                "longest a run waiting for a concurrency slot sleeps before checking again", "30"),
-        Setting("RUNS_HEARTBEAT_SECONDS", _parse_positive_seconds, 5.0,
-                "how often a process renews the lease on the runs it executes", "5"),
-        Setting("RUNS_API_URL", _parse_api_url, None,
-                "REST API the client talks to; unset means in-process", "http://127.0.0.1:8000/api"),
-        Setting("RUNS_API_KEY", _parse_optional_text, None,
-                "token the client sends to RUNS_API_URL", "0123abcd..."),
-        Setting("RUNS_DEFAULT_TASK_RUNNER", _parse_task_runner, "thread",
-                "task runner of flows that set none: thread or celery", "celery"),
-        Setting("RUNS_THREAD_RUNNER_MAX_WORKERS", _parse_nonnegative_int, 0,
-                "threads of the default task runner (0: a choice made from the CPU count)", "16"),
-        Setting("RUNS_FLOW_MODULES", _parse_list, [],
-                "modules whose flows the web form and API may start", "myapp.flows,other.flows"),
-        Setting("RUNS_ADMIN_PASSWORD", _parse_optional_text, None,
-                "password of the admin account `runs up` creates on first start", "s3cret"),
-        Setting("RUNS_RETENTION_DAYS", _parse_retention_days, 0,
-                "days of finished runs a worker keeps (0 keeps everything)", "30"),
+        Setting(
+            "RUNS_HOME",
+            lambda t: Path(t).expanduser(),
+            _home_default,
+            "folder for the database, results, profiles and the embedded broker",
+            "/srv/runs",
+        ),
+        Setting(
+            "RUNS_TASK_DEFAULT_RETRIES",
+            _parse_nonnegative_int,
+            0,
+            "retries of a task that sets none",
+            "3",
+        ),
+        Setting(
+            "RUNS_FLOW_DEFAULT_RETRIES",
+            _parse_nonnegative_int,
+            0,
+            "retries of a flow that sets none",
+            "3",
+        ),
+        Setting(
+            "RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS",
+            _parse_delays,
+            0.0,
+            "delay between task retries",
+            "[1, 10, 100]",
+        ),
+        Setting(
+            "RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS",
+            _parse_delays,
+            0.0,
+            "delay between flow retries",
+            "[1, 10, 100]",
+        ),
+        Setting(
+            "RUNS_TASKS_REFRESH_CACHE",
+            _parse_bool,
+            False,
+            "refresh the cache of every task whose refresh_cache is None",
+            "true",
+        ),
+        Setting(
+            "RUNS_LOCAL_STORAGE_PATH",
+            lambda t: Path(t).expanduser(),
+            lambda s: s.RUNS_HOME / "storage",
+            "where persisted results are written",
+            "/srv/runs/storage",
+        ),
+        Setting(
+            "RUNS_TASK_CACHE_KEY_MAX_LENGTH",
+            _parse_nonnegative_int,
+            2000,
+            "longest cache key accepted",
+            "2000",
+        ),
+        Setting(
+            "RUNS_LOG_MESSAGE_MAX_LENGTH",
+            _parse_nonnegative_int,
+            100_000,
+            "longest log or state message stored, in characters (the rest is cut, marked)",
+            "20000",
+        ),
+        Setting(
+            "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS",
+            _parse_seconds,
+            30.0,
+            "longest a run waiting for a concurrency slot sleeps before checking again",
+            "30",
+        ),
+        Setting(
+            "RUNS_HEARTBEAT_SECONDS",
+            _parse_positive_seconds,
+            5.0,
+            "how often a process renews the lease on the runs it executes",
+            "5",
+        ),
+        Setting(
+            "RUNS_API_URL",
+            _parse_api_url,
+            None,
+            "REST API the client talks to; unset means in-process",
+            "http://127.0.0.1:8000/api",
+        ),
+        Setting(
+            "RUNS_API_KEY",
+            _parse_optional_text,
+            None,
+            "token the client sends to RUNS_API_URL",
+            "0123abcd...",
+        ),
+        Setting(
+            "RUNS_DEFAULT_TASK_RUNNER",
+            _parse_task_runner,
+            "thread",
+            "task runner of flows that set none: thread or celery",
+            "celery",
+        ),
+        Setting(
+            "RUNS_THREAD_RUNNER_MAX_WORKERS",
+            _parse_nonnegative_int,
+            0,
+            "threads of the default task runner (0: a choice made from the CPU count)",
+            "16",
+        ),
+        Setting(
+            "RUNS_FLOW_MODULES",
+            _parse_list,
+            [],
+            "modules whose flows the web form and API may start",
+            "myapp.flows,other.flows",
+        ),
+        Setting(
+            "RUNS_ADMIN_PASSWORD",
+            _parse_optional_text,
+            None,
+            "password of the admin account `runs up` creates on first start",
+            "s3cret",
+        ),
+        Setting(
+            "RUNS_RETENTION_DAYS",
+            _parse_retention_days,
+            0,
+            "days of finished runs a worker keeps (0 keeps everything)",
+            "30",
+        ),
         Setting("RUNS_DEBUG", _parse_bool, False, "Django debug mode", "true"),
-        Setting("RUNS_ALLOWED_HOSTS", _parse_list, ["*"], "Django ALLOWED_HOSTS", "runs.example.com"),
-        Setting("RUNS_SECRET_KEY", _parse_optional_text, None,
-                "Django SECRET_KEY (generated under RUNS_HOME when unset)", "long-random-text"),
-        Setting("DATABASE_URL", _parse_database_url, None,
-                "database URL (default: SQLite at $RUNS_HOME/runs.sqlite3)",
-                "postgres://user@127.0.0.1:5432/runs"),
-        Setting("CELERY_BROKER_URL", _parse_broker_url, None,
-                "Celery broker (default: a filesystem broker under RUNS_HOME)",
-                "redis://127.0.0.1:6379/0"),
+        Setting(
+            "RUNS_ALLOWED_HOSTS", _parse_list, ["*"], "Django ALLOWED_HOSTS", "runs.example.com"
+        ),
+        Setting(
+            "RUNS_SECRET_KEY",
+            _parse_optional_text,
+            None,
+            "Django SECRET_KEY (generated under RUNS_HOME when unset)",
+            "long-random-text",
+        ),
+        Setting(
+            "DATABASE_URL",
+            _parse_database_url,
+            None,
+            "database URL (default: SQLite at $RUNS_HOME/runs.sqlite3)",
+            "postgres://user@127.0.0.1:5432/runs",
+        ),
+        Setting(
+            "CELERY_BROKER_URL",
+            _parse_broker_url,
+            None,
+            "Celery broker (default: a filesystem broker under RUNS_HOME)",
+            "redis://127.0.0.1:6379/0",
+        ),
     ]
 }
 
@@ -368,8 +480,10 @@ def _load_profile_file(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise SettingError(f"The profile file {path} is not valid TOML ({exc}); correct it, or "
-                           "delete it and set its values again with runs config set.") from None
+        raise SettingError(
+            f"The profile file {path} is not valid TOML ({exc}); correct it, or "
+            "delete it and set its values again with runs config set."
+        ) from None
 
 
 def write_profile_value(path: Path, name: str, value: str | None) -> None:

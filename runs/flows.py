@@ -13,8 +13,16 @@ from runs.runners import TaskRunner, ThreadPoolTaskRunner
 __all__ = ["Flow", "flow"]
 
 _OPTION_NAMES = (
-    "name", "description", "retries", "retry_delay_seconds", "timeout_seconds", "log_prints",
-    "flow_run_name", "task_runner", "persist_result", "version",
+    "name",
+    "description",
+    "retries",
+    "retry_delay_seconds",
+    "timeout_seconds",
+    "log_prints",
+    "flow_run_name",
+    "task_runner",
+    "persist_result",
+    "version",
 )
 
 
@@ -39,8 +47,13 @@ class Flow:
 
         if not callable(fn):
             raise TypeError(f"@flow decorates a function; got {fn!r}.")
-        _validate_options(dict(retries=retries, retry_delay_seconds=retry_delay_seconds,
-                               timeout_seconds=timeout_seconds))
+        _validate_options(
+            dict(
+                retries=retries,
+                retry_delay_seconds=retry_delay_seconds,
+                timeout_seconds=timeout_seconds,
+            )
+        )
         if isinstance(task_runner, type):
             task_runner = task_runner()
         if task_runner is not None and not isinstance(task_runner, TaskRunner):
@@ -51,18 +64,23 @@ class Flow:
         self.fn = fn
         self.name = name or fn.__name__.replace("_", "-")
         if not isinstance(self.name, str) or "\x00" in self.name or len(self.name) > 200:
-            raise ValueError(f"A flow's name must be text of at most 200 characters without NUL "
-                             f"characters; got {self.name!r:.80}. Pass a shorter name=...")
+            raise ValueError(
+                f"A flow's name must be text of at most 200 characters without NUL "
+                f"characters; got {self.name!r:.80}. Pass a shorter name=..."
+            )
         self.description = description if description is not None else inspect.getdoc(fn)
         self.retries = retries
         self.retry_delay_seconds = retry_delay_seconds
         self.timeout_seconds = timeout_seconds
         self.log_prints = log_prints
-        if flow_run_name is not None and not (isinstance(flow_run_name, str)
-                                              or callable(flow_run_name)):
-            raise TypeError(f"flow_run_name must be a string or a callable; got "
-                            f"{flow_run_name!r}. Write flow_run_name=\"{{param}}-run\" or pass "
-                            "a function that returns the name.")
+        if flow_run_name is not None and not (
+            isinstance(flow_run_name, str) or callable(flow_run_name)
+        ):
+            raise TypeError(
+                f"flow_run_name must be a string or a callable; got "
+                f'{flow_run_name!r}. Write flow_run_name="{{param}}-run" or pass '
+                "a function that returns the name."
+            )
         self.flow_run_name = flow_run_name
         self.task_runner = task_runner
         self.persist_result = persist_result

@@ -18,7 +18,7 @@ _HELP = {
     "number": "A number, e.g. 0.5.",
     "string": "Text.",
     "boolean": "Ticked means true.",
-    "array": 'A JSON list, e.g. [1, 2, 3].',
+    "array": "A JSON list, e.g. [1, 2, 3].",
     "object": 'A JSON object, e.g. {"key": "value"}.',
     "datetime": "Date and time, e.g. 2026-11-24T09:30.",
     "date": "A date, e.g. 2026-11-24.",
@@ -37,21 +37,24 @@ def _field_for(name: str, spec: dict[str, Any]) -> forms.Field:
     if type_name == "boolean":
         return forms.BooleanField(**{**common, "required": False}, initial=bool(default))
     if type_name == "integer":
-        return forms.CharField(**common, initial=default,
-                               widget=forms.NumberInput(attrs={"step": "1"}))
+        return forms.CharField(
+            **common, initial=default, widget=forms.NumberInput(attrs={"step": "1"})
+        )
     if type_name == "number":
-        return forms.CharField(**common, initial=default,
-                               widget=forms.NumberInput(attrs={"step": "any"}))
+        return forms.CharField(
+            **common, initial=default, widget=forms.NumberInput(attrs={"step": "any"})
+        )
     if type_name in ("array", "object"):
         initial = json.dumps(default) if default is not None else ""
-        return forms.CharField(**common, initial=initial,
-                               widget=forms.Textarea(attrs={"rows": 2}))
+        return forms.CharField(**common, initial=initial, widget=forms.Textarea(attrs={"rows": 2}))
     if type_name == "datetime":
-        return forms.CharField(**common, initial=default,
-                               widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+        return forms.CharField(
+            **common, initial=default, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        )
     if type_name == "date":
-        return forms.CharField(**common, initial=default,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+        return forms.CharField(
+            **common, initial=default, widget=forms.DateInput(attrs={"type": "date"})
+        )
     return forms.CharField(**common, initial=default, strip=False)
 
 
@@ -83,8 +86,13 @@ class FlowRunForm(forms.Form):
     values and its ParameterError is shown on the fields with :meth:`add_parameter_errors`.
     """
 
-    def __init__(self, *args: Any, schema: dict[str, dict[str, Any]], prefix: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        schema: dict[str, dict[str, Any]],
+        prefix: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, prefix=prefix, **kwargs)
         self.schema = schema
         for name, spec in schema.items():
@@ -129,16 +137,20 @@ class FlowRunForm(forms.Form):
 class LimitForm(forms.Form):
     """Create or edit a concurrency limit; errors come from limits.services' own checks."""
 
-    tag = forms.CharField(label="Tag", required=False, max_length=400,
-                          help_text="Task runs carrying this tag share the limit.")
+    tag = forms.CharField(
+        label="Tag",
+        required=False,
+        max_length=400,
+        help_text="Task runs carrying this tag share the limit.",
+    )
     concurrency_limit = forms.CharField(
-        label="Limit", required=False,
+        label="Limit",
+        required=False,
         help_text="How many may run at once; 0 aborts every run with the tag.",
         widget=forms.NumberInput(attrs={"min": "0", "step": "1"}),
     )
 
-    def __init__(self, *args: Any, instance: ConcurrencyLimit | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, instance: ConcurrencyLimit | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance = instance
         if instance is not None:
@@ -151,8 +163,7 @@ class LimitForm(forms.Form):
         except LimitError as exc:
             raise forms.ValidationError(str(exc)) from None
         if limit_selectors.tag_has_limit(tag, other_than=self.instance):
-            raise forms.ValidationError(
-                f"Tag {tag!r} already has a limit; edit that one instead.")
+            raise forms.ValidationError(f"Tag {tag!r} already has a limit; edit that one instead.")
         return tag
 
     def clean_concurrency_limit(self) -> int:

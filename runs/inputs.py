@@ -28,4 +28,3 @@ class allow_failure(Generic[T]):  # noqa: N801
 
     def __repr__(self) -> str:
         return f"allow_failure({self.value!r})"
-

@@ -44,11 +44,16 @@ class RunLogHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info:
                 message = f"{message}\n{self.formatException(record.exc_info)}"
-            _sink[0]({
-                "flow_run_id": flow_run_id, "task_run_id": task_run_id,
-                "level": record.levelno, "name": record.name[:200], "message": message,
-                "timestamp": now(),
-            })
+            _sink[0](
+                {
+                    "flow_run_id": flow_run_id,
+                    "task_run_id": task_run_id,
+                    "level": record.levelno,
+                    "name": record.name[:200],
+                    "message": message,
+                    "timestamp": now(),
+                }
+            )
         except Exception:
             self.handleError(record)
 
@@ -84,10 +89,12 @@ def configure_run_logging() -> None:
         handler = RunLogHandler()
         base.addHandler(handler)
         console = logging.StreamHandler()
-        console.setFormatter(_RunFormatter(
-            "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(run_prefix)s%(message)s",
-            datefmt="%H:%M:%S",
-        ))
+        console.setFormatter(
+            _RunFormatter(
+                "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(run_prefix)s%(message)s",
+                datefmt="%H:%M:%S",
+            )
+        )
         base.addHandler(console)
         _handler = handler
 
@@ -104,19 +111,27 @@ def task_run_logger(task_run) -> RunLogger:
     """The logger of ``task_run``: its lines are stored with the task run and its flow run,
     so reading a flow run's lines is one indexed range (see ``runs.selectors.logs``)."""
     configure_run_logging()
-    return RunLogger(logging.getLogger("runs.run.task"), {
-        "task_run_id": task_run.id, "flow_run_id": task_run.flow_run_id,
-        "run_label": f"Task run {task_run.name!r}",
-    })
+    return RunLogger(
+        logging.getLogger("runs.run.task"),
+        {
+            "task_run_id": task_run.id,
+            "flow_run_id": task_run.flow_run_id,
+            "run_label": f"Task run {task_run.name!r}",
+        },
+    )
 
 
 def flow_run_logger(flow_run) -> RunLogger:
     """The logger of ``flow_run``'s own lines."""
     configure_run_logging()
-    return RunLogger(logging.getLogger("runs.run.flow"), {
-        "task_run_id": None, "flow_run_id": flow_run.id,
-        "run_label": f"Flow run {flow_run.name!r}",
-    })
+    return RunLogger(
+        logging.getLogger("runs.run.flow"),
+        {
+            "task_run_id": None,
+            "flow_run_id": flow_run.id,
+            "run_label": f"Flow run {flow_run.name!r}",
+        },
+    )
 
 
 def get_run_logger() -> RunLogger:
@@ -162,9 +177,7 @@ def _print(*args: Any, **kwargs: Any) -> None:
     _original_print(*args, **{**kwargs, "file": buffer, "flush": False})
     text = buffer.getvalue().rstrip("\n")
     if text:
-        record = logging.LogRecord(
-            "runs.run.print", logging.INFO, "", 0, text, None, None
-        )
+        record = logging.LogRecord("runs.run.print", logging.INFO, "", 0, text, None, None)
         for key, value in logger.extra.items():
             setattr(record, key, value)
         for handler in logging.getLogger("runs.run").handlers:

@@ -107,8 +107,11 @@ class TaskRun(RunFields):
     cache_expiration = models.DateTimeField(null=True, blank=True)
     result_key = models.CharField(max_length=200, blank=True, default="")
     upstream = models.ManyToManyField(
-        "self", symmetrical=False, through="TaskRunDependency",
-        through_fields=("downstream", "upstream"), related_name="downstream"
+        "self",
+        symmetrical=False,
+        through="TaskRunDependency",
+        through_fields=("downstream", "upstream"),
+        related_name="downstream",
     )
 
     class Meta:

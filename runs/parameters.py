@@ -44,8 +44,13 @@ def _annotation_type(annotation: Any) -> Any:
     if isinstance(annotation, str):  # an annotation that could not be resolved: read its text
         names = [part.split("[")[0].strip() for part in annotation.split("|")]
         names = [n for n in names if n not in ("None", "Optional")]
-        return {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                "dict": dict}.get(names[0]) if len(names) == 1 else None
+        return (
+            {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}.get(
+                names[0]
+            )
+            if len(names) == 1
+            else None
+        )
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -114,8 +119,17 @@ def _coerce(value: Any, type_name: str) -> Any:
     if type_name == "boolean":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in {"true", "on", "1", "yes", "false",
-                                                         "off", "0", "no", ""}:
+        if isinstance(value, str) and value.lower() in {
+            "true",
+            "on",
+            "1",
+            "yes",
+            "false",
+            "off",
+            "0",
+            "no",
+            "",
+        }:
             return value.lower() in {"true", "on", "1", "yes"}
         raise ValueError("expected true or false")
     if type_name in ("array", "object"):

@@ -28,7 +28,7 @@ def _stat_fields(pid: int) -> list[str] | None:
     if text is None:
         return None
     # The command name is in parentheses and may itself hold spaces and parentheses.
-    return text[text.rfind(")") + 2:].split()
+    return text[text.rfind(")") + 2 :].split()
 
 
 @functools.cache

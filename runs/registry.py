@@ -30,7 +30,8 @@ def _import_entrypoint(entrypoint: str):
     module_name, sep, attribute = entrypoint.partition(":")
     if not sep or not module_name or not attribute:
         raise RegistrationError(
-            f"{entrypoint!r} is not an entrypoint; write MODULE:FLOW, e.g. myapp.flows:etl.")
+            f"{entrypoint!r} is not an entrypoint; write MODULE:FLOW, e.g. myapp.flows:etl."
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -39,7 +40,8 @@ def _import_entrypoint(entrypoint: str):
     if not isinstance(obj, Flow):
         raise RegistrationError(
             f"{entrypoint!r} is not a flow: {attribute!r} in {module_name!r} must be a function "
-            "decorated with @flow.")
+            "decorated with @flow."
+        )
     return obj
 
 
@@ -48,8 +50,11 @@ def register_flow(entrypoint: str) -> FlowRow:
     flow = _import_entrypoint(entrypoint)
     row, _ = FlowRow.objects.update_or_create(
         name=flow.name,
-        defaults={"entrypoint": entrypoint, "description": flow.description or "",
-                  "parameters_schema": parameter_schema(flow.fn)},
+        defaults={
+            "entrypoint": entrypoint,
+            "description": flow.description or "",
+            "parameters_schema": parameter_schema(flow.fn),
+        },
     )
     return row
 
@@ -81,8 +86,10 @@ def get_registered_flow(name: str) -> FlowRow:
     row = registered_flows().filter(name=name).first()
     if row is None:
         known = ", ".join(registered_flows().values_list("name", flat=True)) or "none yet"
-        raise UnknownFlow(f"No registered flow is named {name!r} (registered: {known}). "
-                          "Register it with `runs deploy MODULE:FLOW` or RUNS_FLOW_MODULES.")
+        raise UnknownFlow(
+            f"No registered flow is named {name!r} (registered: {known}). "
+            "Register it with `runs deploy MODULE:FLOW` or RUNS_FLOW_MODULES."
+        )
     return row
 
 

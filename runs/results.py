@@ -70,9 +70,7 @@ def load_result(key: str) -> Any:
     try:
         payload = _path_for(key).read_bytes()
     except FileNotFoundError:
-        raise ResultMissing(
-            f"The stored result {key} is missing from {storage_path()}."
-        ) from None
+        raise ResultMissing(f"The stored result {key} is missing from {storage_path()}.") from None
     return cloudpickle.loads(payload)
 
 

@@ -27,8 +27,9 @@ class StateType(enum.StrEnum):
         return self.value
 
 
-FINAL_TYPES = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CRASHED,
-                         StateType.CANCELLED})
+FINAL_TYPES = frozenset(
+    {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+)
 
 #: The name of every state `runs` writes, with its type.
 STATE_NAMES: dict[str, StateType] = {
@@ -199,8 +200,27 @@ Crashed = _constructor(StateType.CRASHED, "Crashed")
 Cancelled = _constructor(StateType.CANCELLED, "Cancelled")
 
 __all__ = [
-    "State", "StateType", "FINAL_TYPES", "STATE_NAMES", "Scheduled", "AwaitingRetry", "Pending",
-    "AwaitingConcurrencySlot", "Running", "Retrying", "Completed", "Cached", "Failed",
-    "TimedOut", "Aborted", "UpstreamFailed", "Crashed", "Cancelled", "FailedRun", "CrashedRun",
-    "CancelledRun", "MissingResult", "UnfinishedRun",
+    "State",
+    "StateType",
+    "FINAL_TYPES",
+    "STATE_NAMES",
+    "Scheduled",
+    "AwaitingRetry",
+    "Pending",
+    "AwaitingConcurrencySlot",
+    "Running",
+    "Retrying",
+    "Completed",
+    "Cached",
+    "Failed",
+    "TimedOut",
+    "Aborted",
+    "UpstreamFailed",
+    "Crashed",
+    "Cancelled",
+    "FailedRun",
+    "CrashedRun",
+    "CancelledRun",
+    "MissingResult",
+    "UnfinishedRun",
 ]

@@ -9,8 +9,13 @@ from runs.runners import (
     ThreadPoolTaskRunner,
 )
 
-__all__ = ["TaskRunner", "ThreadPoolTaskRunner", "ConcurrentTaskRunner", "SequentialTaskRunner",
-           "CeleryTaskRunner"]
+__all__ = [
+    "TaskRunner",
+    "ThreadPoolTaskRunner",
+    "ConcurrentTaskRunner",
+    "SequentialTaskRunner",
+    "CeleryTaskRunner",
+]
 
 
 def __getattr__(name: str):

@@ -19,9 +19,21 @@ from runs.values import cut
 __all__ = ["Task", "task", "task_input_hash", "exponential_backoff", "hash_objects"]
 
 _OPTION_NAMES = (
-    "name", "description", "tags", "cache_key_fn", "cache_expiration", "task_run_name",
-    "retries", "retry_delay_seconds", "retry_jitter_factor", "retry_condition_fn",
-    "persist_result", "refresh_cache", "timeout_seconds", "log_prints", "version",
+    "name",
+    "description",
+    "tags",
+    "cache_key_fn",
+    "cache_expiration",
+    "task_run_name",
+    "retries",
+    "retry_delay_seconds",
+    "retry_jitter_factor",
+    "retry_condition_fn",
+    "persist_result",
+    "refresh_cache",
+    "timeout_seconds",
+    "log_prints",
+    "version",
 )
 
 
@@ -39,9 +51,7 @@ def hash_objects(*objects: Any) -> str | None:
 
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
     """A cache key from the task's identity, its code and its inputs (None: not cacheable)."""
-    return hash_objects(
-        context.task.task_key, context.task.fn.__code__.co_code.hex(), arguments
-    )
+    return hash_objects(context.task.task_key, context.task.fn.__code__.co_code.hex(), arguments)
 
 
 def _validate_options(opts: dict[str, Any]) -> None:
@@ -124,8 +134,10 @@ class Task:
         self.isasync = inspect.iscoroutinefunction(fn)
         self.signature = inspect.signature(fn)
         self.task_key = hashlib.md5(
-            "\0".join([self.name, f"{fn.__module__}.{fn.__qualname__}", *sorted(self.tags)])
-            .encode(), usedforsecurity=False,
+            "\0".join(
+                [self.name, f"{fn.__module__}.{fn.__qualname__}", *sorted(self.tags)]
+            ).encode(),
+            usedforsecurity=False,
         ).hexdigest()
         functools.update_wrapper(self, fn)
 
@@ -145,8 +157,13 @@ class Task:
         return Task(self.fn, **current)
 
     # ---- calls ------------------------------------------------------------------------------
-    def __call__(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
-                 **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        *args: Any,
+        return_state: bool = False,
+        wait_for: Iterable[Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Run the task in the current flow run: its result, or its State with return_state=True."""
         from runs.engine.task_engine import call_task
 

@@ -92,8 +92,12 @@ def _attempt_segments(states: list[tuple], end: dt.datetime) -> list[tuple]:
 
 
 def build_timeline(
-    flow_run, *, expand: frozenset[str] | set[str] = frozenset(), max_rows: int = 300,
-    run_url: Callable[[object], str], expand_url: Callable[[str], str],
+    flow_run,
+    *,
+    expand: frozenset[str] | set[str] = frozenset(),
+    max_rows: int = 300,
+    run_url: Callable[[object], str],
+    expand_url: Callable[[str], str],
 ) -> Timeline:
     """The timeline of ``flow_run``: map groups in ``expand`` are drawn one row per run.
 
@@ -105,8 +109,18 @@ def build_timeline(
     groups: dict[str, _Row] = {}
     group_sizes: Counter = Counter()
     group_names: dict[str, str] = {}
-    for (run_id, name, task_key, task_name, map_index, state_type, state_name, created,
-         start, end) in runs:
+    for (
+        run_id,
+        name,
+        task_key,
+        task_name,
+        map_index,
+        state_type,
+        state_name,
+        created,
+        start,
+        end,
+    ) in runs:
         begin = start or created
         finish = end or (moment if state_type not in FINAL_TYPES else begin)
         if map_index >= 0:
@@ -116,15 +130,29 @@ def build_timeline(
                 group = groups.get(task_key)
                 if group is None:
                     group = groups[task_key] = _Row(
-                        label=task_name, start=begin, end=finish, state_type="",
-                        state_name="", group_key=task_key, counts=Counter())
+                        label=task_name,
+                        start=begin,
+                        end=finish,
+                        state_type="",
+                        state_name="",
+                        group_key=task_key,
+                        counts=Counter(),
+                    )
                     rows.append(group)
                 group.start = min(group.start, begin)
                 group.end = max(group.end, finish)
                 group.counts[(state_type, state_name)] += 1
                 continue
-        rows.append(_Row(label=name, start=begin, end=finish, state_type=state_type,
-                         state_name=state_name, task_run_id=run_id))
+        rows.append(
+            _Row(
+                label=name,
+                start=begin,
+                end=finish,
+                state_type=state_type,
+                state_name=state_name,
+                task_run_id=run_id,
+            )
+        )
     hidden = max(len(rows) - max_rows, 0)
     rows = rows[:max_rows]
 
@@ -135,10 +163,10 @@ def build_timeline(
             row.segments = _attempt_segments(history.get(row.task_run_id, []), row.end)
 
     svg = _draw(flow_run, rows, moment, run_url, expand_url)
-    group_list = [(key, group_names[key], group_sizes[key], key in expand)
-                  for key in group_names]
-    return Timeline(svg=svg, rows=len(rows), hidden_rows=hidden, task_runs=len(runs),
-                    groups=group_list)
+    group_list = [(key, group_names[key], group_sizes[key], key in expand) for key in group_names]
+    return Timeline(
+        svg=svg, rows=len(rows), hidden_rows=hidden, task_runs=len(runs), groups=group_list
+    )
 
 
 def _draw(flow_run, rows: list[_Row], moment: dt.datetime, run_url, expand_url) -> SafeString:
@@ -165,10 +193,14 @@ def _draw(flow_run, rows: list[_Row], moment: dt.datetime, run_url, expand_url) 
     for i in range(6):
         tick_x = LABEL_WIDTH + CHART_WIDTH * i / 5
         anchor = "end" if i == 5 else "start" if i == 0 else "middle"
-        out.append(f'<line x1="{tick_x:.1f}" y1="{AXIS_HEIGHT - 4}" x2="{tick_x:.1f}" '
-                   f'y2="{height}" class="timeline__grid"/>')
-        out.append(f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" text-anchor="{anchor}" '
-                   f'class="timeline__tick">{_fmt_seconds(span * i / 5)}</text>')
+        out.append(
+            f'<line x1="{tick_x:.1f}" y1="{AXIS_HEIGHT - 4}" x2="{tick_x:.1f}" '
+            f'y2="{height}" class="timeline__grid"/>'
+        )
+        out.append(
+            f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" text-anchor="{anchor}" '
+            f'class="timeline__tick">{_fmt_seconds(span * i / 5)}</text>'
+        )
     for index, row in enumerate(rows):
         y = AXIS_HEIGHT + index * ROW_HEIGHT
         bar_x = x(row.start)
@@ -178,31 +210,42 @@ def _draw(flow_run, rows: list[_Row], moment: dt.datetime, run_url, expand_url) 
             total = sum(row.counts.values())
             summary = ", ".join(f"{count} {name}" for (_, name), count in row.counts.most_common())
             href = escape(expand_url(row.group_key))
-            out.append(f'<a href="{href}"><title>{escape(row.label)}: {total} mapped runs '
-                       f'({escape(summary)}); select to show each run</title>')
-            out.append(f'<text x="4" y="{y + 16}" class="timeline__label">▸ {label} ×{total}'
-                       '</text>')
+            out.append(
+                f'<a href="{href}"><title>{escape(row.label)}: {total} mapped runs '
+                f"({escape(summary)}); select to show each run</title>"
+            )
+            out.append(
+                f'<text x="4" y="{y + 16}" class="timeline__label">▸ {label} ×{total}</text>'
+            )
             offset = bar_x
             for (type_, name), count in sorted(row.counts.items(), key=lambda kv: -kv[1]):
                 part = bar_w * count / total
-                out.append(f'<rect x="{offset:.1f}" y="{y + 4}" width="{max(part, 1):.1f}" '
-                           f'height="{ROW_HEIGHT - 8}" fill="{state_color(name, type_)}"/>')
+                out.append(
+                    f'<rect x="{offset:.1f}" y="{y + 4}" width="{max(part, 1):.1f}" '
+                    f'height="{ROW_HEIGHT - 8}" fill="{state_color(name, type_)}"/>'
+                )
                 offset += part
             out.append("</a>")
             continue
         href = escape(run_url(_as_uuid(row.task_run_id)))
         final_colour = state_color(row.state_name, row.state_type)
-        out.append(f'<a href="{href}"><title>{escape(row.label)}: {escape(row.state_name)}'
-                   f'</title><text x="4" y="{y + 16}" class="timeline__label">{label}</text>')
-        out.append(f'<rect x="{bar_x:.1f}" y="{y + 3}" width="{bar_w:.1f}" '
-                   f'height="{ROW_HEIGHT - 6}" fill="{final_colour}" fill-opacity="0.18" '
-                   f'stroke="{final_colour}" stroke-width="1.5" rx="2"/>')
+        out.append(
+            f'<a href="{href}"><title>{escape(row.label)}: {escape(row.state_name)}'
+            f'</title><text x="4" y="{y + 16}" class="timeline__label">{label}</text>'
+        )
+        out.append(
+            f'<rect x="{bar_x:.1f}" y="{y + 3}" width="{bar_w:.1f}" '
+            f'height="{ROW_HEIGHT - 6}" fill="{final_colour}" fill-opacity="0.18" '
+            f'stroke="{final_colour}" stroke-width="1.5" rx="2"/>'
+        )
         out.append("</a>")
         for start, stop, colour, thin, title in row.segments:
             seg_x = x(start)
             seg_w = max(x(stop) - seg_x, 2)
             seg_y, seg_h = (y + 10, ROW_HEIGHT - 20) if thin else (y + 5, ROW_HEIGHT - 10)
-            out.append(f'<rect x="{seg_x:.1f}" y="{seg_y}" width="{seg_w:.1f}" height="{seg_h}" '
-                       f'fill="{colour}"><title>{escape(title)}</title></rect>')
+            out.append(
+                f'<rect x="{seg_x:.1f}" y="{seg_y}" width="{seg_w:.1f}" height="{seg_h}" '
+                f'fill="{colour}"><title>{escape(title)}</title></rect>'
+            )
     out.append("</svg>")
     return mark_safe("".join(out))

@@ -114,10 +114,19 @@ def run_task_runs(self, payloads: list[str]) -> list[str]:
     _claim(ids)
     records = load_task_run_records(ids)
     try:
-        return [_run_message(message, payload, 0, _queue_of(self), write_behind=True,
-                             record=records.get(message["task_run_id"], _MISSING))
-                if message is not None else "Refused"
-                for message, payload in zip(messages, payloads, strict=True)]
+        return [
+            _run_message(
+                message,
+                payload,
+                0,
+                _queue_of(self),
+                write_behind=True,
+                record=records.get(message["task_run_id"], _MISSING),
+            )
+            if message is not None
+            else "Refused"
+            for message, payload in zip(messages, payloads, strict=True)
+        ]
     finally:
         writer.flush()
 
@@ -156,8 +165,9 @@ def _run_payload(payload: str, attempt: int, queue: str | None, *, write_behind:
     return _run_message(message, payload, attempt, queue, write_behind=write_behind)
 
 
-def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *,
-                 write_behind: bool, record=None) -> str:
+def _run_message(
+    message: dict, payload: str, attempt: int, queue: str | None, *, write_behind: bool, record=None
+) -> str:
     """Run the task run of one message; ``record`` may come preloaded (a chunk loads them all
     in one query), or ``_MISSING`` when the database has no such run."""
     from runs import conf
@@ -171,17 +181,20 @@ def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *
         if record is None:
             record = load_task_run_record(message["task_run_id"])
     except ObjectDoesNotExist:
-        logger.warning("Dropped a message for task run %s, which this database does not have "
-                       "(pruned, or sent by a project with another database).",
-                       message["task_run_id"])
+        logger.warning(
+            "Dropped a message for task run %s, which this database does not have "
+            "(pruned, or sent by a project with another database).",
+            message["task_run_id"],
+        )
         return "Unknown"
     judged = judge_delivery(record)
     if judged.verdict is not Verdict.ACCEPT:
         # A duplicate of a finished run, a run alive on another worker, or one whose worker died.
         return judged.state.name if judged.state.is_final() else "AlreadyRunning"
     record.sync = not write_behind
-    engine = TaskRunEngine.resume(message["task"], record, message["parameters"],
-                                  slot_waiter=requeue_instead_of_waiting)
+    engine = TaskRunEngine.resume(
+        message["task"], record, message["parameters"], slot_waiter=requeue_instead_of_waiting
+    )
     try:
         if engine.task.isasync:
             import asyncio
@@ -190,8 +203,11 @@ def _run_message(message: dict, payload: str, attempt: int, queue: str | None, *
         else:
             state = engine.run_sync()
     except Requeue:
-        countdown = min(0.1 * 2**attempt, MAX_SLOT_COUNTDOWN,
-                        conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS)
+        countdown = min(
+            0.1 * 2**attempt,
+            MAX_SLOT_COUNTDOWN,
+            conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS,
+        )
         run_task_run.apply_async(args=[payload, attempt + 1], countdown=countdown, queue=queue)
         return "AwaitingConcurrencySlot"
     return state.name
@@ -213,8 +229,9 @@ def run_flow_run(flow_run_id: str, parameters: dict) -> str:
     try:
         record = load_flow_run_record(flow_run_id)
     except ObjectDoesNotExist:
-        logger.warning("Dropped a message for flow run %s, which this database does not have.",
-                       flow_run_id)
+        logger.warning(
+            "Dropped a message for flow run %s, which this database does not have.", flow_run_id
+        )
         return "Unknown"
     if record.is_final():
         return record.state.name

@@ -79,8 +79,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         connections.close_all()
         admin, name = _PG_DATABASE
         try:
-            with psycopg.connect(admin.replace("postgres://", "postgresql://", 1),
-                                 autocommit=True) as c:
+            with psycopg.connect(
+                admin.replace("postgres://", "postgresql://", 1), autocommit=True
+            ) as c:
                 c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         except psycopg.Error:
             pass

@@ -56,19 +56,38 @@ class WorkerProcess:
                 self.kill()
 
 
-def start_worker(tmp_dir: Path, *, queue: str | None = None, concurrency: int = 2,
-                 env: dict[str, str] | None = None) -> WorkerProcess:
+def start_worker(
+    tmp_dir: Path,
+    *,
+    queue: str | None = None,
+    concurrency: int = 2,
+    env: dict[str, str] | None = None,
+) -> WorkerProcess:
     """Start ``runs worker`` on ``queue`` (a new unique queue by default) and wait until ready."""
     queue = queue or f"q-{uuid.uuid4().hex[:8]}"
     log_path = tmp_dir / f"worker-{queue}-{uuid.uuid4().hex[:6]}.log"
     child_env = {**os.environ, **(env or {})}
     child_env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [child_env.get("PYTHONPATH")])])
+        [str(REPO_ROOT), *filter(None, [child_env.get("PYTHONPATH")])]
+    )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(concurrency),
-             "--queues", queue, "--hostname", f"{queue}-{uuid.uuid4().hex[:4]}@%h"],
-            stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=str(REPO_ROOT),
+            [
+                sys.executable,
+                "-m",
+                "runs.cli",
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--queues",
+                queue,
+                "--hostname",
+                f"{queue}-{uuid.uuid4().hex[:4]}@%h",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=child_env,
+            cwd=str(REPO_ROOT),
             start_new_session=True,
         )
     worker = WorkerProcess(process, log_path, queue)

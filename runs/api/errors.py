@@ -16,7 +16,10 @@ def exception_handler(exc, context):
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]."""
     if isinstance(exc, DataError):
         return Response(
-            {"detail": f"A value in this request cannot be stored or looked up: {exc}. "
-                       "Remove NUL characters and keep numbers and times in range."},
-            status=status.HTTP_400_BAD_REQUEST)
+            {
+                "detail": f"A value in this request cannot be stored or looked up: {exc}. "
+                "Remove NUL characters and keep numbers and times in range."
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return drf_exception_handler(exc, context)

@@ -16,8 +16,9 @@ _STATES = ", ".join(STATE_TYPE_NAMES)
 
 
 def _param(name: str, description: str, type_=str) -> OpenApiParameter:
-    return OpenApiParameter(name, type_, OpenApiParameter.QUERY, required=False,
-                            description=description)
+    return OpenApiParameter(
+        name, type_, OpenApiParameter.QUERY, required=False, description=description
+    )
 
 
 STATE_TYPE = _param("state", f"State types, comma-separated ({_STATES}); alias `state_type`.")
@@ -28,33 +29,66 @@ SINCE = _param("since", "Created at or after this time (ISO 8601).", OpenApiType
 UNTIL = _param("until", "Created before this time (ISO 8601).", OpenApiTypes.DATETIME)
 SEARCH = _param("search", "Part of the run's name, any case.")
 FLOW = _param("flow", "Name of the flow.")
-PARENT = _param("parent", "Id of the task run (or of its flow run) a subflow was called from.",
-                OpenApiTypes.UUID)
+PARENT = _param(
+    "parent",
+    "Id of the task run (or of its flow run) a subflow was called from.",
+    OpenApiTypes.UUID,
+)
 FLOW_RUN = _param("flow_run", "Id of the flow run.", OpenApiTypes.UUID)
 TASK_RUN = _param("task_run", "Id of the task run.", OpenApiTypes.UUID)
 TASK = _param("task", "Name of the task; alias `task_name`.")
 TASK_ALIAS = _param("task_name", "Same as `task`.")
-LEVEL = _param("level", "Lowest level shown: a name (DEBUG, INFO, WARNING, ERROR, CRITICAL) "
-               "or a number.")
+LEVEL = _param(
+    "level", "Lowest level shown: a name (DEBUG, INFO, WARNING, ERROR, CRITICAL) or a number."
+)
 
-FLOW_RUN_FILTERS = [FLOW, STATE_TYPE, STATE_TYPE_ALIAS, STATE_NAME, TAG, SINCE, UNTIL, PARENT,
-                    SEARCH]
-TASK_RUN_FILTERS = [FLOW_RUN, STATE_TYPE, STATE_TYPE_ALIAS, STATE_NAME, TAG, TASK, TASK_ALIAS,
-                    SINCE, UNTIL, SEARCH]
+FLOW_RUN_FILTERS = [
+    FLOW,
+    STATE_TYPE,
+    STATE_TYPE_ALIAS,
+    STATE_NAME,
+    TAG,
+    SINCE,
+    UNTIL,
+    PARENT,
+    SEARCH,
+]
+TASK_RUN_FILTERS = [
+    FLOW_RUN,
+    STATE_TYPE,
+    STATE_TYPE_ALIAS,
+    STATE_NAME,
+    TAG,
+    TASK,
+    TASK_ALIAS,
+    SINCE,
+    UNTIL,
+    SEARCH,
+]
 LOG_FILTERS = [LEVEL]
 ALL_LOG_FILTERS = [FLOW_RUN, TASK_RUN, LEVEL]
 
 
 #: Selector keyword -> the query parameters that set it, first one preferred.
 FLOW_RUN_PARAMS = {
-    "flow": ("flow",), "state_type": ("state", "state_type"), "state_name": ("state_name",),
-    "tag": ("tag",), "since": ("since",), "until": ("until",), "parent": ("parent",),
+    "flow": ("flow",),
+    "state_type": ("state", "state_type"),
+    "state_name": ("state_name",),
+    "tag": ("tag",),
+    "since": ("since",),
+    "until": ("until",),
+    "parent": ("parent",),
     "search": ("search",),
 }
 TASK_RUN_PARAMS = {
-    "flow_run": ("flow_run",), "state_type": ("state", "state_type"),
-    "state_name": ("state_name",), "tag": ("tag",), "task_name": ("task", "task_name"),
-    "since": ("since",), "until": ("until",), "search": ("search",),
+    "flow_run": ("flow_run",),
+    "state_type": ("state", "state_type"),
+    "state_name": ("state_name",),
+    "tag": ("tag",),
+    "task_name": ("task", "task_name"),
+    "since": ("since",),
+    "until": ("until",),
+    "search": ("search",),
 }
 LOG_PARAMS = {"flow_run": ("flow_run",), "task_run": ("task_run",), "level": ("level",)}
 
@@ -71,7 +105,9 @@ def select(selector, spec: dict[str, tuple[str, ...]], params, **fixed):
             value = params.get(name)
             if value is not None:
                 if "\x00" in value:
-                    raise ValidationError({name: ["The value contains a NUL character; remove it."]})
+                    raise ValidationError(
+                        {name: ["The value contains a NUL character; remove it."]}
+                    )
                 kwargs[keyword], used[keyword] = value, name
                 break
     try:

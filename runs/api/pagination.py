@@ -38,14 +38,18 @@ class KeysetPagination(BasePagination):
         except ValueError:
             size = 0
         if not 1 <= size <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [
-                f"Expected a whole number from 1 to {self.max_page_size}; got {raw!r}."]})
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"Expected a whole number from 1 to {self.max_page_size}; got {raw!r}."
+                    ]
+                }
+            )
         return size
 
     def offset_for(self, request) -> int:
         """The items to skip asked for (0 without); a bad number is a 400 naming the parameter."""
-        raw = request.query_params.get(self.offset_query_param) if self.offset_query_param \
-            else None
+        raw = request.query_params.get(self.offset_query_param) if self.offset_query_param else None
         if raw is None:
             return 0
         try:
@@ -53,8 +57,13 @@ class KeysetPagination(BasePagination):
         except ValueError:
             offset = -1
         if not 0 <= offset < 2**31:
-            raise ValidationError({self.offset_query_param: [
-                f"Expected a whole number from 0 to {2**31 - 1}; got {raw!r}."]})
+            raise ValidationError(
+                {
+                    self.offset_query_param: [
+                        f"Expected a whole number from 0 to {2**31 - 1}; got {raw!r}."
+                    ]
+                }
+            )
         return offset
 
     def paginate_queryset(self, queryset, request, view=None):  # noqa: D102
@@ -63,8 +72,9 @@ class KeysetPagination(BasePagination):
         offset = self.offset_for(request)
         cursor = request.query_params.get(self.cursor_query_param) or None
         try:
-            self.page = keyset_page(queryset, cursor=cursor, size=size, ordering=ordering,
-                                    offset=offset)
+            self.page = keyset_page(
+                queryset, cursor=cursor, size=size, ordering=ordering, offset=offset
+            )
         except FilterError as error:
             raise ValidationError({k: [v] for k, v in error.errors.items()}) from None
         self.request = request
@@ -79,11 +89,13 @@ class KeysetPagination(BasePagination):
         return replace_query_param(url, self.cursor_query_param, cursor)
 
     def get_paginated_response(self, data):  # noqa: D102
-        return Response({
-            "results": data,
-            "next": self._link(self.page.next_cursor),
-            "previous": self._link(self.page.previous_cursor),
-        })
+        return Response(
+            {
+                "results": data,
+                "next": self._link(self.page.next_cursor),
+                "previous": self._link(self.page.previous_cursor),
+            }
+        )
 
     def get_paginated_response_schema(self, schema):  # noqa: D102
         return {
@@ -97,16 +109,34 @@ class KeysetPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view):  # noqa: D102
-        offset = [{"name": self.offset_query_param, "required": False, "in": "query",
-                   "description": "Skip this many items of the first page (a cursor wins).",
-                   "schema": {"type": "integer", "minimum": 0}}] if self.offset_query_param else []
+        offset = (
+            [
+                {
+                    "name": self.offset_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "Skip this many items of the first page (a cursor wins).",
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            ]
+            if self.offset_query_param
+            else []
+        )
         return [
             *offset,
-            {"name": self.cursor_query_param, "required": False, "in": "query",
-             "description": "Opaque cursor from a `next` or `previous` link.",
-             "schema": {"type": "string"}},
-            {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": f"Items per page (1 to {self.max_page_size}, default "
-                            f"{self.page_size}).",
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page (1 to {self.max_page_size}, default "
+                f"{self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
         ]

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 _DETAIL = {
     "description": "An error: `detail` says what was wrong.",
-    "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"detail": {"type": "string"}},
-        "required": ["detail"]}}},
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"detail": {"type": "string"}},
+                "required": ["detail"],
+            }
+        }
+    },
 }
 _FIELDS = {
     "description": "Bad input: field or parameter name -> messages (or `detail` for a "
-                   "malformed body).",
-    "content": {"application/json": {"schema": {"type": "object",
-                                                "additionalProperties": True}}},
+    "malformed body).",
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
 }
 
 
@@ -29,8 +34,11 @@ def add_error_responses(result, generator, request, public):
                 continue
             responses = operation["responses"]
             parameters = operation.get("parameters", [])
-            if operation.get("security") != [{}] and path.startswith("/api/") \
-                    and not path.startswith("/api/schema"):
+            if (
+                operation.get("security") != [{}]
+                and path.startswith("/api/")
+                and not path.startswith("/api/schema")
+            ):
                 responses.setdefault("401", _DETAIL)
             if "requestBody" in operation or parameters:
                 responses.setdefault("400", _FIELDS)

@@ -27,12 +27,15 @@ class StateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-_CURRENT_STATE = inline_serializer("CurrentState", fields={
-    "type": serializers.ChoiceField(choices=STATE_TYPES),
-    "name": serializers.CharField(),
-    "message": serializers.CharField(),
-    "timestamp": serializers.DateTimeField(allow_null=True),
-})
+_CURRENT_STATE = inline_serializer(
+    "CurrentState",
+    fields={
+        "type": serializers.ChoiceField(choices=STATE_TYPES),
+        "name": serializers.CharField(),
+        "message": serializers.CharField(),
+        "timestamp": serializers.DateTimeField(allow_null=True),
+    },
+)
 
 
 @extend_schema_field(_CURRENT_STATE)
@@ -51,7 +54,8 @@ class CurrentStateField(serializers.Field):
             "name": run.state_name,
             "message": run.state_message,
             "timestamp": serializers.DateTimeField().to_representation(timestamp)
-            if timestamp else None,
+            if timestamp
+            else None,
         }
 
 
@@ -89,9 +93,23 @@ class TaskRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TaskRun
-        fields = ["id", "name", "task_key", "task_name", "map_index", "flow_run", "state",
-                  "run_count", "tags", "created", "start_time", "end_time", "cache_key",
-                  "cache_expiration", "url"]
+        fields = [
+            "id",
+            "name",
+            "task_key",
+            "task_name",
+            "map_index",
+            "flow_run",
+            "state",
+            "run_count",
+            "tags",
+            "created",
+            "start_time",
+            "end_time",
+            "cache_key",
+            "cache_expiration",
+            "url",
+        ]
         read_only_fields = fields
 
     def get_url(self, run: TaskRun) -> str:  # noqa: D102
@@ -121,8 +139,21 @@ class FlowRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FlowRun
-        fields = ["id", "name", "flow", "state", "parameters", "tags", "run_count", "created",
-                  "expected_start_time", "start_time", "end_time", "parent_task_run", "url"]
+        fields = [
+            "id",
+            "name",
+            "flow",
+            "state",
+            "parameters",
+            "tags",
+            "run_count",
+            "created",
+            "expected_start_time",
+            "start_time",
+            "end_time",
+            "parent_task_run",
+            "url",
+        ]
         read_only_fields = fields
 
     def get_url(self, run: FlowRun) -> str:  # noqa: D102
@@ -154,8 +185,7 @@ class FlowRunStartSerializer(serializers.Serializer):
     """``POST /api/flow-runs/``: a registered flow's name and its parameters."""
 
     flow = serializers.CharField(max_length=200)
-    parameters = serializers.DictField(child=serializers.JSONField(), required=False,
-                                       default=dict)
+    parameters = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
 
     def validate_flow(self, value: str) -> str:  # noqa: D102
         if "\x00" in value:
@@ -165,7 +195,8 @@ class FlowRunStartSerializer(serializers.Serializer):
     def validate_parameters(self, value: dict) -> dict:  # noqa: D102
         if _has_nul(value):
             raise serializers.ValidationError(
-                "A parameter contains a NUL character, which cannot be stored; remove it.")
+                "A parameter contains a NUL character, which cannot be stored; remove it."
+            )
         return value
 
 
@@ -186,6 +217,14 @@ class LogSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Log
-        fields = ["id", "flow_run", "task_run", "level", "level_name", "name", "message",
-                  "timestamp"]
+        fields = [
+            "id",
+            "flow_run",
+            "task_run",
+            "level",
+            "level_name",
+            "name",
+            "message",
+            "timestamp",
+        ]
         read_only_fields = fields

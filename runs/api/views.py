@@ -32,8 +32,11 @@ from runs.selectors import flows as flow_selectors
 
 # Error answers (400, 401, 404, 415) are added to every operation by runs.api.schema.
 _CONFLICT = OpenApiResponse(
-    response={"type": "object", "properties": {"detail": {"type": "string"}},
-              "required": ["detail"]},
+    response={
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
     description="The flow run has already ended.",
 )
 
@@ -75,16 +78,15 @@ class FlowRunListView(PagedView):
 
     serializer_class = FlowRunSerializer
 
-    @extend_schema(parameters=filters.FLOW_RUN_FILTERS,
-                   responses=FlowRunSerializer(many=True))
+    @extend_schema(parameters=filters.FLOW_RUN_FILTERS, responses=FlowRunSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Flow runs, newest first, filtered."""
-        queryset = filters.select(selectors.flow_runs, filters.FLOW_RUN_PARAMS,
-                                  request.query_params)
+        queryset = filters.select(
+            selectors.flow_runs, filters.FLOW_RUN_PARAMS, request.query_params
+        )
         return self.page(request, queryset)
 
-    @extend_schema(request=FlowRunStartSerializer,
-                   responses={201: FlowRunSerializer})
+    @extend_schema(request=FlowRunStartSerializer, responses={201: FlowRunSerializer})
     def post(self, request: Request) -> Response:
         """Start a registered flow on a worker: 201 with the new SCHEDULED run and its URL."""
         from runs.services.flow_runs import start_flow_run
@@ -92,8 +94,9 @@ class FlowRunListView(PagedView):
         body = FlowRunStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            run = start_flow_run(flow_name=body.validated_data["flow"],
-                                 parameters=body.validated_data["parameters"])
+            run = start_flow_run(
+                flow_name=body.validated_data["flow"], parameters=body.validated_data["parameters"]
+            )
         except registry.UnknownFlow as error:
             raise ValidationError({"flow": [str(error)]}) from None
         except registry.RegistrationError as error:
@@ -109,8 +112,7 @@ class FlowRunListView(PagedView):
 class FlowRunDetailView(ApiView):
     """One flow run with its task runs."""
 
-    @extend_schema(parameters=[_run_id("flow_run_id")],
-                   responses=FlowRunDetailSerializer)
+    @extend_schema(parameters=[_run_id("flow_run_id")], responses=FlowRunDetailSerializer)
     def get(self, request: Request, flow_run_id: str) -> Response:
         """The flow run, its state, parameters and task runs (oldest first)."""
         run = selectors.get_flow_run(flow_run_id)
@@ -120,8 +122,11 @@ class FlowRunDetailView(ApiView):
 class FlowRunCancelView(ApiView):
     """Cancel a flow run."""
 
-    @extend_schema(request=None, parameters=[_run_id("flow_run_id")],
-                   responses={200: FlowRunSerializer, 409: _CONFLICT})
+    @extend_schema(
+        request=None,
+        parameters=[_run_id("flow_run_id")],
+        responses={200: FlowRunSerializer, 409: _CONFLICT},
+    )
     def post(self, request: Request, flow_run_id: str) -> Response:
         """Cancel a scheduled, pending or running flow run; 409 when it has already ended."""
         from runs.services.flow_runs import FlowRunError, cancel_flow_run
@@ -140,8 +145,7 @@ class FlowRunStatesView(PagedView):
     serializer_class = StateSerializer
     keyset_ordering = ("timestamp", "id")
 
-    @extend_schema(parameters=[_run_id("flow_run_id")],
-                   responses=StateSerializer(many=True))
+    @extend_schema(parameters=[_run_id("flow_run_id")], responses=StateSerializer(many=True))
     def get(self, request: Request, flow_run_id: str) -> Response:
         """Every state of the flow run, oldest first."""
         return self.page(request, selectors.state_history(selectors.get_flow_run(flow_run_id)))
@@ -153,14 +157,17 @@ class FlowRunLogsView(PagedView):
     serializer_class = LogSerializer
     keyset_ordering = ("timestamp", "id")
 
-    @extend_schema(parameters=[_run_id("flow_run_id"), *filters.LOG_FILTERS],
-                   responses=LogSerializer(many=True))
+    @extend_schema(
+        parameters=[_run_id("flow_run_id"), *filters.LOG_FILTERS],
+        responses=LogSerializer(many=True),
+    )
     def get(self, request: Request, flow_run_id: str) -> Response:
         """Log lines, oldest first; ``level`` keeps that level and above."""
         run = selectors.get_flow_run(flow_run_id)
         spec = {"level": filters.LOG_PARAMS["level"]}
-        return self.page(request, filters.select(selectors.logs_for, spec, request.query_params,
-                                                 run=run))
+        return self.page(
+            request, filters.select(selectors.logs_for, spec, request.query_params, run=run)
+        )
 
 
 # --- task runs -------------------------------------------------------------------------------
@@ -171,20 +178,19 @@ class TaskRunListView(PagedView):
 
     serializer_class = TaskRunSerializer
 
-    @extend_schema(parameters=filters.TASK_RUN_FILTERS,
-                   responses=TaskRunSerializer(many=True))
+    @extend_schema(parameters=filters.TASK_RUN_FILTERS, responses=TaskRunSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Task runs, newest first, filtered."""
-        queryset = filters.select(selectors.task_runs, filters.TASK_RUN_PARAMS,
-                                  request.query_params)
+        queryset = filters.select(
+            selectors.task_runs, filters.TASK_RUN_PARAMS, request.query_params
+        )
         return self.page(request, queryset)
 
 
 class TaskRunDetailView(ApiView):
     """One task run."""
 
-    @extend_schema(parameters=[_run_id("task_run_id")],
-                   responses=TaskRunDetailSerializer)
+    @extend_schema(parameters=[_run_id("task_run_id")], responses=TaskRunDetailSerializer)
     def get(self, request: Request, task_run_id: str) -> Response:
         """The task run with its upstream task runs, run count, cache key and expiration."""
         run = selectors.get_task_run(task_run_id)
@@ -197,8 +203,7 @@ class TaskRunStatesView(PagedView):
     serializer_class = StateSerializer
     keyset_ordering = ("timestamp", "id")
 
-    @extend_schema(parameters=[_run_id("task_run_id")],
-                   responses=StateSerializer(many=True))
+    @extend_schema(parameters=[_run_id("task_run_id")], responses=StateSerializer(many=True))
     def get(self, request: Request, task_run_id: str) -> Response:
         """Every state of the task run, oldest first."""
         return self.page(request, selectors.state_history(selectors.get_task_run(task_run_id)))
@@ -210,14 +215,17 @@ class TaskRunLogsView(PagedView):
     serializer_class = LogSerializer
     keyset_ordering = ("timestamp", "id")
 
-    @extend_schema(parameters=[_run_id("task_run_id"), *filters.LOG_FILTERS],
-                   responses=LogSerializer(many=True))
+    @extend_schema(
+        parameters=[_run_id("task_run_id"), *filters.LOG_FILTERS],
+        responses=LogSerializer(many=True),
+    )
     def get(self, request: Request, task_run_id: str) -> Response:
         """Log lines, oldest first; ``level`` keeps that level and above."""
         run = selectors.get_task_run(task_run_id)
         spec = {"level": filters.LOG_PARAMS["level"]}
-        return self.page(request, filters.select(selectors.logs_for, spec, request.query_params,
-                                                 run=run))
+        return self.page(
+            request, filters.select(selectors.logs_for, spec, request.query_params, run=run)
+        )
 
 
 class LogListView(PagedView):
@@ -226,12 +234,12 @@ class LogListView(PagedView):
     serializer_class = LogSerializer
     keyset_ordering = ("timestamp", "id")
 
-    @extend_schema(parameters=filters.ALL_LOG_FILTERS,
-                   responses=LogSerializer(many=True))
+    @extend_schema(parameters=filters.ALL_LOG_FILTERS, responses=LogSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Log lines, oldest first, of one flow run, one task run, or every run."""
-        return self.page(request, filters.select(selectors.log_lines, filters.LOG_PARAMS,
-                                                 request.query_params))
+        return self.page(
+            request, filters.select(selectors.log_lines, filters.LOG_PARAMS, request.query_params)
+        )
 
 
 # --- anything else under /api/ ---------------------------------------------------------------
@@ -245,6 +253,8 @@ class NotFoundView(ApiView):
     authentication_classes: list = []
 
     def _missing(self, request: Request, *args, **kwargs) -> Response:
-        raise NotFound(f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/.")
+        raise NotFound(
+            f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/."
+        )
 
     get = post = put = patch = delete = head = options = _missing

@@ -46,11 +46,15 @@ def set_settings(args: argparse.Namespace) -> int:
     """Save NAME=VALUE pairs in the active profile, all or none: each value is first checked by
     the same parser the runtime reads it with, and a refused one saves nothing (status 2)."""
     settings = conf.settings
-    pairs = [(conf.ALIASES.get(name, name), value) for name, value in _assignments(args.assignments)]
+    pairs = [
+        (conf.ALIASES.get(name, name), value) for name, value in _assignments(args.assignments)
+    ]
     for name, value in pairs:
         if name == "RUNS_HOME":
-            raise CommandError("RUNS_HOME cannot be set in a profile (the profile lives in it); "
-                               "set it in the environment.")
+            raise CommandError(
+                "RUNS_HOME cannot be set in a profile (the profile lives in it); "
+                "set it in the environment."
+            )
         try:
             conf.parse_setting(name, value, "runs config set")
         except conf.SettingError as exc:

@@ -8,7 +8,9 @@ from runs.cli import CommandError, setup_django
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("deploy", help="register a flow that the web form and API may start")
+    parser = subparsers.add_parser(
+        "deploy", help="register a flow that the web form and API may start"
+    )
     parser.add_argument("entrypoints", nargs="+", metavar="MODULE:FLOW")
     parser.set_defaults(handler=deploy)
 

@@ -45,8 +45,10 @@ def list_flow_runs(args: argparse.Namespace) -> int:
         return 0
     print_table(
         ["ID", "FLOW", "NAME", "STATE", "STARTED", "DURATION"],
-        [[r.id, r.flow.name, r.name, r.state_name, _when(r.start_time), _duration(r)]
-         for r in runs],
+        [
+            [r.id, r.flow.name, r.name, r.state_name, _when(r.start_time), _duration(r)]
+            for r in runs
+        ],
     )
     return 0
 
@@ -62,8 +64,10 @@ def inspect_flow_run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     print(f"Flow run   {run.name} ({run.id})")
     print(f"Flow       {run.flow.name}")
-    print(f"State      {run.state_name} ({run.state_type})"
-          + (f": {run.state_message}" if run.state_message else ""))
+    print(
+        f"State      {run.state_name} ({run.state_type})"
+        + (f": {run.state_message}" if run.state_message else "")
+    )
     print(f"Started    {_when(run.start_time)}")
     print(f"Duration   {_duration(run)}")
     print(f"Parameters {run.parameters}")
@@ -76,8 +80,16 @@ def inspect_flow_run(args: argparse.Namespace) -> int:
         return 0
     print_table(
         ["TASK RUN", "STATE", "RUN COUNT", "STARTED", "DURATION", "MESSAGE"],
-        [[t.name, t.state_name, t.run_count, _when(t.start_time), _duration(t),
-          (t.state_message or "").splitlines()[0][:60] if t.state_message else ""]
-         for t in task_runs],
+        [
+            [
+                t.name,
+                t.state_name,
+                t.run_count,
+                _when(t.start_time),
+                _duration(t),
+                (t.state_message or "").splitlines()[0][:60] if t.state_message else "",
+            ]
+            for t in task_runs
+        ],
     )
     return 0

@@ -10,11 +10,17 @@ from runs.cli import CommandError, setup_django
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "prune", help="delete finished flow runs older than an age, with their history")
-    parser.add_argument("--older-than", required=True, metavar="AGE",
-                        help="age such as 30d, 12h, 2w (finished runs that ended before then)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print what would be removed, remove nothing")
+        "prune", help="delete finished flow runs older than an age, with their history"
+    )
+    parser.add_argument(
+        "--older-than",
+        required=True,
+        metavar="AGE",
+        help="age such as 30d, 12h, 2w (finished runs that ended before then)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be removed, remove nothing"
+    )
     parser.set_defaults(handler=prune)
 
 
@@ -41,7 +47,11 @@ def _progress_printer():
 
     def show(result) -> None:
         verb = "checked" if result.dry_run else "removed"
-        print(f"\r{result.flow_runs} flow runs and {result.task_runs} task runs {verb} so far...",
-              end="", file=sys.stderr, flush=True)
+        print(
+            f"\r{result.flow_runs} flow runs and {result.task_runs} task runs {verb} so far...",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     return show

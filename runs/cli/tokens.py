@@ -29,8 +29,11 @@ def create_token(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     print(key)
     if not created:
-        print(f"({args.username} already had this token; `runs token revoke {args.username}` "
-              "then create to get a new one.)", file=sys.stderr)
+        print(
+            f"({args.username} already had this token; `runs token revoke {args.username}` "
+            "then create to get a new one.)",
+            file=sys.stderr,
+        )
     return 0
 
 

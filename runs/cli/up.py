@@ -66,17 +66,33 @@ def up(args: argparse.Namespace) -> int:
         raise CommandError(f"--port must be between 1 and 65535; got {args.port}.")
     for line in _prepare():
         print(line)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
-                                                                   "project.settings")}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "project.settings"),
+    }
     web = subprocess.Popen(
-        [sys.executable, "-m", "django", "runserver", f"{args.host}:{args.port}", "--noreload",
-         "--skip-checks", "--insecure"], env=env)  # --insecure: serve static files, DEBUG off
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "runserver",
+            f"{args.host}:{args.port}",
+            "--noreload",
+            "--skip-checks",
+            "--insecure",
+        ],
+        env=env,
+    )  # --insecure: serve static files, DEBUG off
     worker = subprocess.Popen(
         [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(args.concurrency)],
-        env=env)
+        env=env,
+    )
     processes = [web, worker]
-    print(f"runs is up: dashboard http://{args.host}:{args.port}/  API "
-          f"http://{args.host}:{args.port}/api/  (Ctrl-C stops both)", flush=True)
+    print(
+        f"runs is up: dashboard http://{args.host}:{args.port}/  API "
+        f"http://{args.host}:{args.port}/api/  (Ctrl-C stops both)",
+        flush=True,
+    )
 
     stopping = {"signal": False}
 
@@ -89,8 +105,10 @@ def up(args: argparse.Namespace) -> int:
             for process in processes:
                 if process.poll() is not None:
                     name = "web server" if process is web else "worker"
-                    print(f"The {name} stopped (exit status {process.returncode}); stopping.",
-                          file=sys.stderr)
+                    print(
+                        f"The {name} stopped (exit status {process.returncode}); stopping.",
+                        file=sys.stderr,
+                    )
                     _stop(processes)
                     return 1
             time.sleep(0.2)

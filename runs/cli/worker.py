@@ -9,10 +9,19 @@ from runs.cli import CommandError, setup_django
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("worker", help="run a Celery worker that executes runs")
-    parser.add_argument("--concurrency", "-c", type=int, default=2,
-                        help="processes executing runs at once (default 2)")
-    parser.add_argument("--queues", "-Q", default="celery",
-                        help="comma-separated queues to consume (default: celery)")
+    parser.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=2,
+        help="processes executing runs at once (default 2)",
+    )
+    parser.add_argument(
+        "--queues",
+        "-Q",
+        default="celery",
+        help="comma-separated queues to consume (default: celery)",
+    )
     parser.add_argument("--loglevel", "-l", default="INFO", help="log level (default INFO)")
     parser.add_argument("--hostname", "-n", default=None, help="worker name (default: Celery's)")
     parser.set_defaults(handler=run_worker)
@@ -25,8 +34,14 @@ def worker_argv(args: argparse.Namespace, broker_url: str) -> list[str]:
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
     if not queues:
         raise CommandError("--queues must name at least one queue.")
-    argv = ["worker", f"--loglevel={args.loglevel}", f"--concurrency={args.concurrency}",
-            f"--queues={queues}", "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        f"--loglevel={args.loglevel}",
+        f"--concurrency={args.concurrency}",
+        f"--queues={queues}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if broker_url.startswith("filesystem://"):
         argv.append("--without-heartbeat")
     if args.hostname:

@@ -67,8 +67,9 @@ class FlowRunEngine:
 
     finish_blocks = True
 
-    def __init__(self, flow: Flow, args: tuple, kwargs: dict,
-                 record: FlowRunRecord | None = None) -> None:
+    def __init__(
+        self, flow: Flow, args: tuple, kwargs: dict, record: FlowRunRecord | None = None
+    ) -> None:
         bound = flow.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
         bound.apply_defaults()
         self.flow = flow
@@ -80,11 +81,15 @@ class FlowRunEngine:
         self.counts: dict[StateType, int] = {}
         self._counts_lock = threading.Lock()
         self.record = record or FlowRunRecord(
-            name="", flow_name=flow.name, parameters=jsonable_parameters(self.parameters),
-            tags=sorted(current_tags()), sync=True,
+            name="",
+            flow_name=flow.name,
+            parameters=jsonable_parameters(self.parameters),
+            tags=sorted(current_tags()),
+            sync=True,
         )
-        self.record.retry_options = RetryOptions(retries=flow.retries,
-                                                 delay_seconds=flow.retry_delay_seconds)
+        self.record.retry_options = RetryOptions(
+            retries=flow.retries, delay_seconds=flow.retry_delay_seconds
+        )
         self.ctx: FlowRunContext | None = None
 
     # ---- set-up -------------------------------------------------------------------------------
@@ -137,16 +142,21 @@ class FlowRunEngine:
             install_print_capture()
         runner = self.flow.new_task_runner()
         runner.start()  # last: nothing after it can fail and leave it running
-        return FlowRunContext(self.flow, self.record, runner, log_prints=log_prints,
-                              note_final=self._note_final)
+        return FlowRunContext(
+            self.flow, self.record, runner, log_prints=log_prints, note_final=self._note_final
+        )
 
     def _begin_parent_task_run(self, record: FlowRunRecord) -> None:
         parent = self.parent_ctx
         index = parent.next_index(f"subflow:{self.flow.name}")
         task_record = TaskRunRecord(
-            name=f"{self.flow.name}-{index}", flow_run_id=parent.flow_run.id,
-            flow_run=parent.flow_run, task_key=f"subflow:{self.flow.name}"[:64],
-            task_name=self.flow.name, parameters=record.parameters, tags=record.tags,
+            name=f"{self.flow.name}-{index}",
+            flow_run_id=parent.flow_run.id,
+            flow_run=parent.flow_run,
+            task_key=f"subflow:{self.flow.name}"[:64],
+            task_name=self.flow.name,
+            parameters=record.parameters,
+            tags=record.tags,
         )
         task_record.on_final.append(parent.note_final)
         propose_state(task_record, Pending())
@@ -165,8 +175,10 @@ class FlowRunEngine:
             return value
         if isinstance(value, RunFuture):
             return value.wait()
-        if isinstance(value, list | tuple | set) and value and all(
-            isinstance(v, State | RunFuture) for v in value
+        if (
+            isinstance(value, list | tuple | set)
+            and value
+            and all(isinstance(v, State | RunFuture) for v in value)
         ):
             states = [v.wait() if isinstance(v, RunFuture) else v for v in value]
             bad = [s for s in states if not s.is_completed()]
@@ -266,8 +278,9 @@ class FlowRunEngine:
     # ---- one attempt ---------------------------------------------------------------------------
     def execute_sync(self) -> State | AlreadyDecided:
         timeout = self.flow.timeout_seconds
-        on_stuck = None if timeout is None else stuck_reporter(self.record, self.conclude,
-                                                               self._timed_out)
+        on_stuck = (
+            None if timeout is None else stuck_reporter(self.record, self.conclude, self._timed_out)
+        )
         deadline = None
         try:
             with deadline_scope(timeout, on_stuck) as deadline:
@@ -310,6 +323,7 @@ def call_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
     """A call of a flow: a new flow run (a subflow run when called inside a flow)."""
     engine = FlowRunEngine(flow, args, kwargs)
     if flow.isasync:
+
         async def run() -> Any:
             return engine.outcome(await engine.run_async(), return_state)
 

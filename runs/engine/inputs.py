@@ -30,8 +30,13 @@ def _is_future(value: Any) -> bool:
     return isinstance(value, RunFuture)
 
 
-def collect_upstream(value: Any, results_by_id: dict[int, tuple[Any, Any]], parameter: str,
-                     found: list[tuple[uuid.UUID, str]], depth: int = 0) -> None:
+def collect_upstream(
+    value: Any,
+    results_by_id: dict[int, tuple[Any, Any]],
+    parameter: str,
+    found: list[tuple[uuid.UUID, str]],
+    depth: int = 0,
+) -> None:
     """Note the task runs that ``value`` (a future, a State, or a result of a direct call) came from."""
     if depth > 3:
         return
@@ -93,8 +98,11 @@ def resolve(value: Any, allowed: bool = False, depth: int = 0) -> Any:
         items = [resolve(v, allowed, depth + 1) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, set | frozenset):
-        return type(value)(resolve(v, allowed, depth + 1) for v in value) if needs_resolution(
-            value) else value
+        return (
+            type(value)(resolve(v, allowed, depth + 1) for v in value)
+            if needs_resolution(value)
+            else value
+        )
     if isinstance(value, dict):
         if not needs_resolution(value):
             return value

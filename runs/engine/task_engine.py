@@ -84,7 +84,8 @@ def retry_options(task: Task) -> RetryOptions:
     """How runs of ``task`` are retried, for the retry rule of orchestration."""
     condition = task.retry_condition_fn
     return RetryOptions(
-        retries=task.retries, delay_seconds=task.retry_delay_seconds,
+        retries=task.retries,
+        delay_seconds=task.retry_delay_seconds,
         jitter_factor=task.retry_jitter_factor,
         condition=None if condition is None else functools.partial(condition, task),
     )
@@ -99,9 +100,16 @@ class TaskRunEngine:
 
     finish_blocks = False
 
-    def __init__(self, task: Task, flow_ctx: FlowRunContext, args: tuple, kwargs: dict,
-                 wait_for: Any = None, map_index: int = -1,
-                 slot_waiter: SlotWaiter = wait_for_slot_here) -> None:
+    def __init__(
+        self,
+        task: Task,
+        flow_ctx: FlowRunContext,
+        args: tuple,
+        kwargs: dict,
+        wait_for: Any = None,
+        map_index: int = -1,
+        slot_waiter: SlotWaiter = wait_for_slot_here,
+    ) -> None:
         bound = task.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
         bound.apply_defaults()
         self.task = task
@@ -119,22 +127,33 @@ class TaskRunEngine:
         for value in self.wait_for:
             collect_upstream(value, results_by_id, "", upstream)
         self.record = TaskRunRecord(
-            name="", flow_run_id=flow_run.id, flow_run=flow_run, task_key=task.task_key,
-            task_name=task.name, map_index=map_index,
+            name="",
+            flow_run_id=flow_run.id,
+            flow_run=flow_run,
+            task_key=task.task_key,
+            task_name=task.name,
+            map_index=map_index,
             tags=sorted(task.tags | current_tags()),
-            parameters=jsonable_parameters(self.raw_parameters), upstream=upstream,
+            parameters=jsonable_parameters(self.raw_parameters),
+            upstream=upstream,
             retry_options=retry_options(task),
         )
         self.record.name = self._run_name(flow_ctx, map_index)
         if flow_ctx.note_final is not None:
             self.record.on_final.append(flow_ctx.note_final)
-        self.context = TaskRunContext(task, self.record, self.raw_parameters,
-                                      log_prints=self._log_prints())
+        self.context = TaskRunContext(
+            task, self.record, self.raw_parameters, log_prints=self._log_prints()
+        )
 
     @classmethod
-    def resume(cls, task: Task, record: TaskRunRecord, parameters: dict[str, Any],
-               flow_ctx: FlowRunContext | None = None,
-               slot_waiter: SlotWaiter = wait_for_slot_here) -> TaskRunEngine:
+    def resume(
+        cls,
+        task: Task,
+        record: TaskRunRecord,
+        parameters: dict[str, Any],
+        flow_ctx: FlowRunContext | None = None,
+        slot_waiter: SlotWaiter = wait_for_slot_here,
+    ) -> TaskRunEngine:
         """An engine for a run recorded elsewhere (a Celery worker), its inputs already resolved.
 
         ``record`` usually comes from ``runs.orchestration.load_task_run_record`` (sync=True).
@@ -150,8 +169,9 @@ class TaskRunEngine:
         engine.slot_waiter = slot_waiter
         record.retry_options = retry_options(task)
         engine.record = record
-        engine.context = TaskRunContext(task, record, engine.raw_parameters,
-                                        log_prints=bool(task.log_prints))
+        engine.context = TaskRunContext(
+            task, record, engine.raw_parameters, log_prints=bool(task.log_prints)
+        )
         return engine
 
     # ---- set-up -------------------------------------------------------------------------------
@@ -167,8 +187,7 @@ class TaskRunEngine:
             return f"{self.task.name}-{index}"
         token = task_run_context.set(TaskRunContext(self.task, self.record, self.raw_parameters))
         try:
-            return format_run_name(template, self.raw_parameters, kind="task",
-                                   owner=self.task.name)
+            return format_run_name(template, self.raw_parameters, kind="task", owner=self.task.name)
         finally:
             task_run_context.reset(token)
 
@@ -211,14 +230,18 @@ class TaskRunEngine:
         try:
             key = task.cache_key_fn(self.context, self.parameters)
         except Exception as exc:
-            return self.propose(Failed(
-                f"cache_key_fn {getattr(task.cache_key_fn, '__name__', task.cache_key_fn)!r} "
-                f"raised {type(exc).__name__}: {exc}"))
+            return self.propose(
+                Failed(
+                    f"cache_key_fn {getattr(task.cache_key_fn, '__name__', task.cache_key_fn)!r} "
+                    f"raised {type(exc).__name__}: {exc}"
+                )
+            )
         record = self.record
         record.cache_key = None if key is None else str(key)
         refresh = task.refresh_cache
-        record.refresh_cache = (conf.settings.RUNS_TASKS_REFRESH_CACHE if refresh is None
-                                else bool(refresh))
+        record.refresh_cache = (
+            conf.settings.RUNS_TASKS_REFRESH_CACHE if refresh is None else bool(refresh)
+        )
         return None
 
     # ---- outcomes -----------------------------------------------------------------------------
@@ -247,8 +270,12 @@ class TaskRunEngine:
         expiration = None
         if self.record.cache_key is not None and self.task.cache_expiration is not None:
             expiration = now() + self.task.cache_expiration
-        return Completed(data=result, result_key=result_key, cache_key=self.record.cache_key,
-                         cache_expiration=expiration)
+        return Completed(
+            data=result,
+            result_key=result_key,
+            cache_key=self.record.cache_key,
+            cache_expiration=expiration,
+        )
 
     def failed(self, exc: Exception) -> State:
         from runs.logging import task_run_logger
@@ -322,8 +349,9 @@ class TaskRunEngine:
         """Call the function once, in this thread: the outcome to propose."""
         args, kwargs = self._call_args()
         timeout = self.task.timeout_seconds
-        on_stuck = None if timeout is None else stuck_reporter(self.record, self.propose,
-                                                               self.timed_out)
+        on_stuck = (
+            None if timeout is None else stuck_reporter(self.record, self.propose, self.timed_out)
+        )
         deadline = None
         try:
             with deadline_scope(timeout, on_stuck) as deadline:
@@ -367,6 +395,7 @@ def call_task(task: Task, args: tuple, kwargs: dict, wait_for: Any, return_state
     flow_ctx = require_flow_context(task)
     engine = TaskRunEngine(task, flow_ctx, args, kwargs, wait_for=wait_for)
     if task.isasync:
+
         async def run() -> Any:
             await asyncio.to_thread(engine.start)
             return engine.outcome(await engine.run_async(), return_state)
@@ -385,8 +414,9 @@ def _start_and_run(engine: TaskRunEngine) -> State:
     return engine.run_sync()
 
 
-def submit_task(task: Task, args: tuple, kwargs: dict, wait_for: Any,
-                map_index: int = -1) -> RunFuture:
+def submit_task(
+    task: Task, args: tuple, kwargs: dict, wait_for: Any, map_index: int = -1
+) -> RunFuture:
     """Create a task run and hand it to the flow's task runner; returns its future."""
     flow_ctx = require_flow_context(task)
     engine = TaskRunEngine(task, flow_ctx, args, kwargs, wait_for=wait_for, map_index=map_index)

@@ -19,9 +19,16 @@ from runs.orchestration.writer import writer
 from runs.states import State, StateType
 
 __all__ = [
-    "propose_state", "decide_state", "Decision", "Verdict", "set_task_run_state",
-    "set_flow_run_state", "writer",
-    "FlowRunRecord", "TaskRunRecord", "RunRecord",
+    "propose_state",
+    "decide_state",
+    "Decision",
+    "Verdict",
+    "set_task_run_state",
+    "set_flow_run_state",
+    "writer",
+    "FlowRunRecord",
+    "TaskRunRecord",
+    "RunRecord",
 ]
 
 
@@ -82,24 +89,43 @@ def _bookkeeping(record: RunRecord, state: State) -> None:
 # ---- transitions asked for by id (services, the reaper, workers) -------------------------------
 def _record_from_row(row, kind: str, holds_slots: bool | None = None) -> RunRecord:
     common = dict(
-        id=row.id, name=row.name, parameters=row.parameters, tags=list(row.tags),
-        created=row.created, run_count=row.run_count, start_time=row.start_time,
-        end_time=row.end_time, owner=row.owner, result_key=row.result_key, sync=True,
+        id=row.id,
+        name=row.name,
+        parameters=row.parameters,
+        tags=list(row.tags),
+        created=row.created,
+        run_count=row.run_count,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        owner=row.owner,
+        result_key=row.result_key,
+        sync=True,
         persisted=True,
-        state=State(type=row.state_type, name=row.state_name, message=row.state_message,
-                    timestamp=row.state_timestamp or row.created),
+        state=State(
+            type=row.state_type,
+            name=row.state_name,
+            message=row.state_message,
+            timestamp=row.state_timestamp or row.created,
+        ),
     )
     if kind == "task":
         return TaskRunRecord(
-            flow_run_id=row.flow_run_id, task_key=row.task_key, task_name=row.task_name,
-            map_index=row.map_index, cache_key=row.cache_key,
+            flow_run_id=row.flow_run_id,
+            task_key=row.task_key,
+            task_name=row.task_name,
+            map_index=row.map_index,
+            cache_key=row.cache_key,
             cache_expiration=row.cache_expiration,
             holds_slots=row.slots.exists() if holds_slots is None else holds_slots,
-            limited=None, **common,
+            limited=None,
+            **common,
         )
     return FlowRunRecord(
-        flow_id=row.flow_id, flow_name=row.flow.name, parent_task_run_id=row.parent_task_run_id,
-        by_id=True, **common,
+        flow_id=row.flow_id,
+        flow_name=row.flow.name,
+        parent_task_run_id=row.parent_task_run_id,
+        by_id=True,
+        **common,
     )
 
 

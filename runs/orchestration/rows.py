@@ -14,8 +14,16 @@ from runs.states import State
 from runs.values import capped_message, clean_text, cut
 
 RUN_FIELDS = (
-    "name", "state_type", "state_name", "state_message", "state_timestamp", "run_count",
-    "start_time", "end_time", "owner", "result_key",
+    "name",
+    "state_type",
+    "state_name",
+    "state_message",
+    "state_timestamp",
+    "run_count",
+    "start_time",
+    "end_time",
+    "owner",
+    "result_key",
 )
 TASK_FIELDS = RUN_FIELDS + ("cache_key", "cache_expiration")
 
@@ -29,8 +37,9 @@ LOG_NAME_LENGTH = 200
 PARAMETER_NAME_LENGTH = 200
 
 #: A batch: (run rows by run id, state rows in order, log rows in order).
-Batch = tuple[dict[Any, tuple[RunRecord, dict[str, Any]]], list[tuple[RunRecord, State]],
-              list[dict[str, Any]]]
+Batch = tuple[
+    dict[Any, tuple[RunRecord, dict[str, Any]]], list[tuple[RunRecord, State]], list[dict[str, Any]]
+]
 
 
 def run_columns(record: RunRecord) -> dict[str, Any]:
@@ -66,9 +75,11 @@ def state_row(record: RunRecord, state: State) -> dict[str, Any]:
     return {
         "task_run_id": record.id if is_task else None,
         "flow_run_id": None if is_task else record.id,
-        "type": state.type.value, "name": cut(state.name, STATE_NAME_LENGTH),
+        "type": state.type.value,
+        "name": cut(state.name, STATE_NAME_LENGTH),
         "message": capped_message(state.message),
-        "timestamp": state.timestamp, "scheduled_time": state.scheduled_time,
+        "timestamp": state.timestamp,
+        "scheduled_time": state.scheduled_time,
         "result_key": state.result_key,
         "cache_key": None if state.cache_key is None else clean_text(state.cache_key),
         "cache_expiration": state.cache_expiration,
@@ -81,19 +92,27 @@ def _tags(record: RunRecord) -> list[str]:
 
 def new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": record.id, "flow_run_id": record.flow_run_id,
+        "id": record.id,
+        "flow_run_id": record.flow_run_id,
         "task_key": cut(record.task_key, TASK_KEY_LENGTH),
-        "task_name": cut(record.task_name, TASK_NAME_LENGTH), "map_index": record.map_index,
-        "parameters": record.parameters, "tags": _tags(record),
-        "created": record.created, **columns,
+        "task_name": cut(record.task_name, TASK_NAME_LENGTH),
+        "map_index": record.map_index,
+        "parameters": record.parameters,
+        "tags": _tags(record),
+        "created": record.created,
+        **columns,
     }
 
 
 def new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": record.id, "flow_id": record.flow_id, "parameters": record.parameters,
-        "tags": _tags(record), "created": record.created,
-        "parent_task_run_id": record.parent_task_run_id, "expected_start_time": None,
+        "id": record.id,
+        "flow_id": record.flow_id,
+        "parameters": record.parameters,
+        "tags": _tags(record),
+        "created": record.created,
+        "parent_task_run_id": record.parent_task_run_id,
+        "expected_start_time": None,
         **columns,
     }
 
@@ -123,18 +142,25 @@ def write_batch(batch: Batch) -> None:
                 updated_task_runs.append({"id": record.id, **columns})
             else:
                 new_task_runs.append(new_task_run(record, columns))
-                tags.extend({"tag": t, "task_run_id": record.id, "flow_run_id": None}
-                            for t in _tags(record))
-                deps.extend({"upstream_id": up, "downstream_id": record.id,
-                             "parameter": cut(p, PARAMETER_NAME_LENGTH)}
-                            for up, p in dict.fromkeys(record.upstream))
+                tags.extend(
+                    {"tag": t, "task_run_id": record.id, "flow_run_id": None} for t in _tags(record)
+                )
+                deps.extend(
+                    {
+                        "upstream_id": up,
+                        "downstream_id": record.id,
+                        "parameter": cut(p, PARAMETER_NAME_LENGTH),
+                    }
+                    for up, p in dict.fromkeys(record.upstream)
+                )
         elif isinstance(record, FlowRunRecord):
             if record.persisted:
                 updated_flow_runs.append({"id": record.id, **columns})
             else:
                 new_flow_runs.append(new_flow_run(record, columns))
-                tags.extend({"tag": t, "task_run_id": None, "flow_run_id": record.id}
-                            for t in _tags(record))
+                tags.extend(
+                    {"tag": t, "task_run_id": None, "flow_run_id": record.id} for t in _tags(record)
+                )
     insert_rows(FlowRun, new_flow_runs)
     update_rows(FlowRun, RUN_FIELDS, updated_flow_runs)
     insert_rows(TaskRun, new_task_runs)
@@ -167,19 +193,28 @@ def insert_rows(model, rows: list[dict[str, Any]]) -> None:
 
     key = ("insert", model, connection.vendor)
     if key not in _STATEMENTS:
-        fields = [f for f in model._meta.concrete_fields
-                  if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))]
+        fields = [
+            f
+            for f in model._meta.concrete_fields
+            if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))
+        ]
         quote = connection.ops.quote_name
-        sql = (f"INSERT INTO {quote(model._meta.db_table)} "
-               f"({', '.join(quote(f.column) for f in fields)}) "
-               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        sql = (
+            f"INSERT INTO {quote(model._meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
         _STATEMENTS[key] = (sql, fields)
     sql, fields = _STATEMENTS[key]
     defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
     try:
         params = [
-            [f.get_db_prep_save(row[f.attname] if f.attname in row else defaults[f.attname],
-                                connection) for f in fields]
+            [
+                f.get_db_prep_save(
+                    row[f.attname] if f.attname in row else defaults[f.attname], connection
+                )
+                for f in fields
+            ]
             for row in rows
         ]
         _run(sql, params)
@@ -199,8 +234,10 @@ def update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]])
         fields = [model._meta.get_field(name) for name in field_names]
         quote = connection.ops.quote_name
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-        sql = (f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
-               f"WHERE {quote(model._meta.pk.column)} = %s")
+        sql = (
+            f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+            f"WHERE {quote(model._meta.pk.column)} = %s"
+        )
         _STATEMENTS[key] = (sql, fields)
     sql, fields = _STATEMENTS[key]
     pk = model._meta.pk
@@ -226,4 +263,4 @@ def _run(sql: str, params: list[list[Any]]) -> None:
             cursor.execute(sql, params[0])
             return
         for start in range(0, len(params), 500):
-            cursor.executemany(sql, params[start:start + 500])
+            cursor.executemany(sql, params[start : start + 500])

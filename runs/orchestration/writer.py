@@ -192,7 +192,10 @@ class Writer:
         logger.error(
             "Could not record run %s: the database refused a row of %s (%s: %s). This run's "
             "history is set aside; other runs go on being recorded.",
-            run_id, table, type(exc).__name__, error,
+            run_id,
+            table,
+            type(exc).__name__,
+            error,
         )
 
     def _drain(self) -> Batch:
@@ -243,13 +246,18 @@ class Writer:
                 self._unreachable_since = time.monotonic()
                 logger.error(
                     "Could not reach the database to write run history (%s: %s); %d rows wait "
-                    "and are tried again every %g s.", type(exc).__name__, exc, self.pending(),
+                    "and are tried again every %g s.",
+                    type(exc).__name__,
+                    exc,
+                    self.pending(),
                     MAX_UNREACHABLE_WAIT,
                 )
             return
         if self._unreachable_since is not None:
-            logger.warning("Run history is written again after %.0f s.",
-                           time.monotonic() - self._unreachable_since)
+            logger.warning(
+                "Run history is written again after %.0f s.",
+                time.monotonic() - self._unreachable_since,
+            )
             self._unreachable_since = None
 
 

@@ -97,4 +97,3 @@ class SequentialTaskRunner(TaskRunner):
         engine.start()
         _run_engine(engine)
         return RunFuture(engine.record)
-

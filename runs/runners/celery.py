@@ -32,14 +32,26 @@ MAX_CHUNK = 20
 CHUNKS_PER_BATCH = 16
 #: Ids per query when the poller reads final states (under SQLite's variable limit).
 POLL_CHUNK = 900
-_STATE_COLUMNS = ("id", "state_type", "state_name", "state_message", "state_timestamp",
-                  "result_key")
+_STATE_COLUMNS = (
+    "id",
+    "state_type",
+    "state_name",
+    "state_message",
+    "state_timestamp",
+    "result_key",
+)
 
 
 def _mark_final(record, row: dict) -> State:
-    state = State(type=row["state_type"], name=row["state_name"], message=row["state_message"],
-                  result_key=row["result_key"], timestamp=row["state_timestamp"] or record.created,
-                  task_run_id=record.id, run_name=record.name)
+    state = State(
+        type=row["state_type"],
+        name=row["state_name"],
+        message=row["state_message"],
+        result_key=row["result_key"],
+        timestamp=row["state_timestamp"] or record.created,
+        task_run_id=record.id,
+        run_name=record.name,
+    )
     if state.is_final():
         record.settle(state)
     return state
@@ -82,7 +94,7 @@ class FinalStatePoller:
             try:
                 for start in range(0, len(ids), POLL_CHUNK):
                     rows = TaskRun.objects.filter(
-                        id__in=ids[start:start + POLL_CHUNK], state_type__in=FINAL_TYPES
+                        id__in=ids[start : start + POLL_CHUNK], state_type__in=FINAL_TYPES
                     ).values(*_STATE_COLUMNS)
                     for row in rows:
                         with self._lock:
@@ -143,9 +155,13 @@ def _give_up(engine: TaskRunEngine, exc: BaseException) -> None:
     except Exception:
         logger.exception("Could not record that task run %s was not sent", record.id)
     if not record.final_event.is_set():  # the database refused even the crash
-        record.settle(Crashed(
-            f"Could not send the task run to a worker: {type(exc).__name__}: {exc}",
-            task_run_id=record.id, run_name=record.name))
+        record.settle(
+            Crashed(
+                f"Could not send the task run to a worker: {type(exc).__name__}: {exc}",
+                task_run_id=record.id,
+                run_name=record.name,
+            )
+        )
 
 
 class CeleryTaskRunner(TaskRunner):
@@ -195,8 +211,9 @@ class CeleryTaskRunner(TaskRunner):
     def _enqueue(self, engine: TaskRunEngine) -> None:
         with self._lock:
             if self._sender is None:
-                self._sender = threading.Thread(target=self._send_loop, daemon=True,
-                                                name="runs-celery-send")
+                self._sender = threading.Thread(
+                    target=self._send_loop, daemon=True, name="runs-celery-send"
+                )
                 self._sender.start()
         self._outbox.put(engine)
 
@@ -236,9 +253,18 @@ class CeleryTaskRunner(TaskRunner):
             try:
                 if engine.parameters is None and engine.resolve_inputs() is not None:
                     continue
-                payloads.append((engine, dumps({"task": engine.task,
-                                                "task_run_id": str(engine.record.id),
-                                                "parameters": engine.parameters})))
+                payloads.append(
+                    (
+                        engine,
+                        dumps(
+                            {
+                                "task": engine.task,
+                                "task_run_id": str(engine.record.id),
+                                "parameters": engine.parameters,
+                            }
+                        ),
+                    )
+                )
             except BaseException as exc:
                 _give_up(engine, exc)
         grouped, singles = [], []
@@ -254,10 +280,14 @@ class CeleryTaskRunner(TaskRunner):
                 except BaseException as exc:
                     _give_up(engine, exc)
             for start in range(0, len(grouped), size):
-                chunk = grouped[start:start + size]
+                chunk = grouped[start : start + size]
                 try:
-                    app.send_task(RUN_TASK_RUNS, args=[[payload for _, payload in chunk]],
-                                  producer=producer, **options)
+                    app.send_task(
+                        RUN_TASK_RUNS,
+                        args=[[payload for _, payload in chunk]],
+                        producer=producer,
+                        **options,
+                    )
                 except BaseException as exc:
                     for engine, _ in chunk:
                         _give_up(engine, exc)

@@ -42,11 +42,15 @@ def sign_in_message(username: str, password: str | None, created: bool) -> str:
     """What `runs up` prints about signing in."""
     path = conf.settings.RUNS_HOME / PASSWORD_FILE
     if created and conf.settings.RUNS_ADMIN_PASSWORD:
-        return (f"Created the admin account: sign in as {username!r} with the password in "
-                "RUNS_ADMIN_PASSWORD.")
+        return (
+            f"Created the admin account: sign in as {username!r} with the password in "
+            "RUNS_ADMIN_PASSWORD."
+        )
     if created:
-        return (f"Created the admin account: sign in as {username!r} with password {password} "
-                f"(also kept in {path}, readable only by you).")
+        return (
+            f"Created the admin account: sign in as {username!r} with password {password} "
+            f"(also kept in {path}, readable only by you)."
+        )
     if password:
         return f"Sign in as {username!r}; the password is in {path}."
-    return ("Sign in with your admin account (add one with `python manage.py createsuperuser`).")
+    return "Sign in with your admin account (add one with `python manage.py createsuperuser`)."

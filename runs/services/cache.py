@@ -15,11 +15,11 @@ from runs.orchestration import cache as cache_entries
 
 def expire_cache_key(*, cache_key: str) -> int:
     """Expire the entry with ``cache_key`` now (every state carrying it); the number expired."""
-    return cache_entries.expire_entries(
-        State.objects.filter(cache_key=cache_key, type="COMPLETED"))
+    return cache_entries.expire_entries(State.objects.filter(cache_key=cache_key, type="COMPLETED"))
 
 
 def expire_task_cache(*, task_key: str) -> int:
     """Expire every cache entry written by runs of the task ``task_key``; the number expired."""
-    return cache_entries.expire_entries(State.objects.filter(
-        cache_key__isnull=False, type="COMPLETED", task_run__task_key=task_key))
+    return cache_entries.expire_entries(
+        State.objects.filter(cache_key__isnull=False, type="COMPLETED", task_run__task_key=task_key)
+    )

@@ -31,8 +31,11 @@ def start_flow_run(*, flow_name: str, parameters: dict[str, Any] | None = None) 
     flow = load_flow(flow_name)
     values = coerce_parameters(flow.fn, parameters or {})
     record = FlowRunRecord(
-        name=random_run_name(), flow_id=row.id, flow_name=row.name,
-        parameters=jsonable_parameters(values), sync=True,
+        name=random_run_name(),
+        flow_id=row.id,
+        flow_name=row.name,
+        parameters=jsonable_parameters(values),
+        sync=True,
     )
     propose_state(record, Scheduled("Waiting for a worker."))
     send(RUN_FLOW_RUN, [str(record.id), parameters or {}])
@@ -50,5 +53,7 @@ def cancel_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
         if run.state_type == "CANCELLED":
             return run
     # ended before the cancel, or while it was decided (its worker's last step finished first)
-    raise FlowRunError(f"Flow run {run.name!r} is already {run.state_name}; only scheduled, "
-                       "pending or running flow runs can be cancelled.")
+    raise FlowRunError(
+        f"Flow run {run.name!r} is already {run.state_name}; only scheduled, "
+        "pending or running flow runs can be cancelled."
+    )

@@ -48,12 +48,14 @@ def parse_age(text: str) -> dt.timedelta:
     if not match:
         raise PruneError(
             f"{text!r} is not an age; write a whole number and a unit: 30d (days), 12h, 90m, "
-            "2w or 45s.")
+            "2w or 45s."
+        )
     digits, unit = match.group(1).lstrip("0") or "0", match.group(2)
     # Compared before converting: a cut-off that far back is out of the calendar's range.
     if len(digits) > 12 or int(digits) * _UNITS[unit] > conf.MAX_AGE_DAYS * _UNITS["d"]:
-        raise PruneError(f"{text!r} is too long an age; the longest is {conf.MAX_AGE_DAYS}d "
-                         "(100 years).")
+        raise PruneError(
+            f"{text!r} is too long an age; the longest is {conf.MAX_AGE_DAYS}d (100 years)."
+        )
     return dt.timedelta(seconds=int(digits) * _UNITS[unit])
 
 
@@ -75,31 +77,44 @@ class PruneResult:
     def summary(self) -> str:
         """One line for people."""
         verb = "Would remove" if self.dry_run else "Removed"
-        kept = (f"; kept {self.cache_entries_kept} live cache entr"
-                f"{'y' if self.cache_entries_kept == 1 else 'ies'}"
-                if self.cache_entries_kept else "")
-        leases = (f"; {verb.lower()} {self.leases} lapsed process lease"
-                  f"{'' if self.leases == 1 else 's'}" if self.leases else "")
-        return (f"{verb} {self.flow_runs} flow runs, {self.task_runs} task runs, "
-                f"{self.states} states, {self.logs} logs and {self.result_files} result files "
-                f"finished before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC{kept}{leases}.")
+        kept = (
+            f"; kept {self.cache_entries_kept} live cache entr"
+            f"{'y' if self.cache_entries_kept == 1 else 'ies'}"
+            if self.cache_entries_kept
+            else ""
+        )
+        leases = (
+            f"; {verb.lower()} {self.leases} lapsed process lease{'' if self.leases == 1 else 's'}"
+            if self.leases
+            else ""
+        )
+        return (
+            f"{verb} {self.flow_runs} flow runs, {self.task_runs} task runs, "
+            f"{self.states} states, {self.logs} logs and {self.result_files} result files "
+            f"finished before {self.cutoff:%Y-%m-%d %H:%M:%S} UTC{kept}{leases}."
+        )
 
 
 def old_flow_runs(cutoff: dt.datetime):
     """Finished flow runs that ended (or, without an end time, were created) before ``cutoff``."""
-    return (FlowRun.objects.filter(state_type__in=FINAL_TYPES, created__lt=cutoff)
-            .filter(Q(end_time__lt=cutoff) | Q(end_time__isnull=True)))
+    return FlowRun.objects.filter(state_type__in=FINAL_TYPES, created__lt=cutoff).filter(
+        Q(end_time__lt=cutoff) | Q(end_time__isnull=True)
+    )
 
 
 def _live_cache(queryset, at: dt.datetime):
     return cache_selectors.live_entries(
-        queryset.filter(type="COMPLETED", cache_key__isnull=False), at)
+        queryset.filter(type="COMPLETED", cache_key__isnull=False), at
+    )
 
 
 def _delete_related(model, ids: list, *, skip: tuple = ()) -> None:
     """Delete or detach the rows of other models pointing at ``model`` rows ``ids``."""
-    relations = [f for f in model._meta.get_fields(include_hidden=True)
-                 if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)]
+    relations = [
+        f
+        for f in model._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)
+    ]
     for relation in relations:
         if relation.related_model in skip:
             continue
@@ -114,12 +129,16 @@ def _prune_batch(run_ids: list, at: dt.datetime, result: PruneResult, dry_run: b
     task_ids = list(TaskRun.objects.filter(flow_run_id__in=run_ids).values_list("id", flat=True))
     result.flow_runs += len(run_ids)
     result.task_runs += len(task_ids)
-    keys = set(FlowRun.objects.filter(id__in=run_ids).exclude(result_key="")
-               .values_list("result_key", flat=True))
+    keys = set(
+        FlowRun.objects.filter(id__in=run_ids)
+        .exclude(result_key="")
+        .values_list("result_key", flat=True)
+    )
     cache_keys: set[str] = set()
     state_filters = [Q(flow_run_id__in=run_ids)] + [
-        Q(task_run_id__in=task_ids[i:i + TASK_RUN_CHUNK])
-        for i in range(0, len(task_ids), TASK_RUN_CHUNK)]
+        Q(task_run_id__in=task_ids[i : i + TASK_RUN_CHUNK])
+        for i in range(0, len(task_ids), TASK_RUN_CHUNK)
+    ]
     for where in state_filters:
         states = State.objects.filter(where)
         for key, cache_key in states.exclude(result_key="").values_list("result_key", "cache_key"):
@@ -137,7 +156,7 @@ def _prune_batch(run_ids: list, at: dt.datetime, result: PruneResult, dry_run: b
         result.result_keys |= keys
         return
     for start in range(0, len(task_ids), TASK_RUN_CHUNK):
-        chunk = task_ids[start:start + TASK_RUN_CHUNK]
+        chunk = task_ids[start : start + TASK_RUN_CHUNK]
         _delete_related(TaskRun, chunk)
         TaskRun.objects.filter(id__in=chunk)._raw_delete(TaskRun.objects.db)
     _delete_related(FlowRun, run_ids, skip=(TaskRun,))
@@ -152,16 +171,19 @@ def _still_needed(keys: set[str], cache_keys: set[str]) -> set[str]:
     needed = set()
     cache_list, key_list = list(cache_keys), list(keys)
     for i in range(0, len(cache_list), 500):
-        needed |= set(State.objects.filter(cache_key__in=cache_list[i:i + 500],
-                                           result_key__in=key_list)
-                      .values_list("result_key", flat=True))
+        needed |= set(
+            State.objects.filter(
+                cache_key__in=cache_list[i : i + 500], result_key__in=key_list
+            ).values_list("result_key", flat=True)
+        )
     return needed
 
 
 def _expired_detached_entries(at: dt.datetime, result: PruneResult, dry_run: bool) -> None:
     """Cache entries detached by an earlier prune that have expired since."""
-    expired = State.objects.filter(task_run__isnull=True, flow_run__isnull=True,
-                                   cache_expiration__isnull=False).exclude(cache_selectors.live(at))
+    expired = State.objects.filter(
+        task_run__isnull=True, flow_run__isnull=True, cache_expiration__isnull=False
+    ).exclude(cache_selectors.live(at))
     rows = list(expired.values_list("id", "result_key", "cache_key")[:10000])
     if not rows:
         return
@@ -179,8 +201,10 @@ def _lapsed_leases(cutoff: dt.datetime, result: PruneResult, dry_run: bool) -> N
     (one row per process that ever ran would otherwise pile up)."""
     from limits.models import ConcurrencySlot, SlotWaiter
 
-    named = [model.objects.exclude(state_type__in=FINAL_TYPES).values("owner")
-             for model in (FlowRun, TaskRun)]
+    named = [
+        model.objects.exclude(state_type__in=FINAL_TYPES).values("owner")
+        for model in (FlowRun, TaskRun)
+    ]
     named += [model.objects.values("owner") for model in (ConcurrencySlot, SlotWaiter)]
     lapsed = ProcessLease.objects.filter(expires__lt=cutoff)
     for owners in named:
@@ -192,9 +216,13 @@ def _lapsed_leases(cutoff: dt.datetime, result: PruneResult, dry_run: bool) -> N
         result.leases = lapsed.delete()[0]
 
 
-def prune(*, older_than: dt.timedelta, dry_run: bool = False,
-          batch_size: int = FLOW_RUN_BATCH,
-          progress: Callable[[PruneResult], None] | None = None) -> PruneResult:
+def prune(
+    *,
+    older_than: dt.timedelta,
+    dry_run: bool = False,
+    batch_size: int = FLOW_RUN_BATCH,
+    progress: Callable[[PruneResult], None] | None = None,
+) -> PruneResult:
     """Delete (or with ``dry_run`` count) finished flow runs older than ``older_than``.
 
     ``progress`` is called with the running totals after each batch.

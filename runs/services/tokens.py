@@ -23,7 +23,8 @@ def _user(username: str):
         raise TokenError(
             f"No user is named {username!r}. Create one first, e.g. "
             f"`python3 manage.py createsuperuser --username {username}` (or in /admin/), "
-            "then run this again.")
+            "then run this again."
+        )
     if not user.is_active:
         raise TokenError(f"The user {username!r} is inactive; activate it in /admin/ first.")
     return user

@@ -20,7 +20,12 @@ def state_badge(state_type: str | None, state_name: str | None = None, message: 
     title = f"{badge.type.title()}: {badge.name}" + (f" — {message}" if message else "")
     return format_html(
         '<span class="{}" title="{}"><span class="badge__symbol" aria-hidden="true">{}</span>{}'
-        "</span>", badge.css, title, badge.symbol, badge.name)
+        "</span>",
+        badge.css,
+        title,
+        badge.symbol,
+        badge.name,
+    )
 
 
 @register.simple_tag

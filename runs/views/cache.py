@@ -21,8 +21,9 @@ def cache_list(request: HttpRequest) -> HttpResponse:
     show_expired = request.GET.get("expired") == "1"
     entries = cache_selectors.cache_entries(search=search, include_expired=show_expired)
     context = {"entries": entries, "q": search, "show_expired": show_expired}
-    return render_page(request, "runs/cache.html", context,
-                       partial="runs/partials/cache_entries.html")
+    return render_page(
+        request, "runs/cache.html", context, partial="runs/partials/cache_entries.html"
+    )
 
 
 def _back(request: HttpRequest):
@@ -39,8 +40,9 @@ def cache_expire(request: HttpRequest) -> HttpResponse:
     key = request.POST.get("cache_key", "")
     count = cache_service.expire_cache_key(cache_key=key) if key else 0
     if count:
-        messages.success(request, "Expired the cache entry; the next run with this key will "
-                                  "run the task again.")
+        messages.success(
+            request, "Expired the cache entry; the next run with this key will run the task again."
+        )
     else:
         messages.info(request, "Nothing to expire: that cache entry had already expired.")
     return _back(request)
@@ -54,8 +56,9 @@ def cache_expire_task(request: HttpRequest) -> HttpResponse:
     task_name = request.POST.get("task_name", "") or "the task"
     count = cache_service.expire_task_cache(task_key=task_key) if task_key else 0
     if count:
-        messages.success(request, f"Expired {count} cache entr{'y' if count == 1 else 'ies'} "
-                                  f"of {task_name}.")
+        messages.success(
+            request, f"Expired {count} cache entr{'y' if count == 1 else 'ies'} of {task_name}."
+        )
     else:
         messages.info(request, f"{task_name} has no unexpired cache entries.")
     return _back(request)

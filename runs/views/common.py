@@ -23,8 +23,14 @@ RANGES: dict[str, tuple[str, dt.timedelta]] = {
 }
 
 
-def render_page(request: HttpRequest, template: str, context: dict[str, Any], *,
-                partial: str | None = None, status: int = 200) -> HttpResponse:
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
     """The whole page, or only ``partial`` when HTMX asked for the fragment."""
     if partial and getattr(request, "htmx", False) and not request.htmx.boosted:
         return render(request, partial, context, status=status)
@@ -38,9 +44,14 @@ def state_filter(value: str) -> dict[str, str]:
     names = [p for p in parts if p.upper() not in STATE_TYPE_CHOICES]
     unknown = [n for n in names if n not in STATE_NAME_CHOICES]
     if unknown:
-        raise FilterError({"state": (
-            f"Unknown state {', '.join(unknown)}; pick one from the list, e.g. Failed or "
-            "COMPLETED.")})
+        raise FilterError(
+            {
+                "state": (
+                    f"Unknown state {', '.join(unknown)}; pick one from the list, e.g. Failed or "
+                    "COMPLETED."
+                )
+            }
+        )
     if types and names:
         raise FilterError({"state": "Choose state types or state names, not both at once."})
     return {"state_type": ",".join(types), "state_name": ",".join(names)}
@@ -49,8 +60,10 @@ def state_filter(value: str) -> dict[str, str]:
 def list_filters(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
     """(selector keyword arguments, values to show in the form, errors by field) from the query."""
     query = request.GET
-    shown = {key: query.get(key, "").strip() for key in
-             ("state", "tag", "q", "range", "since", "until", *extra)}
+    shown = {
+        key: query.get(key, "").strip()
+        for key in ("state", "tag", "q", "range", "since", "until", *extra)
+    }
     kwargs: dict[str, Any] = {}
     errors: dict[str, str] = {}
     if shown["state"]:
@@ -78,5 +91,8 @@ def list_filters(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> tuple[
 
 def filter_choices() -> dict[str, Any]:
     """Options of the state and range selects."""
-    return {"state_types": STATE_TYPE_CHOICES, "state_names": STATE_NAME_CHOICES,
-            "ranges": [(key, label) for key, (label, _) in RANGES.items()]}
+    return {
+        "state_types": STATE_TYPE_CHOICES,
+        "state_names": STATE_NAME_CHOICES,
+        "ranges": [(key, label) for key, (label, _) in RANGES.items()],
+    }

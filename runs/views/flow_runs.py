@@ -31,21 +31,33 @@ def flow_run_list(request: HttpRequest) -> HttpResponse:
     page = None
     if not errors:
         try:
-            page = selectors.keyset_page(selectors.flow_runs(**kwargs),
-                                         cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+            page = selectors.keyset_page(
+                selectors.flow_runs(**kwargs),
+                cursor=request.GET.get("cursor") or None,
+                size=PAGE_SIZE,
+            )
         except FilterError as exc:
             errors.update(exc.errors)
-    live = bool(page and not request.GET.get("cursor")
-                and any(not run.is_final for run in page.items))
+    live = bool(
+        page and not request.GET.get("cursor") and any(not run.is_final for run in page.items)
+    )
     context = {
-        "page": page, "live": live, "filters": shown, "errors": errors, **filter_choices(),
+        "page": page,
+        "live": live,
+        "filters": shown,
+        "errors": errors,
+        **filter_choices(),
         "flows": flow_selectors.flow_names(),
         "filtered": any(shown.values()),
         "has_flows": flow_selectors.any_registered_flows(),
     }
-    return render_page(request, "runs/flow_runs.html", context,
-                       partial="runs/partials/flow_run_results.html",
-                       status=400 if errors else 200)
+    return render_page(
+        request,
+        "runs/flow_runs.html",
+        context,
+        partial="runs/partials/flow_run_results.html",
+        status=400 if errors else 200,
+    )
 
 
 @login_required
@@ -67,24 +79,28 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
         return f"{base}?{urlencode([('expand', k) for k in keys])}#timeline"
 
     prefix = context["task_run_prefix"]
-    timeline = build_timeline(run, expand=expand, run_url=lambda rid: f"{prefix}{rid}/",
-                              expand_url=expand_url)
+    timeline = build_timeline(
+        run, expand=expand, run_url=lambda rid: f"{prefix}{rid}/", expand_url=expand_url
+    )
     task_runs = run_selectors.task_runs_of(run, limit=TASK_RUNS_SHOWN, summary=True)
     query = request.GET.copy()
     query.pop("fragment", None)
     params = [(key, value) for key, values in query.lists() for value in values]
-    context.update({
-        "states": list(selectors.state_history(run)),
-        "timeline": timeline,
-        "task_runs": task_runs,
-        "more_task_runs": max(timeline.task_runs - len(task_runs), 0),
-        "links": run_selectors.dependency_links([t.id for t in task_runs], limit=LINKS_SHOWN),
-        "subflows": run_selectors.subflow_runs(run),
-        "live_url": f"{base}?{urlencode([('fragment', 'live'), *params])}",
-    })
+    context.update(
+        {
+            "states": list(selectors.state_history(run)),
+            "timeline": timeline,
+            "task_runs": task_runs,
+            "more_task_runs": max(timeline.task_runs - len(task_runs), 0),
+            "links": run_selectors.dependency_links([t.id for t in task_runs], limit=LINKS_SHOWN),
+            "subflows": run_selectors.subflow_runs(run),
+            "live_url": f"{base}?{urlencode([('fragment', 'live'), *params])}",
+        }
+    )
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":
-        return render_page(request, "runs/flow_run.html", context,
-                           partial="runs/partials/flow_run_live.html")
+        return render_page(
+            request, "runs/flow_run.html", context, partial="runs/partials/flow_run_live.html"
+        )
     return render_page(request, "runs/flow_run.html", context)
 
 

@@ -19,8 +19,9 @@ from runs.views.common import render_page
 def _cards(bound: dict | None = None) -> list[dict]:
     cards = []
     for row in flow_selectors.registered_flows():
-        form = (bound or {}).get(row.name) or FlowRunForm(schema=row.parameters_schema,
-                                                          prefix=f"f{row.id}")
+        form = (bound or {}).get(row.name) or FlowRunForm(
+            schema=row.parameters_schema, prefix=f"f{row.id}"
+        )
         last = flow_selectors.last_flow_run(row)
         cards.append({"flow": row, "form": form, "last_run": last})
     return cards
@@ -39,10 +40,15 @@ def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
     try:
         row = flow_selectors.get_registered_flow(flow_name)
     except ObjectNotFound:
-        return render_page(request, "runs/flows.html", {
-            "cards": _cards(),
-            "error": f"No registered flow is named {flow_name!r}; pick one below.",
-        }, status=404)
+        return render_page(
+            request,
+            "runs/flows.html",
+            {
+                "cards": _cards(),
+                "error": f"No registered flow is named {flow_name!r}; pick one below.",
+            },
+            status=404,
+        )
     form = FlowRunForm(request.POST, schema=row.parameters_schema, prefix=f"f{row.id}")
     error = None
     if form.is_valid():
@@ -54,6 +60,9 @@ def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
             error = str(exc)
         else:
             return redirect("flow-run", flow_run_id=run.id)
-    return render_page(request, "runs/flows.html",
-                       {"cards": _cards({row.name: form}), "error": error,
-                        "failed_flow": row.name}, status=400)
+    return render_page(
+        request,
+        "runs/flows.html",
+        {"cards": _cards({row.name: form}), "error": error, "failed_flow": row.name},
+        status=400,
+    )

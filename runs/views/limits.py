@@ -22,8 +22,12 @@ def _usage(limit) -> dict:
         percent = min(100, round(100 * active / limit.concurrency_limit))
     else:
         percent = 100 if active else 0
-    return {"limit": limit, "active": active, "percent": percent,
-            "full": active >= limit.concurrency_limit}
+    return {
+        "limit": limit,
+        "active": active,
+        "percent": percent,
+        "full": active >= limit.concurrency_limit,
+    }
 
 
 def _get(limit_id):
@@ -42,20 +46,29 @@ def limit_list(request: HttpRequest) -> HttpResponse:
         try:
             limit, _ = limit_services.create_limit(
                 tag=form.cleaned_data["tag"],
-                concurrency_limit=form.cleaned_data["concurrency_limit"])
+                concurrency_limit=form.cleaned_data["concurrency_limit"],
+            )
         except LimitError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Created the limit on tag {limit.tag!r}: "
-                                      f"{limit.concurrency_limit} at once.")
+            messages.success(
+                request,
+                f"Created the limit on tag {limit.tag!r}: {limit.concurrency_limit} at once.",
+            )
             return redirect("limits")
     limits = [_usage(limit) for limit in limit_selectors.list_limits()]
     context = {"limits": limits, "form": form}
     if request.method == "POST" and getattr(request, "htmx", False):
-        return render_page(request, "runs/limits.html", context,
-                           partial="runs/partials/limit_form.html", status=400)
-    return render_page(request, "runs/limits.html", context,
-                       status=400 if request.method == "POST" else 200)
+        return render_page(
+            request,
+            "runs/limits.html",
+            context,
+            partial="runs/partials/limit_form.html",
+            status=400,
+        )
+    return render_page(
+        request, "runs/limits.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 @login_required
@@ -64,11 +77,17 @@ def limit_detail(request: HttpRequest, limit_id) -> HttpResponse:
     limit = _get(limit_id)
     holders = list(limit_selectors.holders(limit))
     waiters = list(limit_selectors.waiters(limit))
-    context = {"usage": _usage(limit), "limit": limit, "holders": holders, "waiters": waiters,
-               "live": bool(holders or waiters)}
+    context = {
+        "usage": _usage(limit),
+        "limit": limit,
+        "holders": holders,
+        "waiters": waiters,
+        "live": bool(holders or waiters),
+    }
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":
-        return render_page(request, "runs/limit.html", context,
-                           partial="runs/partials/limit_live.html")
+        return render_page(
+            request, "runs/limit.html", context, partial="runs/partials/limit_live.html"
+        )
     return render_page(request, "runs/limit.html", context)
 
 
@@ -80,15 +99,22 @@ def limit_edit(request: HttpRequest, limit_id) -> HttpResponse:
     form = LimitForm(request.POST or None, instance=limit)
     if request.method == "POST" and form.is_valid():
         try:
-            limit_services.update_limit(limit=limit, tag=form.cleaned_data["tag"],
-                                        concurrency_limit=form.cleaned_data["concurrency_limit"])
+            limit_services.update_limit(
+                limit=limit,
+                tag=form.cleaned_data["tag"],
+                concurrency_limit=form.cleaned_data["concurrency_limit"],
+            )
         except LimitError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Saved the limit on tag {limit.tag!r}.")
             return redirect("limits")
-    return render_page(request, "runs/limit_edit.html", {"limit": limit, "form": form},
-                       status=400 if request.method == "POST" else 200)
+    return render_page(
+        request,
+        "runs/limit_edit.html",
+        {"limit": limit, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -101,5 +127,4 @@ def limit_delete(request: HttpRequest, limit_id) -> HttpResponse:
         limit_services.delete_limit(limit=limit)
         messages.success(request, f"Deleted the limit on tag {tag!r}; its runs are unlimited now.")
         return redirect("limits")
-    return render_page(request, "runs/limit_delete.html",
-                       {"limit": limit, "usage": _usage(limit)})
+    return render_page(request, "runs/limit_delete.html", {"limit": limit, "usage": _usage(limit)})

@@ -12,8 +12,13 @@ from runs import selectors
 from runs.selectors import FilterError
 from runs.views.common import render_page
 
-LOG_LEVELS = [("", "All levels"), ("DEBUG", "Debug"), ("INFO", "Info"),
-              ("WARNING", "Warning"), ("ERROR", "Error")]
+LOG_LEVELS = [
+    ("", "All levels"),
+    ("DEBUG", "Debug"),
+    ("INFO", "Info"),
+    ("WARNING", "Warning"),
+    ("ERROR", "Error"),
+]
 LOG_LINES_SHOWN = 200
 _ZERO_ID = uuid.UUID(int=0)
 
@@ -34,9 +39,15 @@ def logs_context(request: HttpRequest, run) -> dict:
         errors.update(exc.errors)
         lines = []
     query = {"fragment": "log-lines", **({"level": level} if level else {})}
-    return {"logs": lines, "log_levels": LOG_LEVELS, "level": level, "errors": errors,
-            "log_limit": LOG_LINES_SHOWN, "task_run_prefix": task_run_url_prefix(),
-            "logs_live_url": f"{request.path}?{urlencode(query)}"}
+    return {
+        "logs": lines,
+        "log_levels": LOG_LEVELS,
+        "level": level,
+        "errors": errors,
+        "log_limit": LOG_LINES_SHOWN,
+        "task_run_prefix": task_run_url_prefix(),
+        "logs_live_url": f"{request.path}?{urlencode(query)}",
+    }
 
 
 def logs_fragment(request: HttpRequest, page: str, context: dict) -> HttpResponse | None:

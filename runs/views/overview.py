@@ -13,15 +13,24 @@ from runs.selectors import runs as run_selectors
 from runs.states import STATE_NAMES, now
 from runs.views.common import render_page
 
-WINDOWS = [("Last hour", dt.timedelta(hours=1)), ("Last day", dt.timedelta(days=1)),
-           ("Last week", dt.timedelta(days=7))]
+WINDOWS = [
+    ("Last hour", dt.timedelta(hours=1)),
+    ("Last day", dt.timedelta(days=1)),
+    ("Last week", dt.timedelta(days=7)),
+]
 
 
 def _counts(kind: str, since: dt.datetime) -> list[dict]:
     """Runs created since ``since`` by state name, with their badges, most first."""
-    counts = [{"badge": badge_for(STATE_NAMES[name].value, name),
-               "type": STATE_NAMES[name].value, "name": name, "count": count}
-              for name, count in run_selectors.state_counts(kind, since).items()]
+    counts = [
+        {
+            "badge": badge_for(STATE_NAMES[name].value, name),
+            "type": STATE_NAMES[name].value,
+            "name": name,
+            "count": count,
+        }
+        for name, count in run_selectors.state_counts(kind, since).items()
+    ]
     return sorted(counts, key=lambda c: -c["count"])
 
 
@@ -37,19 +46,27 @@ def overview(request: HttpRequest) -> HttpResponse:
         "live": bool(running_flows or running_tasks),
     }
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "running":
-        return render_page(request, "runs/overview.html", context,
-                           partial="runs/partials/running_now.html")
+        return render_page(
+            request, "runs/overview.html", context, partial="runs/partials/running_now.html"
+        )
     windows = []
     for label, length in WINDOWS:
         since = moment - length
-        windows.append({"label": label, "flow_runs": _counts("flow", since),
-                        "task_runs": _counts("task", since),
-                        "range": {"Last hour": "1h", "Last day": "24h", "Last week": "7d"}[label]})
-    context.update({
-        "windows": windows,
-        "failed_flow_runs": run_selectors.failed_flow_runs(limit=10),
-        "failed_task_runs": run_selectors.failed_task_runs(limit=10),
-        "has_runs": run_selectors.any_flow_runs(),
-        "has_flows": flow_selectors.any_registered_flows(),
-    })
+        windows.append(
+            {
+                "label": label,
+                "flow_runs": _counts("flow", since),
+                "task_runs": _counts("task", since),
+                "range": {"Last hour": "1h", "Last day": "24h", "Last week": "7d"}[label],
+            }
+        )
+    context.update(
+        {
+            "windows": windows,
+            "failed_flow_runs": run_selectors.failed_flow_runs(limit=10),
+            "failed_task_runs": run_selectors.failed_task_runs(limit=10),
+            "has_runs": run_selectors.any_flow_runs(),
+            "has_flows": flow_selectors.any_registered_flows(),
+        }
+    )
     return render_page(request, "runs/overview.html", context)

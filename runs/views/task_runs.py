@@ -24,17 +24,29 @@ def task_run_list(request: HttpRequest) -> HttpResponse:
     if not errors:
         try:
             runs = selectors.task_runs(**kwargs, with_flow_run=True)
-            page = selectors.keyset_page(runs,
-                                         cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+            page = selectors.keyset_page(
+                runs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE
+            )
         except FilterError as exc:
             errors.update(exc.errors)
-    live = bool(page and not request.GET.get("cursor")
-                and any(not run.is_final for run in page.items))
-    context = {"page": page, "live": live, "filters": shown, "errors": errors, **filter_choices(),
-               "filtered": any(shown.values())}
-    return render_page(request, "runs/task_runs.html", context,
-                       partial="runs/partials/task_run_results.html",
-                       status=400 if errors else 200)
+    live = bool(
+        page and not request.GET.get("cursor") and any(not run.is_final for run in page.items)
+    )
+    context = {
+        "page": page,
+        "live": live,
+        "filters": shown,
+        "errors": errors,
+        **filter_choices(),
+        "filtered": any(shown.values()),
+    }
+    return render_page(
+        request,
+        "runs/task_runs.html",
+        context,
+        partial="runs/partials/task_run_results.html",
+        status=400 if errors else 200,
+    )
 
 
 def _history_rows(states: list) -> list[dict]:
@@ -63,16 +75,19 @@ def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
     if response is not None:
         return response
     states = list(selectors.state_history(run))
-    context.update({
-        "history": _history_rows(states),
-        "retries": sum(1 for s in states if s.name == "AwaitingRetry"),
-        "upstream": run_selectors.upstream_task_runs(run),
-        "downstream": run_selectors.downstream_task_runs(run),
-        "subflows": run_selectors.subflow_runs(run),
-        "cache_expired": cache_selectors.is_expired(run.cache_expiration),
-        "live_url": reverse("task-run", args=[run.id]) + "?fragment=live",
-    })
+    context.update(
+        {
+            "history": _history_rows(states),
+            "retries": sum(1 for s in states if s.name == "AwaitingRetry"),
+            "upstream": run_selectors.upstream_task_runs(run),
+            "downstream": run_selectors.downstream_task_runs(run),
+            "subflows": run_selectors.subflow_runs(run),
+            "cache_expired": cache_selectors.is_expired(run.cache_expiration),
+            "live_url": reverse("task-run", args=[run.id]) + "?fragment=live",
+        }
+    )
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":
-        return render_page(request, "runs/task_run.html", context,
-                           partial="runs/partials/task_run_live.html")
+        return render_page(
+            request, "runs/task_run.html", context, partial="runs/partials/task_run_live.html"
+        )
     return render_page(request, "runs/task_run.html", context)

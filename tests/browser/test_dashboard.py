@@ -108,8 +108,10 @@ def test_a_running_flow_shows_timedout_and_retrying_then_completes_live(page, li
     salt = uuid.uuid4().hex
     sample_flows.release_retry.clear()
     worker = threading.Thread(
-        target=sample_flows.dashboard_sample, kwargs={"count": 3, "salt": salt, "hold": True},
-        daemon=True)
+        target=sample_flows.dashboard_sample,
+        kwargs={"count": 3, "salt": salt, "hold": True},
+        daemon=True,
+    )
     worker.start()
     try:
         deadline = time.monotonic() + 15

@@ -19,8 +19,13 @@ def recorded_run():
     from tests.runs.views.sample_flows import dashboard_sample
 
     register_flow("tests.runs.views.sample_flows:dashboard_quick")
-    for name in ("demo_retries", "demo_timeout", "demo_caching", "demo_map",
-                 "demo_concurrency_limit"):
+    for name in (
+        "demo_retries",
+        "demo_timeout",
+        "demo_caching",
+        "demo_map",
+        "demo_concurrency_limit",
+    ):
         register_flow(f"runs.demo_flows:{name}")
     state = dashboard_sample(count=6, salt=uuid.uuid4().hex, return_state=True)
     writer.flush()
@@ -38,16 +43,23 @@ def a_limit():
 def _paths(run, limit) -> dict[str, str]:
     task_run = run.task_runs.filter(state_name="TimedOut").first()
     return {
-        "overview": "/", "flow-runs": "/flow-runs/", "flow-run": f"/flow-runs/{run.id}/",
-        "task-runs": "/task-runs/", "task-run": f"/task-runs/{task_run.id}/",
-        "flows": "/flows/", "limits": "/limits/", "limit": f"/limits/{limit.id}/",
-        "limit-delete": f"/limits/{limit.id}/delete/", "cache": "/cache/",
+        "overview": "/",
+        "flow-runs": "/flow-runs/",
+        "flow-run": f"/flow-runs/{run.id}/",
+        "task-runs": "/task-runs/",
+        "task-run": f"/task-runs/{task_run.id}/",
+        "flows": "/flows/",
+        "limits": "/limits/",
+        "limit": f"/limits/{limit.id}/",
+        "limit-delete": f"/limits/{limit.id}/delete/",
+        "cache": "/cache/",
     }
 
 
 @pytest.mark.parametrize("width,label", [(1280, "desktop"), (390, "phone")])
-def test_every_page_renders_without_sideways_scrolling(page, live_server, recorded_run, a_limit,
-                                                       width, label):
+def test_every_page_renders_without_sideways_scrolling(
+    page, live_server, recorded_run, a_limit, width, label
+):
     page.set_viewport_size({"width": width, "height": 900})
     for name, path in _paths(recorded_run, a_limit).items():
         response = page.goto(live_server.url + path)
@@ -55,5 +67,6 @@ def test_every_page_renders_without_sideways_scrolling(page, live_server, record
         assert page.locator("h1").first.is_visible()
         screenshot(page, f"{label}-{name}")
         overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 1, f"{name} scrolls sideways by {overflow}px at {width}px"

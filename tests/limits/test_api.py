@@ -161,8 +161,9 @@ def test_limits_page_like_runs_with_keyset_cursors_and_the_same_errors(api):
     prefix = f"keyset-{uuid.uuid4().hex[:6]}"
     tags = [f"{prefix}-{i}" for i in range(4)]
     for tag in tags:
-        assert api.post(BASE, {"tag": tag, "concurrency_limit": 1}, format="json").status_code \
-            == 201
+        assert (
+            api.post(BASE, {"tag": tag, "concurrency_limit": 1}, format="json").status_code == 201
+        )
     everything = [item["tag"] for item in api.get(f"{BASE}?limit=1000").json()["results"]]
     start = everything.index(tags[0])
 

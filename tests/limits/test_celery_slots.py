@@ -24,11 +24,13 @@ def test_a_limit_of_two_holds_across_two_workers(tmp_path):
     folder = tmp_path / "intervals"
     folder.mkdir()
     try:
+
         @flow(task_runner=CeleryTaskRunner(queue=queue))
         def limited():
             with tags(tag):
-                futures = [celery_flows.record_interval.submit(str(folder), i, 0.3)
-                           for i in range(8)]
+                futures = [
+                    celery_flows.record_interval.submit(str(folder), i, 0.3) for i in range(8)
+                ]
             return [f.result() for f in futures]
 
         assert sorted(limited()) == list(range(8))

@@ -170,7 +170,10 @@ def test_slot_of_a_dead_process_is_reclaimed():
     owner = f"dead-{uuid.uuid4().hex[:6]}"
     with transaction.atomic():  # uncommitted: no other process's reaper can free it first
         ProcessLease.objects.create(
-            owner=owner, hostname="gone", pid=1, started=now(),
+            owner=owner,
+            hostname="gone",
+            pid=1,
+            started=now(),
             expires=now() - dt.timedelta(seconds=1),
         )
         orphan = task_run(owner=owner)
@@ -205,8 +208,12 @@ def test_slot_of_a_live_process_whose_lease_lapsed_is_kept_until_it_exits():
         try:
             owner = f"busy-{uuid.uuid4().hex[:6]}"
             ProcessLease.objects.create(
-                owner=owner, hostname="here", pid=sleeper.pid, started=now(),
-                expires=now() - dt.timedelta(seconds=60), process_key=process_key(sleeper.pid),
+                owner=owner,
+                hostname="here",
+                pid=sleeper.pid,
+                started=now(),
+                expires=now() - dt.timedelta(seconds=60),
+                process_key=process_key(sleeper.pid),
             )
             holder = task_run(owner=owner)
             assert slots.acquire(holder.id, [tag], owner=owner).status == "acquired"
@@ -311,7 +318,8 @@ def test_a_deferred_release_is_freed_at_once_when_a_run_elsewhere_waits(
     assert slots.acquire(finished, [tag]).status == "acquired"
     assert slots.release(finished, [tag]) == []  # deferred: nobody waits
     assert ConcurrencySlot.objects.filter(task_run_id=finished).exists()
-    (tmp_path / "newcomer.py").write_text(textwrap.dedent(f"""
+    (tmp_path / "newcomer.py").write_text(
+        textwrap.dedent(f"""
         from runs import flow, task
 
         @task(tags=[{tag!r}])
@@ -324,11 +332,18 @@ def test_a_deferred_release_is_freed_at_once_when_a_run_elsewhere_waits(
             return [state.name, state.result()]
 
         print(*f())
-    """))
+    """)
+    )
     started = time.monotonic()
     env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "60"}
-    done = subprocess.run([sys.executable, "newcomer.py"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "newcomer.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["Completed", "ran"]
     assert time.monotonic() - started < 20  # not the 60 s of the deferral or of the wait
@@ -349,8 +364,9 @@ def test_a_deferred_release_is_freed_soon_or_by_the_next_acquire(is_postgres):
     slots.acquire(second, [tag])
     slots.release(second, [tag])
     assert slots.acquire(third, [tag]).status == "acquired"  # frees the second on its way
-    assert list(ConcurrencySlot.objects.filter(limit__tag=tag).values_list(
-        "task_run_id", flat=True)) == [third]
+    assert list(
+        ConcurrencySlot.objects.filter(limit__tag=tag).values_list("task_run_id", flat=True)
+    ) == [third]
     slots.release(third, [tag])
     slots.release_deferred()
     assert not ConcurrencySlot.objects.filter(limit__tag=tag).exists()
@@ -385,15 +401,21 @@ def test_a_release_riding_with_the_next_acquire_wakes_only_when_someone_waits(is
         assert slots.acquire(held, [free_tag]).status == "acquired"
         # A run elsewhere queues on the held slot's limit, holding its lock as it decides.
         queuing = slots.separate_connection(autocommit=False)
-        queuing.execute("SELECT id FROM limits_concurrencylimit WHERE tag = %s FOR UPDATE",
-                        [free_tag])
+        queuing.execute(
+            "SELECT id FROM limits_concurrencylimit WHERE tag = %s FOR UPDATE", [free_tag]
+        )
         queuing.execute(
             "INSERT INTO limits_slotwaiter (limit_id, task_run_id, enqueued, owner) "
             "SELECT id, %s, now(), 'waiting-process' FROM limits_concurrencylimit "
-            "WHERE tag = %s", [uuid.uuid4(), free_tag])
+            "WHERE tag = %s",
+            [uuid.uuid4(), free_tag],
+        )
         outcome = []
-        thread = threading.Thread(target=lambda: outcome.append(
-            releaser.execute(take, [[next_tag], uuid.uuid4(), [held]]).fetchone()[0]))
+        thread = threading.Thread(
+            target=lambda: outcome.append(
+                releaser.execute(take, [[next_tag], uuid.uuid4(), [held]]).fetchone()[0]
+            )
+        )
         thread.start()
         thread.join(0.3)
         assert thread.is_alive(), "the release must wait for the queuing run's decision"

@@ -216,8 +216,14 @@ def run_in_two_processes(tmp_path, script: str, slot_wait_seconds: float, timeou
     (tmp_path / "worker.py").write_text(script)
     env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": str(slot_wait_seconds)}
     processes = [
-        subprocess.Popen([sys.executable, "worker.py"], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "worker.py"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     printed = []
@@ -338,8 +344,9 @@ def test_slot_of_a_killed_process_comes_back_within_a_bounded_time(tmp_path):
     try:
         assert process.stdout.readline().strip() == "STARTED"
         deadline = time.monotonic() + 10
-        while not TaskRun.objects.filter(task_name="hold", tags=[tag],
-                                         state_type="RUNNING").exists():
+        while not TaskRun.objects.filter(
+            task_name="hold", tags=[tag], state_type="RUNNING"
+        ).exists():
             # the slot is taken first; the RUNNING row follows with the write-behind buffer
             assert time.monotonic() < deadline, "the holder never was RUNNING in the database"
             time.sleep(0.05)

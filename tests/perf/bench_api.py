@@ -37,21 +37,39 @@ def seed(n: int) -> None:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=n)
     per_flow_run = 1000
     batch = 10_000
-    flow_runs = FlowRun.objects.bulk_create([
-        FlowRun(flow=flow, name=f"bench-{i}", state_type="COMPLETED", state_name="Completed",
-                created=start + dt.timedelta(milliseconds=i * per_flow_run))
-        for i in range((n + per_flow_run - 1) // per_flow_run)
-    ], batch_size=batch)
+    flow_runs = FlowRun.objects.bulk_create(
+        [
+            FlowRun(
+                flow=flow,
+                name=f"bench-{i}",
+                state_type="COMPLETED",
+                state_name="Completed",
+                created=start + dt.timedelta(milliseconds=i * per_flow_run),
+            )
+            for i in range((n + per_flow_run - 1) // per_flow_run)
+        ],
+        batch_size=batch,
+    )
     for first in range(0, n, batch):
         rows = []
         for i in range(first, min(first + batch, n)):
             failed = i % 10 == 0
             created = start + dt.timedelta(milliseconds=i)
-            rows.append(TaskRun(
-                flow_run=flow_runs[i // per_flow_run], name=f"step-{i}", task_key="step",
-                task_name="step", state_type="FAILED" if failed else "COMPLETED",
-                state_name="Failed" if failed else "Completed", state_timestamp=created,
-                created=created, start_time=created, end_time=created, run_count=1))
+            rows.append(
+                TaskRun(
+                    flow_run=flow_runs[i // per_flow_run],
+                    name=f"step-{i}",
+                    task_key="step",
+                    task_name="step",
+                    state_type="FAILED" if failed else "COMPLETED",
+                    state_name="Failed" if failed else "Completed",
+                    state_timestamp=created,
+                    created=created,
+                    start_time=created,
+                    end_time=created,
+                    run_count=1,
+                )
+            )
         TaskRun.objects.bulk_create(rows, batch_size=batch)
 
 
@@ -82,8 +100,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000, help="task runs to seed")
     parser.add_argument("--repeat", type=int, default=15, help="timings per page")
-    parser.add_argument("--skip-seed", action="store_true",
-                        help="time the task runs already in the database (seeded earlier)")
+    parser.add_argument(
+        "--skip-seed",
+        action="store_true",
+        help="time the task runs already in the database (seeded earlier)",
+    )
     args = parser.parse_args()
     prepare()  # a throwaway RUNS_HOME, and on PostgreSQL a fresh database
     os.environ.setdefault("RUNS_ALLOWED_HOSTS", "*")
@@ -109,13 +130,19 @@ def main() -> None:
             cursor.execute("ANALYZE")
 
     client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user(
-        username=f"bench-{uuid.uuid4().hex[:8]}"))
+    client.force_authenticate(
+        get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
+    )
     total = TaskRun.objects.count()
     seeding = "none seeded" if args.skip_seed else f"{args.n} seeded in {seeded:.1f} s"
-    print(f"database: {connection.vendor}; task runs: {total} ({seeding}); "
-          f"page size {PAGE_SIZE}; median of {args.repeat}")
-    for label, url in [("all", "/api/task-runs/"), ("state=FAILED", "/api/task-runs/?state=FAILED")]:
+    print(
+        f"database: {connection.vendor}; task runs: {total} ({seeding}); "
+        f"page size {PAGE_SIZE}; median of {args.repeat}"
+    )
+    for label, url in [
+        ("all", "/api/task-runs/"),
+        ("state=FAILED", "/api/task-runs/?state=FAILED"),
+    ]:
         url = f"{url}{'&' if '?' in url else '?'}page_size={PAGE_SIZE}"
         deep, number = deep_url(client, url)
         first, deep_ms = medians_ms(client, [url, deep], args.repeat)

@@ -46,8 +46,9 @@ def main() -> None:
 
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     folder = Path(tempfile.mkdtemp(prefix="runs-bench-workers-"))
-    workers = [start_worker(folder, queue=queue, concurrency=args.concurrency)
-               for _ in range(args.workers)]
+    workers = [
+        start_worker(folder, queue=queue, concurrency=args.concurrency) for _ in range(args.workers)
+    ]
     try:
         counter = folder / "raw-counter"
         counter.touch()
@@ -70,12 +71,18 @@ def main() -> None:
             worker.stop()
 
     broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
-    print(f"database: {connection.vendor}; broker: {broker}; workers: {args.workers} x "
-          f"{args.concurrency} processes; tasks per side: {args.n}")
-    print(f"raw Celery no-ops:       {args.n / raw_seconds:8.1f} tasks/s "
-          f"({raw_seconds * 1000 / args.n:.2f} ms each)")
-    print(f"runs CeleryTaskRunner:   {args.n / runs_seconds:8.1f} task runs/s "
-          f"({runs_seconds * 1000 / args.n:.2f} ms each, every state recorded)")
+    print(
+        f"database: {connection.vendor}; broker: {broker}; workers: {args.workers} x "
+        f"{args.concurrency} processes; tasks per side: {args.n}"
+    )
+    print(
+        f"raw Celery no-ops:       {args.n / raw_seconds:8.1f} tasks/s "
+        f"({raw_seconds * 1000 / args.n:.2f} ms each)"
+    )
+    print(
+        f"runs CeleryTaskRunner:   {args.n / runs_seconds:8.1f} task runs/s "
+        f"({runs_seconds * 1000 / args.n:.2f} ms each, every state recorded)"
+    )
     print(f"runs / raw throughput:   {raw_seconds / runs_seconds:.2f}")
 
 

@@ -26,8 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.perf.benchdb import prepare  # noqa: E402
 
-STATES = [("COMPLETED", "Completed")] * 16 + [("FAILED", "Failed")] * 2 + [
-    ("FAILED", "TimedOut"), ("COMPLETED", "Cached")]
+STATES = (
+    [("COMPLETED", "Completed")] * 16
+    + [("FAILED", "Failed")] * 2
+    + [("FAILED", "TimedOut"), ("COMPLETED", "Cached")]
+)
 GOAL_MS = 100.0
 
 
@@ -56,13 +59,37 @@ def seed(n: int) -> tuple:
     flow = Flow.objects.create(name=f"bench-{uuid.uuid4().hex[:6]}")
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     step = dt.timedelta(days=29) / max(n, 1)
-    flow_runs = [FlowRun(flow=flow, name=f"bench-flow-run-{i}", state_type="COMPLETED",
-                         state_name="Completed", created=start + i * 1000 * step)
-                 for i in range(max(n // 1000, 1))]
+    flow_runs = [
+        FlowRun(
+            flow=flow,
+            name=f"bench-flow-run-{i}",
+            state_type="COMPLETED",
+            state_name="Completed",
+            created=start + i * 1000 * step,
+        )
+        for i in range(max(n // 1000, 1))
+    ]
     FlowRun.objects.bulk_create(flow_runs, batch_size=1000)
-    columns = ["id", "name", "parameters", "tags", "state_type", "state_name", "state_message",
-               "state_timestamp", "run_count", "created", "start_time", "end_time", "owner",
-               "flow_run_id", "task_key", "task_name", "map_index", "result_key"]
+    columns = [
+        "id",
+        "name",
+        "parameters",
+        "tags",
+        "state_type",
+        "state_name",
+        "state_message",
+        "state_timestamp",
+        "run_count",
+        "created",
+        "start_time",
+        "end_time",
+        "owner",
+        "flow_run_id",
+        "task_key",
+        "task_name",
+        "map_index",
+        "result_key",
+    ]
     is_pg = connection.vendor == "postgresql"
 
     def value(field_name, python_value):
@@ -73,12 +100,28 @@ def seed(n: int) -> tuple:
     for i in range(n):
         state_type, state_name = STATES[i % len(STATES)]
         created = start + i * step
-        batch.append((
-            value("id", uuid.uuid4()), f"task-{i % 97}-{i}", "{}", "[]", state_type, state_name,
-            "", value("created", created), 1, value("created", created),
-            value("created", created), value("created", created + dt.timedelta(seconds=1)), "",
-            value("flow_run", flow_runs[i // 1000 % len(flow_runs)].id), f"key-{i % 97}",
-            f"task-{i % 97}", -1, ""))
+        batch.append(
+            (
+                value("id", uuid.uuid4()),
+                f"task-{i % 97}-{i}",
+                "{}",
+                "[]",
+                state_type,
+                state_name,
+                "",
+                value("created", created),
+                1,
+                value("created", created),
+                value("created", created),
+                value("created", created + dt.timedelta(seconds=1)),
+                "",
+                value("flow_run", flow_runs[i // 1000 % len(flow_runs)].id),
+                f"key-{i % 97}",
+                f"task-{i % 97}",
+                -1,
+                "",
+            )
+        )
         if len(batch) == 20_000:
             with transaction.atomic():
                 _insert(TaskRun._meta.db_table, columns, batch)
@@ -88,26 +131,50 @@ def seed(n: int) -> tuple:
             _insert(TaskRun._meta.db_table, columns, batch)
 
     now = dt.datetime.now(dt.UTC)
-    big = FlowRun.objects.create(flow=flow, name="bench-big", state_type="COMPLETED",
-                                 state_name="Completed", created=now, start_time=now,
-                                 end_time=now + dt.timedelta(seconds=60))
+    big = FlowRun.objects.create(
+        flow=flow,
+        name="bench-big",
+        state_type="COMPLETED",
+        state_name="Completed",
+        created=now,
+        start_time=now,
+        end_time=now + dt.timedelta(seconds=60),
+    )
     runs = []
     for i in range(1000):
         at = now + dt.timedelta(milliseconds=50 * i)
         state_type, state_name = STATES[i % len(STATES)]
-        runs.append(TaskRun(flow_run=big, name=f"step-{i}", task_name=f"step-{i % 10}",
-                            task_key=f"step-{i % 10}", state_type=state_type,
-                            state_name=state_name, created=at, start_time=at,
-                            end_time=at + dt.timedelta(seconds=1), run_count=1))
+        runs.append(
+            TaskRun(
+                flow_run=big,
+                name=f"step-{i}",
+                task_name=f"step-{i % 10}",
+                task_key=f"step-{i % 10}",
+                state_type=state_type,
+                state_name=state_name,
+                created=at,
+                start_time=at,
+                end_time=at + dt.timedelta(seconds=1),
+                run_count=1,
+            )
+        )
     TaskRun.objects.bulk_create(runs, batch_size=1000)
     states, logs = [], []
     for run in runs:
-        for k, (t, name) in enumerate([("PENDING", "Pending"), ("RUNNING", "Running"),
-                                       (run.state_type, run.state_name)]):
-            states.append(State(task_run=run, type=t, name=name,
-                                timestamp=run.created + dt.timedelta(milliseconds=500 * k)))
-        logs.append(Log(task_run=run, level=20, message=f"{run.name} says hello",
-                        timestamp=run.created))
+        for k, (t, name) in enumerate(
+            [("PENDING", "Pending"), ("RUNNING", "Running"), (run.state_type, run.state_name)]
+        ):
+            states.append(
+                State(
+                    task_run=run,
+                    type=t,
+                    name=name,
+                    timestamp=run.created + dt.timedelta(milliseconds=500 * k),
+                )
+            )
+        logs.append(
+            Log(task_run=run, level=20, message=f"{run.name} says hello", timestamp=run.created)
+        )
     State.objects.bulk_create(states, batch_size=2000)
     Log.objects.bulk_create(logs, batch_size=2000)
     with connection.cursor() as cursor:
@@ -150,8 +217,10 @@ def run(args) -> None:
 
     began = time.perf_counter()
     big, _ = seed(args.n)
-    print(f"database: {connection.vendor}; seeded {args.n:,} task runs "
-          f"+ 1 flow run with 1,000 task runs in {time.perf_counter() - began:.1f} s")
+    print(
+        f"database: {connection.vendor}; seeded {args.n:,} task runs "
+        f"+ 1 flow run with 1,000 task runs in {time.perf_counter() - began:.1f} s"
+    )
 
     user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:6]}")
     client = Client()
@@ -173,8 +242,11 @@ def run(args) -> None:
         results[label] = timed(client, path, args.repeat)
     width = max(len(label) for label in results)
     for label, ms in results.items():
-        goal = "" if label in ("flow runs, first page", "overview") else (
-            "  ok" if ms < GOAL_MS else f"  over the {GOAL_MS:.0f} ms goal")
+        goal = (
+            ""
+            if label in ("flow runs, first page", "overview")
+            else ("  ok" if ms < GOAL_MS else f"  over the {GOAL_MS:.0f} ms goal")
+        )
         print(f"{label:<{width}}  median {ms:7.1f} ms{goal}")
 
 

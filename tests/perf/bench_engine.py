@@ -67,10 +67,14 @@ def main() -> None:
     from django.db import connection
 
     print(f"database: {connection.vendor}; task runs per flow: {args.n}; repeats: {args.repeat}")
-    print(f"median overhead per task run: {statistics.median(overheads) * 1000:.3f} ms "
-          f"(min {min(overheads) * 1000:.3f}, max {max(overheads) * 1000:.3f})")
-    print(f"peak traced memory during a flow run: {peak / 1e6:.1f} MB; retained after "
-          f"flow runs 1, 2, 3: {', '.join(f'{r / 1e6:.2f} MB' for r in retained)}")
+    print(
+        f"median overhead per task run: {statistics.median(overheads) * 1000:.3f} ms "
+        f"(min {min(overheads) * 1000:.3f}, max {max(overheads) * 1000:.3f})"
+    )
+    print(
+        f"peak traced memory during a flow run: {peak / 1e6:.1f} MB; retained after "
+        f"flow runs 1, 2, 3: {', '.join(f'{r / 1e6:.2f} MB' for r in retained)}"
+    )
     sys.stdout.flush()
 
 

@@ -71,8 +71,10 @@ def main() -> None:
         f"task run with a limited tag: {limited_ms:.3f} ms "
         f"(slot acquire + release adds {added_ms:.3f} ms, median of the rounds)"
     )
-    print(f"slot calls alone (acquire + release, each committed, none deferred): "
-          f"{statements_ms:.3f} ms per run")
+    print(
+        f"slot calls alone (acquire + release, each committed, none deferred): "
+        f"{statements_ms:.3f} ms per run"
+    )
 
 
 def slot_statements_per_run(tag: str, n: int) -> float:

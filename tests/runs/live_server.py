@@ -35,8 +35,9 @@ def serving() -> Iterator[str]:
     from django.core.handlers.wsgi import WSGIHandler
 
     # WSGIHandler, not get_wsgi_application(): a second django.setup() would reset logging.
-    server = make_server("127.0.0.1", 0, WSGIHandler(),
-                         server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(
+        "127.0.0.1", 0, WSGIHandler(), server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

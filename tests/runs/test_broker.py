@@ -11,12 +11,17 @@ from kombu import Connection
 def _connection(folder, transport: str) -> Connection:
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(exist_ok=True)
-    return Connection(transport=transport, transport_options={
-        "data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"), "store_processed": True,
-        "control_folder": str(folder / "control"),  # kombu's default is ./control
-        "polling_interval": 0.001,
-    })
+    return Connection(
+        transport=transport,
+        transport_options={
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": True,
+            "control_folder": str(folder / "control"),  # kombu's default is ./control
+            "polling_interval": 0.001,
+        },
+    )
 
 
 def _race(folder, transport: str, count: int = 1500) -> tuple[list, list]:

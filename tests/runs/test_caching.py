@@ -55,8 +55,11 @@ def test_static_key_runs_only_once_across_flow_runs():
 
     results = [test_caching() for _ in range(3)]
     assert runs == [1]
-    assert results == [("Completed", "COMPLETED", 42), ("Cached", "COMPLETED", 42),
-                       ("Cached", "COMPLETED", 42)]
+    assert results == [
+        ("Completed", "COMPLETED", 42),
+        ("Cached", "COMPLETED", 42),
+        ("Cached", "COMPLETED", 42),
+    ]
 
 
 def test_cache_key_fn_sees_context():
@@ -180,8 +183,9 @@ def test_deleted_result_is_a_miss_with_warning():
     (storage_path() / result_key).unlink()
     name, _, value = f()
     assert (name, value) == ("Completed", 2) and runs == [1, 1]
-    assert Log.objects.filter(level=30, message__contains="no stored result",
-                              message__icontains=key).exists()
+    assert Log.objects.filter(
+        level=30, message__contains="no stored result", message__icontains=key
+    ).exists()
 
 
 def test_unpicklable_result_with_persistence_fails_naming_type():
@@ -213,8 +217,9 @@ def test_task_input_hash_is_stable_across_processes(tmp_path):
     outputs = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
         outputs.add(out[0])
     assert len(outputs) == 1
 
@@ -243,8 +248,15 @@ def test_cache_hit_across_processes(tmp_path):
             return s.name, s.result()
         print(f())
     """)
-    outs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           check=True, env=dict(os.environ)).stdout for _ in range(2)]
+    outs = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ),
+        ).stdout
+        for _ in range(2)
+    ]
     assert "RAN" in outs[0] and "('Completed', 7)" in outs[0]
     assert "RAN" not in outs[1] and "('Cached', 7)" in outs[1]
-

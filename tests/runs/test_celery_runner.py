@@ -75,17 +75,25 @@ def test_retries_timeouts_and_caching_behave_as_in_the_process(two_workers, tmp_
         timed_out = celery_flows.sleeps_past_timeout.submit(str(marker))
         first = celery_flows.cached_square.submit(x, str(cache_counter)).wait()
         second = celery_flows.cached_square.submit(x, str(cache_counter)).wait()
-        return {"retried": retried.wait(), "timed_out": timed_out.wait(), "first": first,
-                "second": second}
+        return {
+            "retried": retried.wait(),
+            "timed_out": timed_out.wait(),
+            "first": first,
+            "second": second,
+        }
 
     states = behaviours()
-    retried, timed_out, first, second = (states[k] for k in ("retried", "timed_out", "first",
-                                                              "second"))
+    retried, timed_out, first, second = (
+        states[k] for k in ("retried", "timed_out", "first", "second")
+    )
     assert retried.is_completed() and retried.result() == 3
     run = TaskRun.objects.get(id=retried.task_run_id)
     assert run.run_count == 3
-    names = list(StateRow.objects.filter(task_run=run).order_by("timestamp", "id")
-                 .values_list("name", flat=True))
+    names = list(
+        StateRow.objects.filter(task_run=run)
+        .order_by("timestamp", "id")
+        .values_list("name", flat=True)
+    )
     assert names.count("AwaitingRetry") == 2 and names.count("Retrying") == 2
     assert timed_out.name == "TimedOut"
     time.sleep(0.3)
@@ -130,7 +138,9 @@ def test_worker_killed_mid_task_leaves_the_run_crashed_and_its_slot_free(tmp_pat
         with tags(tag):
             return celery_flows.sleep_then_return.submit(60, str(started)).wait()
 
-    thread = threading.Thread(target=lambda: outcome.setdefault("state", long_running(return_state=True)))
+    thread = threading.Thread(
+        target=lambda: outcome.setdefault("state", long_running(return_state=True))
+    )
     thread.start()
     try:
         deadline = time.monotonic() + 30
@@ -213,8 +223,9 @@ def test_cancelling_a_running_flow_run_stops_its_next_task_runs(tmp_path):
     register_flow("tests.runs.celery_flows:cancellable")
     worker = start_worker(tmp_path, queue="celery", concurrency=1)
     try:
-        run = start_flow_run(flow_name="celery-cancellable",
-                             parameters={"folder": str(tmp_path), "seconds": 1.0})
+        run = start_flow_run(
+            flow_name="celery-cancellable", parameters={"folder": str(tmp_path), "seconds": 1.0}
+        )
         deadline = time.monotonic() + 30
         while not (tmp_path / "first").exists():
             assert time.monotonic() < deadline, worker.log()
@@ -250,4 +261,7 @@ def test_a_run_whose_upstream_failed_on_a_worker_is_never_sent(two_workers):
     assert states["up"].is_failed()
     down = TaskRun.objects.get(id=states["down"].task_run_id)
     assert (down.state_name, down.run_count) == ("UpstreamFailed", 0)
-    assert str(states["up"].task_run_id) in down.state_message and "allow_failure" in down.state_message
+    assert (
+        str(states["up"].task_run_id) in down.state_message
+        and "allow_failure" in down.state_message
+    )

@@ -10,8 +10,13 @@ from runs import flow, task
 
 
 def runs_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runs.cli", *args], capture_output=True,
-                          text=True, env=dict(os.environ), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "runs.cli", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
 
 
 def test_ls_and_inspect_show_runs_states_and_counts():

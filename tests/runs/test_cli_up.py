@@ -34,8 +34,10 @@ def status_of(url: str) -> int:
         return exc.code
 
 
-@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),
-                    reason="runs up is the embedded shape: SQLite under its own RUNS_HOME")
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="runs up is the embedded shape: SQLite under its own RUNS_HOME",
+)
 def test_runs_up_serves_the_dashboard_and_a_worker_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     env = {**os.environ, "RUNS_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO_ROOT)}
@@ -44,9 +46,14 @@ def test_runs_up_serves_the_dashboard_and_a_worker_and_stops_on_ctrl_c(tmp_path)
     env.pop("RUNS_ADMIN_PASSWORD", None)
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "runs.cli", "up", "--port", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   cwd=str(tmp_path), start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "runs.cli", "up", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(tmp_path),
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         base = f"http://127.0.0.1:{port}"
@@ -71,9 +78,14 @@ def test_runs_up_serves_the_dashboard_and_a_worker_and_stops_on_ctrl_c(tmp_path)
         assert (tmp_path / "home" / "runs.sqlite3").exists()
 
         # A script with a token starts a demo flow; the worker of `runs up` runs it.
-        token = subprocess.run([sys.executable, "-m", "runs.cli", "token", "create", "admin"],
-                               env=env, capture_output=True, text=True, check=True,
-                               cwd=str(tmp_path)).stdout.split()[0]
+        token = subprocess.run(
+            [sys.executable, "-m", "runs.cli", "token", "create", "admin"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=str(tmp_path),
+        ).stdout.split()[0]
         api = httpx.Client(base_url=base + "/api", headers={"Authorization": f"Token {token}"})
         run = api.post("/flow-runs/", json={"flow": "demo-map", "parameters": {"count": 3}})
         assert run.status_code == 201, run.text

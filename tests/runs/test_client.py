@@ -36,7 +36,11 @@ def test_the_documented_async_example_works_as_written():
 
     assert isinstance(limit_id, uuid.UUID)
     assert (limit.id, limit.tag, limit.concurrency_limit, limit.active_slots) == (
-        limit_id, tag, 10, [])
+        limit_id,
+        tag,
+        10,
+        [],
+    )
     assert tag in [item.tag for item in limits]
 
 
@@ -112,8 +116,9 @@ def test_history_reads():
 
 def test_reads_follow_every_page():
     run = seed.flow_run()
-    Log.objects.bulk_create([Log(flow_run=run, message=f"line {i}", timestamp=now())
-                             for i in range(120)])
+    Log.objects.bulk_create(
+        [Log(flow_run=run, message=f"line {i}", timestamp=now()) for i in range(120)]
+    )
 
     lines = get_client(sync_client=True).read_logs(flow_run_id=run.id)
 
@@ -180,13 +185,17 @@ def test_remote_sync_and_async_with_a_token(live_server, token):
 
 
 def test_remote_without_a_token_is_refused(live_server):
-    with conf.override(RUNS_API_URL=live_server, RUNS_API_KEY=None), \
-            get_client(sync_client=True) as client, \
-            pytest.raises(ClientError, match="RUNS_API_KEY"):
+    with (
+        conf.override(RUNS_API_URL=live_server, RUNS_API_KEY=None),
+        get_client(sync_client=True) as client,
+        pytest.raises(ClientError, match="RUNS_API_KEY"),
+    ):
         client.read_concurrency_limits(limit=10, offset=0)
 
 
 def test_remote_with_a_bare_server_url(live_server, token):
-    with conf.override(RUNS_API_URL=live_server, RUNS_API_KEY=token), \
-            get_client(sync_client=True) as client:
+    with (
+        conf.override(RUNS_API_URL=live_server, RUNS_API_KEY=token),
+        get_client(sync_client=True) as client,
+    ):
         assert isinstance(client.read_concurrency_limits(limit=5, offset=0), list)

@@ -18,14 +18,21 @@ def run_script(source: str, tmp_path, extra_env: dict[str, str] | None = None) -
     path = tmp_path / "example.py"
     path.write_text(textwrap.dedent(source))
     env = {**os.environ, **(extra_env or {})}
-    result = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
 
 def test_calling_a_task_from_a_flow(tmp_path):
-    out = run_script("""
+    out = run_script(
+        """
         from runs import flow, task
 
         @task
@@ -37,12 +44,15 @@ def test_calling_a_task_from_a_flow(tmp_path):
             my_task()
 
         my_flow()
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert "Hello, I'm a task" in out
 
 
 def test_calling_a_task_function_from_another_task(tmp_path):
-    out = run_script("""
+    out = run_script(
+        """
         from runs import flow, task
 
         @task
@@ -58,12 +68,15 @@ def test_calling_a_task_function_from_another_task(tmp_path):
             my_second_task("Trillian")
 
         my_flow()
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert "Hello, Trillian" in out
 
 
 def test_task_run_names_and_runtime(tmp_path):
-    out = run_script("""
+    out = run_script(
+        """
         import datetime
         from runs import flow, task
         from runs.runtime import flow_run, task_run
@@ -94,13 +107,16 @@ def test_task_run_names_and_runtime(tmp_path):
             print(my_other_task(name=name))
 
         my_flow(name="marvin")
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert "hello-marvin-on-" in out
     assert "my-flow-my-example-task-with-marvin-and-100" in out
 
 
 def test_tags(tmp_path):
-    out = run_script("""
+    out = run_script(
+        """
         from runs import flow, task, tags
         from runs.runtime import task_run
 
@@ -119,12 +135,15 @@ def test_tags(tmp_path):
                 other_task()
 
         my_flow()
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert "Hello, I'm a task ['test']" in out and "other ['test']" in out
 
 
 def test_retries_with_backoff_jitter_and_custom_delays(tmp_path):
-    out = run_script("""
+    out = run_script(
+        """
         from runs import flow, task
         from runs.tasks import exponential_backoff
 
@@ -158,7 +177,9 @@ def test_retries_with_backoff_jitter_and_custom_delays(tmp_path):
                     some_task_with_exponential_backoff_retries(), jittered())
 
         print(f(), attempts)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert "('a', 'b', 'c') {'a': 4, 'b': 3, 'c': 2}" in out
 
 
@@ -213,7 +234,8 @@ def test_refresh_cache_setting_from_environment(tmp_path):
 
 
 def test_timeouts_example_never_logs_second_line(tmp_path):
-    out = run_script("""
+    out = run_script(
+        """
         from runs import flow, task, get_run_logger
         import time
 
@@ -233,7 +255,9 @@ def test_timeouts_example_never_logs_second_line(tmp_path):
         time.sleep(1)
         from runs.models import Log  # Django is set up by the first flow call
         print(name, sorted(Log.objects.filter(task_run_id=run_id).values_list("message", flat=True)))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert "TimedOut ['I will execute']" in out
 
 
@@ -242,7 +266,8 @@ def test_wait_for_and_map_examples(tmp_path, runner, request):
     extra_env = {"RUNS_DEFAULT_TASK_RUNNER": runner}
     if runner == "celery":
         worker = request.getfixturevalue("runs_worker")
-    out = run_script("""
+    out = run_script(
+        """
         from runs import flow, task, unmapped
 
         @task
@@ -296,7 +321,10 @@ def test_wait_for_and_map_examples(tmp_path, runner, request):
         map_flow([1, 2, 3, 5, 8, 13])
         print("sum", sum_it([1, 2, 3], 5))
         print("unmapped", sum_it_unmapped([4, 5, 6], unmapped([1, 2, 3])))
-    """, tmp_path, extra_env)
+    """,
+        tmp_path,
+        extra_env,
+    )
     assert out.index("task 1") < out.index("task 2")
     assert "169" in out
     assert "sum [6, 7, 8]" in out and "unmapped [10, 11, 12]" in out
@@ -306,7 +334,8 @@ def test_wait_for_and_map_examples(tmp_path, runner, request):
 
 @pytest.mark.parametrize("gathered", [True])
 def test_async_example(tmp_path, gathered):
-    out = run_script("""
+    out = run_script(
+        """
         import asyncio
 
         from runs import task, flow
@@ -326,5 +355,7 @@ def test_async_example(tmp_path, gathered):
             await asyncio.gather(*coros)
 
         asyncio.run(async_flow())
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.startswith("1 2 ") and sorted(out.split()[2:]) == sorted("abcd6789")

@@ -33,8 +33,9 @@ SCRIPT = textwrap.dedent("""
 def test_killed_process_runs_are_crashed_by_reaper(tmp_path):
     (tmp_path / "killed.py").write_text(SCRIPT)
     env = {**os.environ, "RUNS_HEARTBEAT_SECONDS": "0.2"}
-    process = subprocess.Popen([sys.executable, "killed.py"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "killed.py"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout.readline().strip() == "STARTED"
         deadline = time.monotonic() + 10
@@ -107,14 +108,16 @@ def test_runs_a_dead_worker_claimed_but_never_started_are_crashed():
     claimed = [seed.task_run(flow_run, state="PENDING") for _ in range(2)]
     TaskRun.objects.filter(id__in=[r.id for r in claimed]).update(state_name="Pending")
     _claim([str(r.id) for r in claimed])
-    assert set(TaskRun.objects.filter(id__in=[r.id for r in claimed])
-               .values_list("owner", flat=True)) == {current_owner()}
+    assert set(
+        TaskRun.objects.filter(id__in=[r.id for r in claimed]).values_list("owner", flat=True)
+    ) == {current_owner()}
 
     # as if the claiming process had died: an owner with no live lease
     TaskRun.objects.filter(id__in=[r.id for r in claimed]).update(owner="gone:1:dead")
     reap_dead_runs()
-    assert set(TaskRun.objects.filter(id__in=[r.id for r in claimed])
-               .values_list("state_type", flat=True)) == {"CRASHED"}
+    assert set(
+        TaskRun.objects.filter(id__in=[r.id for r in claimed]).values_list("state_type", flat=True)
+    ) == {"CRASHED"}
 
 
 STALLED_SCRIPT = textwrap.dedent("""
@@ -151,8 +154,13 @@ def test_a_late_renewal_never_kills_a_healthy_run(tmp_path):
     services.create_limit(tag=tag, concurrency_limit=1)
     (tmp_path / "stalled.py").write_text(STALLED_SCRIPT)
     env = {**os.environ, "RUNS_HEARTBEAT_SECONDS": "0.1"}  # a lease of 0.3 s
-    process = subprocess.Popen([sys.executable, "stalled.py", tag], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "stalled.py", tag],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout.readline().strip() == "STALLED"
         deadline = time.monotonic() + 10
@@ -181,4 +189,3 @@ def test_a_late_renewal_never_kills_a_healthy_run(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-

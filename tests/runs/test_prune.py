@@ -24,12 +24,22 @@ OLD = dt.timedelta(days=40)
 def old_run(state: str = "COMPLETED", *, age: dt.timedelta = OLD, tasks: int = 2):
     """A flow run that ended ``age`` ago, with task runs, states, logs, tags, deps and results."""
     when = now() - age
-    run = seed.flow_run(state=state, created=when, end_time=when, tags=["old"],
-                        result_key=persist_result("flow result"))
+    run = seed.flow_run(
+        state=state,
+        created=when,
+        end_time=when,
+        tags=["old"],
+        result_key=persist_result("flow result"),
+    )
     task_runs = [seed.task_run(run, created=when, tags=["old"]) for _ in range(tasks)]
     for task in task_runs:
-        State.objects.create(task_run=task, type="COMPLETED", name="Completed", timestamp=when,
-                             result_key=persist_result(f"result of {task.name}"))
+        State.objects.create(
+            task_run=task,
+            type="COMPLETED",
+            name="Completed",
+            timestamp=when,
+            result_key=persist_result(f"result of {task.name}"),
+        )
         seed.log(task, "a line")
     seed.states(run, "RUNNING", state, start=when)
     if len(task_runs) > 1:
@@ -39,7 +49,8 @@ def old_run(state: str = "COMPLETED", *, age: dt.timedelta = OLD, tasks: int = 2
 
 def result_keys(run, task_runs):
     return [run.result_key] + list(
-        State.objects.filter(task_run__in=task_runs).values_list("result_key", flat=True))
+        State.objects.filter(task_run__in=task_runs).values_list("result_key", flat=True)
+    )
 
 
 def test_old_finished_runs_go_with_everything_hanging_off_them():
@@ -89,13 +100,25 @@ def test_live_cache_entries_and_their_results_survive():
     run, tasks = old_run(tasks=1)
     cache_key = f"prune-{run.id}"
     live_key = persist_result("cached value")
-    State.objects.create(task_run=tasks[0], type="COMPLETED", name="Completed",
-                         timestamp=now() - OLD, cache_key=cache_key, result_key=live_key,
-                         cache_expiration=now() + dt.timedelta(days=1))
+    State.objects.create(
+        task_run=tasks[0],
+        type="COMPLETED",
+        name="Completed",
+        timestamp=now() - OLD,
+        cache_key=cache_key,
+        result_key=live_key,
+        cache_expiration=now() + dt.timedelta(days=1),
+    )
     expired_key = persist_result("stale value")
-    State.objects.create(task_run=tasks[0], type="COMPLETED", name="Completed",
-                         timestamp=now() - OLD, cache_key=cache_key + "-old",
-                         result_key=expired_key, cache_expiration=now() - dt.timedelta(days=1))
+    State.objects.create(
+        task_run=tasks[0],
+        type="COMPLETED",
+        name="Completed",
+        timestamp=now() - OLD,
+        cache_key=cache_key + "-old",
+        result_key=expired_key,
+        cache_expiration=now() - dt.timedelta(days=1),
+    )
 
     result = prune(older_than=dt.timedelta(days=30))
 
@@ -108,9 +131,14 @@ def test_live_cache_entries_and_their_results_survive():
 
 def test_detached_cache_entries_go_once_expired():
     key = persist_result("will expire")
-    entry = State.objects.create(type="COMPLETED", name="Completed", timestamp=now() - OLD,
-                                 cache_key="prune-expired-entry", result_key=key,
-                                 cache_expiration=now() - dt.timedelta(seconds=1))
+    entry = State.objects.create(
+        type="COMPLETED",
+        name="Completed",
+        timestamp=now() - OLD,
+        cache_key="prune-expired-entry",
+        result_key=key,
+        cache_expiration=now() - dt.timedelta(seconds=1),
+    )
 
     prune(older_than=dt.timedelta(days=30))
 
@@ -118,8 +146,10 @@ def test_detached_cache_entries_go_once_expired():
     assert not result_exists(key)
 
 
-@pytest.mark.parametrize("text, seconds", [("30d", 30 * 86400), ("12h", 43200), ("2w", 1209600),
-                                           ("90m", 5400), ("45s", 45)])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("30d", 30 * 86400), ("12h", 43200), ("2w", 1209600), ("90m", 5400), ("45s", 45)],
+)
 def test_parse_age(text, seconds):
     assert parse_age(text).total_seconds() == seconds
 
@@ -148,8 +178,13 @@ def test_prune_if_due_is_off_by_default_then_once_a_day(runs_home):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runs.cli", *args], capture_output=True,
-                          text=True, env=os.environ.copy(), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runs.cli", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
 
 
 def test_cli_dry_run_then_prune():
@@ -179,8 +214,11 @@ def test_progress_is_reported_after_each_batch():
         old_run(tasks=1)
     totals = []
 
-    result = prune(older_than=dt.timedelta(days=30), batch_size=1,
-                   progress=lambda r: totals.append(r.flow_runs))
+    result = prune(
+        older_than=dt.timedelta(days=30),
+        batch_size=1,
+        progress=lambda r: totals.append(r.flow_runs),
+    )
 
     assert len(totals) >= 3 and totals == sorted(totals) and totals[-1] == result.flow_runs
 
@@ -190,8 +228,9 @@ def test_leases_lapsed_before_the_cutoff_go_unless_a_live_run_or_slot_names_them
     from runs.models import ProcessLease
 
     def lease(owner, *, lapsed, key=""):
-        return ProcessLease.objects.create(owner=owner, started=now() - lapsed,
-                                           expires=now() - lapsed, process_key=key)
+        return ProcessLease.objects.create(
+            owner=owner, started=now() - lapsed, expires=now() - lapsed, process_key=key
+        )
 
     gone = lease(seed.unique("gone"), lapsed=OLD)
     recent = lease(seed.unique("recent"), lapsed=dt.timedelta(hours=1))
@@ -203,8 +242,9 @@ def test_leases_lapsed_before_the_cutoff_go_unless_a_live_run_or_slot_names_them
     limit = ConcurrencyLimit.objects.create(tag=seed.unique("tag"), concurrency_limit=1)
     # Unfinished and nobody's: a finished run's slot, or a dead owner's run, would be freed.
     held_by = seed.task_run(seed.flow_run(state="RUNNING"), state="RUNNING")
-    ConcurrencySlot.objects.create(limit=limit, task_run=held_by, acquired=now(),
-                                   owner=holds_a_slot.owner)
+    ConcurrencySlot.objects.create(
+        limit=limit, task_run=held_by, acquired=now(), owner=holds_a_slot.owner
+    )
 
     counted = prune(older_than=dt.timedelta(days=30), dry_run=True)
     assert counted.leases >= 1 and ProcessLease.objects.filter(owner=gone.owner).exists()

@@ -38,7 +38,12 @@ def test_retry_keeps_one_task_run_and_records_the_history():
     (run,) = TaskRun.objects.filter(flow_run_id=state.flow_run_id)
     assert run.run_count == 3 and run.state_name == "Completed"
     assert history(run) == [
-        "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying",
+        "Pending",
+        "Running",
+        "AwaitingRetry",
+        "Retrying",
+        "AwaitingRetry",
+        "Retrying",
         "Completed",
     ]
     scheduled = StateRow.objects.filter(task_run=run, name="AwaitingRetry").first()

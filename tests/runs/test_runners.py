@@ -67,8 +67,10 @@ def test_map_one_run_per_element_with_index_and_static_values():
 
     @flow
     def sum_it(numbers, static_value):
-        return ([f.result() for f in add_together.map(numbers, static_value)],
-                [f.result() for f in sum_plus.map(numbers, unmapped([1, 2, 3]))])
+        return (
+            [f.result() for f in add_together.map(numbers, static_value)],
+            [f.result() for f in sum_plus.map(numbers, unmapped([1, 2, 3]))],
+        )
 
     state = sum_it([1, 2, 3], 5, return_state=True)
     assert state.result() == ([6, 7, 8], [7, 8, 9])

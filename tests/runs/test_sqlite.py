@@ -39,9 +39,16 @@ def test_processes_opening_a_new_database_together_all_connect_and_it_is_wal(tmp
     script = tmp_path / "open.py"
     script.write_text(OPEN_AT_THE_SIGNAL)
     env = clean_env(tmp_path / "home")
-    processes = [subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(6)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     deadline = time.monotonic() + 60
     while len(list(tmp_path.glob("ready-*"))) < len(processes) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -53,4 +60,3 @@ def test_processes_opening_a_new_database_together_all_connect_and_it_is_wal(tmp
 
 def test_an_in_memory_database_keeps_its_memory_journal():
     assert use_wal(sqlite3.connect(":memory:")) == "memory"
-

@@ -13,8 +13,13 @@ from tests.runs.api import seed
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runs.cli", "token", *args],
-                          capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runs.cli", "token", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
 
 
 def test_create_prints_a_working_token_and_revoke_stops_it():

@@ -14,11 +14,23 @@ from tests.workers import start_worker
 def test_worker_prunes_finished_runs_older_than_the_retention(tmp_path, runs_home):
     flow, _ = Flow.objects.get_or_create(name=f"retention-{uuid.uuid4().hex[:6]}")
     long_ago = now() - dt.timedelta(days=40)
-    old = FlowRun.objects.create(flow=flow, name="old", state_type="COMPLETED",
-                                 state_name="Completed", created=long_ago, start_time=long_ago,
-                                 end_time=long_ago)
-    recent = FlowRun.objects.create(flow=flow, name="recent", state_type="COMPLETED",
-                                    state_name="Completed", created=now(), end_time=now())
+    old = FlowRun.objects.create(
+        flow=flow,
+        name="old",
+        state_type="COMPLETED",
+        state_name="Completed",
+        created=long_ago,
+        start_time=long_ago,
+        end_time=long_ago,
+    )
+    recent = FlowRun.objects.create(
+        flow=flow,
+        name="recent",
+        state_type="COMPLETED",
+        state_name="Completed",
+        created=now(),
+        end_time=now(),
+    )
     (runs_home / "prune.stamp").unlink(missing_ok=True)
     worker = start_worker(tmp_path, concurrency=1, env={"RUNS_RETENTION_DAYS": "30"})
     try:

@@ -31,41 +31,71 @@ def flow(name: str | None = None, **fields) -> Flow:
     return Flow.objects.create(name=name or unique("flow"), **fields)
 
 
-def flow_run(flow_row: Flow | None = None, *, state: str = "COMPLETED", name: str | None = None,
-             created: dt.datetime | None = None, tags=(), **fields) -> FlowRun:
+def flow_run(
+    flow_row: Flow | None = None,
+    *,
+    state: str = "COMPLETED",
+    name: str | None = None,
+    created: dt.datetime | None = None,
+    tags=(),
+    **fields,
+) -> FlowRun:
     created = created or now()
     run = FlowRun.objects.create(
-        flow=flow_row or flow(), name=name or unique("fr"), state_type=state,
-        state_name=fields.pop("state_name", state.capitalize()), state_timestamp=created,
-        created=created, tags=list(tags), **fields)
+        flow=flow_row or flow(),
+        name=name or unique("fr"),
+        state_type=state,
+        state_name=fields.pop("state_name", state.capitalize()),
+        state_timestamp=created,
+        created=created,
+        tags=list(tags),
+        **fields,
+    )
     RunTag.objects.bulk_create([RunTag(tag=t, flow_run=run) for t in tags])
     return run
 
 
-def task_run(parent: FlowRun, *, state: str = "COMPLETED", name: str | None = None,
-             task_name: str = "step", created: dt.datetime | None = None, tags=(),
-             **fields) -> TaskRun:
+def task_run(
+    parent: FlowRun,
+    *,
+    state: str = "COMPLETED",
+    name: str | None = None,
+    task_name: str = "step",
+    created: dt.datetime | None = None,
+    tags=(),
+    **fields,
+) -> TaskRun:
     created = created or now()
     run = TaskRun.objects.create(
-        flow_run=parent, name=name or unique("tr"), task_key=task_name, task_name=task_name,
-        state_type=state, state_name=fields.pop("state_name", state.capitalize()),
-        state_timestamp=created, created=created, tags=list(tags), **fields)
+        flow_run=parent,
+        name=name or unique("tr"),
+        task_key=task_name,
+        task_name=task_name,
+        state_type=state,
+        state_name=fields.pop("state_name", state.capitalize()),
+        state_timestamp=created,
+        created=created,
+        tags=list(tags),
+        **fields,
+    )
     RunTag.objects.bulk_create([RunTag(tag=t, task_run=run) for t in tags])
     return run
 
 
 def depends(downstream: TaskRun, upstream: TaskRun, parameter: str = "x") -> None:
-    TaskRunDependency.objects.create(downstream=downstream, upstream=upstream,
-                                     parameter=parameter)
+    TaskRunDependency.objects.create(downstream=downstream, upstream=upstream, parameter=parameter)
 
 
 def states(run, *types: str, start: dt.datetime | None = None) -> list[State]:
     """One State row per type, a second apart, for a flow run or a task run."""
     start = start or now()
     key = "flow_run" if isinstance(run, FlowRun) else "task_run"
-    return [State.objects.create(**{key: run}, type=t, name=t.capitalize(),
-                                 timestamp=start + dt.timedelta(seconds=i))
-            for i, t in enumerate(types)]
+    return [
+        State.objects.create(
+            **{key: run}, type=t, name=t.capitalize(), timestamp=start + dt.timedelta(seconds=i)
+        )
+        for i, t in enumerate(types)
+    ]
 
 
 def log(run, message: str, level: int = 20) -> None:

@@ -12,8 +12,13 @@ from runs.registry import register_flow
 from runs.services.tokens import create_token, revoke_token
 from tests.runs.api import seed
 
-ENDPOINTS = ["/api/flows/", "/api/flow-runs/", "/api/task-runs/", "/api/logs/",
-             "/api/concurrency-limits/"]
+ENDPOINTS = [
+    "/api/flows/",
+    "/api/flow-runs/",
+    "/api/task-runs/",
+    "/api/logs/",
+    "/api/concurrency-limits/",
+]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -57,8 +62,9 @@ def test_session_writes_need_csrf():
     browser.force_login(user)
 
     read = browser.get("/api/flow-runs/")
-    write = browser.post("/api/flow-runs/", {"flow": "demo-caching"},
-                         content_type="application/json")
+    write = browser.post(
+        "/api/flow-runs/", {"flow": "demo-caching"}, content_type="application/json"
+    )
 
     assert read.status_code == 200
     assert write.status_code == 403
@@ -73,18 +79,25 @@ def test_session_write_with_csrf_token_works():
     token = "a" * 32
     browser.cookies["csrftoken"] = token
 
-    response = browser.post("/api/flow-runs/", {"flow": "demo-caching"},
-                            content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    response = browser.post(
+        "/api/flow-runs/",
+        {"flow": "demo-caching"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
 
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("extra", [
-    {"HTTP_RUNS_IN_PROCESS": "1"},
-    {"HTTP_X_RUNS_IN_PROCESS": "true"},
-    {IN_PROCESS_KEY: "True"},            # the key itself, but text as a server would put it
-    {IN_PROCESS_KEY: True},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"HTTP_RUNS_IN_PROCESS": "1"},
+        {"HTTP_X_RUNS_IN_PROCESS": "true"},
+        {IN_PROCESS_KEY: "True"},  # the key itself, but text as a server would put it
+        {IN_PROCESS_KEY: True},
+    ],
+)
 def test_the_in_process_mark_cannot_be_forged(extra):
     response = APIClient().get("/api/flow-runs/", **extra)
 
@@ -95,8 +108,9 @@ def test_values_the_database_refuses_are_a_400_on_any_endpoint():
     client = seed.api_client()
 
     by_tag = client.get("/api/concurrency-limits/tag/a%00b/")
-    created = client.post("/api/concurrency-limits/", {"tag": "a\x00b", "concurrency_limit": 1},
-                          format="json")
+    created = client.post(
+        "/api/concurrency-limits/", {"tag": "a\x00b", "concurrency_limit": 1}, format="json"
+    )
 
     # SQLite stores NUL characters; PostgreSQL refuses them: never a 500 either way.
     assert by_tag.status_code in (400, 404)

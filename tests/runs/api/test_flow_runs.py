@@ -26,9 +26,15 @@ def runs_of_one_flow():
     flow = seed.flow()
     base = now() - dt.timedelta(hours=1)
     types = ["FAILED", "COMPLETED", "FAILED", "COMPLETED", "COMPLETED"]
-    runs = [seed.flow_run(flow, state=t, created=base - dt.timedelta(minutes=i),
-                          tags=["nightly"] if i % 2 == 0 else [])
-            for i, t in enumerate(types)]
+    runs = [
+        seed.flow_run(
+            flow,
+            state=t,
+            created=base - dt.timedelta(minutes=i),
+            tags=["nightly"] if i % 2 == 0 else [],
+        )
+        for i, t in enumerate(types)
+    ]
     return flow, runs
 
 
@@ -88,18 +94,21 @@ def test_list_filters_by_parent(client):
     assert by_task[0]["parent_task_run"] == str(caller.id)
 
 
-@pytest.mark.parametrize("query, field", [
-    ("state=BOGUS", "state"),
-    ("state_type=done", "state_type"),
-    ("since=yesterday", "since"),
-    ("until=2026-13-45", "until"),
-    ("parent=not-a-uuid", "parent"),
-    ("since=0001-01-01T00:00:00%2B01:00", "since"),
-    ("page_size=0", "page_size"),
-    ("page_size=abc", "page_size"),
-    ("cursor=garbage", "cursor"),
-    ("search=a%00b", "search"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("state=BOGUS", "state"),
+        ("state_type=done", "state_type"),
+        ("since=yesterday", "since"),
+        ("until=2026-13-45", "until"),
+        ("parent=not-a-uuid", "parent"),
+        ("since=0001-01-01T00:00:00%2B01:00", "since"),
+        ("page_size=0", "page_size"),
+        ("page_size=abc", "page_size"),
+        ("cursor=garbage", "cursor"),
+        ("search=a%00b", "search"),
+    ],
+)
 def test_bad_filters_are_a_400_naming_the_parameter(client, query, field):
     response = client.get(f"/api/flow-runs/?{query}")
 
@@ -132,8 +141,7 @@ def test_keyset_pages_walk_forward_and_back_without_gaps(client, runs_of_one_flo
     back = client.get(third["previous"]).json()
 
     assert first["previous"] is None
-    assert ids(first["results"] + second["results"] + third["results"]) == \
-        [str(r.id) for r in runs]
+    assert ids(first["results"] + second["results"] + third["results"]) == [str(r.id) for r in runs]
     assert third["next"] is None
     assert ids(back["results"]) == ids(second["results"])
 
@@ -163,11 +171,16 @@ def test_detail_has_task_runs_oldest_first(client):
     assert body["task_runs_url"].endswith(f"/api/task-runs/?flow_run={run.id}")
 
 
-@pytest.mark.parametrize("path", [
-    f"/api/flow-runs/{uuid.uuid4()}/", "/api/flow-runs/not-a-uuid/",
-    f"/api/flow-runs/{uuid.uuid4()}/states/", f"/api/flow-runs/{uuid.uuid4()}/logs/",
-    "/api/no-such-endpoint/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/flow-runs/{uuid.uuid4()}/",
+        "/api/flow-runs/not-a-uuid/",
+        f"/api/flow-runs/{uuid.uuid4()}/states/",
+        f"/api/flow-runs/{uuid.uuid4()}/logs/",
+        "/api/no-such-endpoint/",
+    ],
+)
 def test_unknown_ids_are_a_json_404(client, path):
     response = client.get(path)
 
@@ -194,9 +207,15 @@ def test_logs_include_task_runs_and_filter_by_level(client):
     bad = client.get(f"/api/flow-runs/{run.id}/logs/?level=LOUD")
 
     assert [line["message"] for line in everything] == [
-        "flow starts", "task warns about 2", "task prints 2", "flow ends badly"]
+        "flow starts",
+        "task warns about 2",
+        "task prints 2",
+        "flow ends badly",
+    ]
     assert [(line["message"], line["level_name"]) for line in warnings] == [
-        ("task warns about 2", "WARNING"), ("flow ends badly", "ERROR")]
+        ("task warns about 2", "WARNING"),
+        ("flow ends badly", "ERROR"),
+    ]
     assert bad.status_code == 400 and "level" in bad.json()
 
 
@@ -209,8 +228,9 @@ def demo_caching():
 
 
 def test_post_starts_a_registered_flow(client, demo_caching):
-    response = client.post("/api/flow-runs/", {"flow": "demo-caching", "parameters": {"x": "5"}},
-                           format="json")
+    response = client.post(
+        "/api/flow-runs/", {"flow": "demo-caching", "parameters": {"x": "5"}}, format="json"
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -221,15 +241,18 @@ def test_post_starts_a_registered_flow(client, demo_caching):
     assert client.get(body["url"]).json()["id"] == body["id"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"flow": "no-such-flow"}, "flow"),
-    ({"parameters": {}}, "flow"),
-    ({"flow": "demo-caching", "parameters": {"x": "seven"}}, "parameters"),
-    ({"flow": "demo-caching", "parameters": {"y": 1}}, "parameters"),
-    ({"flow": "demo-caching", "parameters": [1, 2]}, "parameters"),
-    ({"flow": ["demo-caching"]}, "flow"),
-    ({"flow": "demo-caching", "parameters": {"x": "a\x00"}}, "parameters"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"flow": "no-such-flow"}, "flow"),
+        ({"parameters": {}}, "flow"),
+        ({"flow": "demo-caching", "parameters": {"x": "seven"}}, "parameters"),
+        ({"flow": "demo-caching", "parameters": {"y": 1}}, "parameters"),
+        ({"flow": "demo-caching", "parameters": [1, 2]}, "parameters"),
+        ({"flow": ["demo-caching"]}, "flow"),
+        ({"flow": "demo-caching", "parameters": {"x": "a\x00"}}, "parameters"),
+    ],
+)
 def test_bad_start_requests_are_a_400_naming_the_field(client, demo_caching, body, field):
     before = FlowRun.objects.count()
 
@@ -241,9 +264,11 @@ def test_bad_start_requests_are_a_400_naming_the_field(client, demo_caching, bod
 
 
 def test_bad_parameter_message_names_the_parameter(client, demo_caching):
-    response = client.post("/api/flow-runs/", {"flow": "demo-caching",
-                                               "parameters": {"x": "seven", "y": 1}},
-                           format="json")
+    response = client.post(
+        "/api/flow-runs/",
+        {"flow": "demo-caching", "parameters": {"x": "seven", "y": 1}},
+        format="json",
+    )
 
     assert set(response.json()["parameters"]) == {"x", "y"}
 
@@ -276,8 +301,9 @@ def test_cancel_a_scheduled_run_then_409(client):
     assert "already" in again.json()["detail"]
 
 
-def test_a_started_run_cancelled_at_once_is_cancelled_or_409_never_left_running(client,
-                                                                                demo_caching):
+def test_a_started_run_cancelled_at_once_is_cancelled_or_409_never_left_running(
+    client, demo_caching
+):
     started = client.post("/api/flow-runs/", {"flow": "demo-caching"}, format="json").json()
 
     cancelled = client.post(f"/api/flow-runs/{started['id']}/cancel/")
@@ -353,8 +379,13 @@ def test_a_forged_cursor_is_a_400_never_a_500(client):
         raw = json.dumps({"v": values}).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    for values in (["0139-03-07T00:27:40-21:16", str(uuid.uuid4())], ["x", "y"], [1],
-                   ["0001-01-01T00:00:00+01:00", str(uuid.uuid4())], [None, None]):
+    for values in (
+        ["0139-03-07T00:27:40-21:16", str(uuid.uuid4())],
+        ["x", "y"],
+        [1],
+        ["0001-01-01T00:00:00+01:00", str(uuid.uuid4())],
+        [None, None],
+    ):
         response = client.get("/api/flow-runs/", {"cursor": cursor(values)})
         assert response.status_code in (200, 400), (values, response.content)
 

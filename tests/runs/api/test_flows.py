@@ -14,7 +14,8 @@ def test_registered_flows_are_listed_with_their_parameters():
     flows = {item["name"]: item for item in walk(client, "/api/flows/")}
 
     assert flows["demo-caching"]["parameters"] == {
-        "x": {"type": "integer", "annotation": "int", "default": 7, "required": False}}
+        "x": {"type": "integer", "annotation": "int", "default": 7, "required": False}
+    }
     assert flows["demo-caching"]["entrypoint"] == "runs.demo_flows:demo_caching"
     assert "second time the task is Cached" in flows["demo-caching"]["description"]
     assert unregistered.name not in flows

@@ -51,12 +51,21 @@ def test_schema_lists_every_endpoint():
     body = APIClient().get("/api/schema/?format=json").json()
 
     assert body["openapi"].startswith("3.")
-    for path in ["/api/flows/", "/api/flows/{name}/", "/api/flow-runs/",
-                 "/api/flow-runs/{flow_run_id}/", "/api/flow-runs/{flow_run_id}/cancel/",
-                 "/api/flow-runs/{flow_run_id}/states/", "/api/flow-runs/{flow_run_id}/logs/",
-                 "/api/task-runs/", "/api/task-runs/{task_run_id}/",
-                 "/api/task-runs/{task_run_id}/states/", "/api/task-runs/{task_run_id}/logs/",
-                 "/api/logs/", "/api/concurrency-limits/"]:
+    for path in [
+        "/api/flows/",
+        "/api/flows/{name}/",
+        "/api/flow-runs/",
+        "/api/flow-runs/{flow_run_id}/",
+        "/api/flow-runs/{flow_run_id}/cancel/",
+        "/api/flow-runs/{flow_run_id}/states/",
+        "/api/flow-runs/{flow_run_id}/logs/",
+        "/api/task-runs/",
+        "/api/task-runs/{task_run_id}/",
+        "/api/task-runs/{task_run_id}/states/",
+        "/api/task-runs/{task_run_id}/logs/",
+        "/api/logs/",
+        "/api/concurrency-limits/",
+    ]:
         assert path in body["paths"], path
 
 
@@ -67,5 +76,7 @@ def test_docs_are_served_from_local_static_files():
     # Every file the page loads is ours; a word search for "cdn" would also hit the page's
     # random CSRF token (it did once in CI).
     loaded = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)', page)
-    assert loaded and all(url.startswith("/") and not url.startswith("//") for url in loaded), loaded
+    assert loaded and all(url.startswith("/") and not url.startswith("//") for url in loaded), (
+        loaded
+    )
     assert "://" not in page

@@ -26,12 +26,24 @@ def flow_run_with_tasks():
     """A flow run with 6 task runs, a second apart, newest first in the returned list."""
     run = seed.flow_run()
     base = now() - dt.timedelta(minutes=5)
-    specs = [("FAILED", "load"), ("COMPLETED", "load"), ("COMPLETED", "extract"),
-             ("CRASHED", "extract"), ("COMPLETED", "extract"), ("RUNNING", "load")]
-    tasks = [seed.task_run(run, state=state, task_name=name,
-                           created=base - dt.timedelta(seconds=i),
-                           tags=["db"] if name == "load" else [])
-             for i, (state, name) in enumerate(specs)]
+    specs = [
+        ("FAILED", "load"),
+        ("COMPLETED", "load"),
+        ("COMPLETED", "extract"),
+        ("CRASHED", "extract"),
+        ("COMPLETED", "extract"),
+        ("RUNNING", "load"),
+    ]
+    tasks = [
+        seed.task_run(
+            run,
+            state=state,
+            task_name=name,
+            created=base - dt.timedelta(seconds=i),
+            tags=["db"] if name == "load" else [],
+        )
+        for i, (state, name) in enumerate(specs)
+    ]
     return run, tasks
 
 
@@ -75,16 +87,22 @@ def test_time_range(client, flow_run_with_tasks):
     since = tasks[3].created.isoformat()
     until = tasks[1].created.isoformat()
 
-    items = client.get("/api/task-runs/", {"flow_run": str(run.id), "since": since,
-                                           "until": until}).json()["results"]
+    items = client.get(
+        "/api/task-runs/", {"flow_run": str(run.id), "since": since, "until": until}
+    ).json()["results"]
 
     assert ids(items) == [str(tasks[2].id), str(tasks[3].id)]
 
 
-@pytest.mark.parametrize("query, field", [
-    ("flow_run=nope", "flow_run"), ("state=DONE", "state"), ("since=x", "since"),
-    ("task=a%00", "task"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("flow_run=nope", "flow_run"),
+        ("state=DONE", "state"),
+        ("since=x", "since"),
+        ("task=a%00", "task"),
+    ],
+)
 def test_bad_filters(client, query, field):
     response = client.get(f"/api/task-runs/?{query}")
 
@@ -97,8 +115,14 @@ def test_detail_has_upstream_run_count_and_cache(client):
     first = seed.task_run(run)
     second = seed.task_run(run)
     expires = now() + dt.timedelta(hours=1)
-    cached = seed.task_run(run, state_name="Cached", run_count=2, cache_key="abc123",
-                           cache_expiration=expires, parameters={"x": 3})
+    cached = seed.task_run(
+        run,
+        state_name="Cached",
+        run_count=2,
+        cache_key="abc123",
+        cache_expiration=expires,
+        parameters={"x": 3},
+    )
     seed.depends(cached, first, "x")
     seed.depends(cached, second, "y")
 
@@ -113,8 +137,12 @@ def test_detail_has_upstream_run_count_and_cache(client):
 
 
 def test_unknown_task_run_is_404(client):
-    for path in (f"/api/task-runs/{uuid.uuid4()}/", "/api/task-runs/123/",
-                 f"/api/task-runs/{uuid.uuid4()}/states/", f"/api/task-runs/{uuid.uuid4()}/logs/"):
+    for path in (
+        f"/api/task-runs/{uuid.uuid4()}/",
+        "/api/task-runs/123/",
+        f"/api/task-runs/{uuid.uuid4()}/states/",
+        f"/api/task-runs/{uuid.uuid4()}/logs/",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "detail" in response.json()
@@ -131,7 +159,13 @@ def test_states_and_logs(client):
     everything = walk(client, f"/api/logs/?task_run={task.id}")
 
     assert [s["type"] for s in history] == [
-        "PENDING", "RUNNING", "FAILED", "PENDING", "RUNNING", "COMPLETED"]
+        "PENDING",
+        "RUNNING",
+        "FAILED",
+        "PENDING",
+        "RUNNING",
+        "COMPLETED",
+    ]
     assert [line["message"] for line in errors] == ["try 1 failed"]
     assert [line["message"] for line in everything] == ["try 1 failed", "try 2"]
 

@@ -25,8 +25,12 @@ def worker_queue(tmp_path_factory):
 def test_a_worker_records_bad_values_made_safe_and_goes_on_recording(worker_queue):
     @flow(task_runner=CeleryTaskRunner(queue=worker_queue))
     def on_a_worker(text: str):
-        futures = [bad.echo.submit([math.nan, math.inf]), bad.log_with_nul.submit(text),
-                   bad.raise_with_nul.submit(), bad.named.submit("n" * 1000)]
+        futures = [
+            bad.echo.submit([math.nan, math.inf]),
+            bad.log_with_nul.submit(text),
+            bad.raise_with_nul.submit(),
+            bad.named.submit("n" * 1000),
+        ]
         return [(s.type.value, s.task_run_id) for s in (f.wait() for f in futures)]
 
     ends = on_a_worker("a\x00b", return_state=True).result()

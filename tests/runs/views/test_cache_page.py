@@ -14,8 +14,11 @@ from tests.runs.views.sample_flows import dashboard_sample
 def _fresh_cached_run():
     state = dashboard_sample(count=2, salt=uuid.uuid4().hex, return_state=True)
     writer.flush()
-    return State.objects.get(task_run__flow_run_id=state.flow_run_id,
-                             task_run__task_name="cached_total", type="COMPLETED")
+    return State.objects.get(
+        task_run__flow_run_id=state.flow_run_id,
+        task_run__task_name="cached_total",
+        type="COMPLETED",
+    )
 
 
 def test_cache_page_lists_entries_with_task_key_expiry_and_size(client):
@@ -44,8 +47,11 @@ def test_expiring_one_entry_sets_its_expiration_to_now(client):
 
 def test_expiring_a_task_expires_every_entry_it_wrote(client):
     first, second = _fresh_cached_run(), _fresh_cached_run()
-    response = client.post("/cache/expire-task/", {"task_key": first.task_run.task_key,
-                                                   "task_name": "cached_total"}, follow=True)
+    response = client.post(
+        "/cache/expire-task/",
+        {"task_key": first.task_run.task_key, "task_name": "cached_total"},
+        follow=True,
+    )
     assert "Expired" in response.content.decode()
     for state in (first, second):
         state.refresh_from_db()
@@ -57,16 +63,18 @@ def test_an_expired_entry_makes_the_next_run_compute_again():
     dashboard_sample(count=2, salt=salt)
     again = dashboard_sample(count=2, salt=salt, return_state=True)
     writer.flush()
-    cached = State.objects.filter(task_run__flow_run_id=again.flow_run_id,
-                                  task_run__task_name="cached_total").order_by("-timestamp")[0]
+    cached = State.objects.filter(
+        task_run__flow_run_id=again.flow_run_id, task_run__task_name="cached_total"
+    ).order_by("-timestamp")[0]
     assert cached.name == "Cached"
     from runs.services.cache import expire_cache_key
 
     assert expire_cache_key(cache_key=cached.cache_key) >= 1
     third = dashboard_sample(count=2, salt=salt, return_state=True)
     writer.flush()
-    final = State.objects.filter(task_run__flow_run_id=third.flow_run_id,
-                                 task_run__task_name="cached_total").order_by("-timestamp")[0]
+    final = State.objects.filter(
+        task_run__flow_run_id=third.flow_run_id, task_run__task_name="cached_total"
+    ).order_by("-timestamp")[0]
     assert final.name == "Completed"
 
 

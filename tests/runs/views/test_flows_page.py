@@ -27,8 +27,9 @@ def test_each_registered_flow_has_a_form_with_typed_fields_and_defaults(client, 
 def test_bad_parameters_are_shown_inline_and_nothing_starts(client, quick_flow):
     before = FlowRun.objects.filter(flow=quick_flow).count()
     prefix = f"f{quick_flow.id}"
-    response = client.post("/flows/dashboard-quick/run/", {f"{prefix}-n": "three",
-                                                           f"{prefix}-ratio": "0.5"})
+    response = client.post(
+        "/flows/dashboard-quick/run/", {f"{prefix}-n": "three", f"{prefix}-ratio": "0.5"}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Enter a whole number, e.g. 3" in html and 'class="field-error"' in html
@@ -39,9 +40,15 @@ def test_bad_parameters_are_shown_inline_and_nothing_starts(client, quick_flow):
 
 def test_submitting_starts_a_scheduled_run_and_opens_its_page(client, quick_flow):
     prefix = f"f{quick_flow.id}"
-    response = client.post("/flows/dashboard-quick/run/", {
-        f"{prefix}-n": "4", f"{prefix}-label": "hello", f"{prefix}-ratio": "0.25",
-        f"{prefix}-loud": "on"})
+    response = client.post(
+        "/flows/dashboard-quick/run/",
+        {
+            f"{prefix}-n": "4",
+            f"{prefix}-label": "hello",
+            f"{prefix}-ratio": "0.25",
+            f"{prefix}-loud": "on",
+        },
+    )
     assert response.status_code == 302
     run = FlowRun.objects.filter(flow=quick_flow).order_by("-created").first()
     assert response["Location"] == f"/flow-runs/{run.id}/"

@@ -21,14 +21,17 @@ def test_creating_a_limit_redirects_to_the_list_which_shows_it(client):
     assert f'data-tag="{tag}"' in html and "0 / 4" in html and "Created the limit" in html
 
 
-@pytest.mark.parametrize("tag,value,message", [
-    ("", "3", "The tag cannot be empty"),
-    ("  ", "3", "The tag cannot be empty"),
-    ("neg", "-1", "The limit cannot be negative"),
-    ("frac", "2.5", "whole number of 0 or more"),
-    ("word", "many", "whole number of 0 or more"),
-    ("blank", "", "Give a limit"),
-])
+@pytest.mark.parametrize(
+    "tag,value,message",
+    [
+        ("", "3", "The tag cannot be empty"),
+        ("  ", "3", "The tag cannot be empty"),
+        ("neg", "-1", "The limit cannot be negative"),
+        ("frac", "2.5", "whole number of 0 or more"),
+        ("word", "many", "whole number of 0 or more"),
+        ("blank", "", "Give a limit"),
+    ],
+)
 def test_bad_limits_are_shown_beside_their_field(client, tag, value, message):
     if tag.strip():
         tag = unique(tag)

@@ -34,8 +34,9 @@ def test_flow_runs_filter_by_time_range(client):
     assert new.name in html and old.name not in html
     since = (now() - dt.timedelta(days=4)).strftime("%Y-%m-%dT%H:%M")
     until = (now() - dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    html = client.get("/flow-runs/", {"flow": flow, "since": since, "until": until}
-                      ).content.decode()
+    html = client.get(
+        "/flow-runs/", {"flow": flow, "since": since, "until": until}
+    ).content.decode()
     assert old.name in html and new.name not in html
 
 
@@ -54,8 +55,9 @@ def test_task_runs_filter_by_task_name_and_flow_run(client):
     task = unique("named")
     mine = make_task_run(flow_run, task_name=task, name=unique("mine"))
     other = make_task_run(make_flow_run(), task_name=task, name=unique("other"))
-    html = client.get("/task-runs/", {"task_name": task, "flow_run": str(flow_run.id)}
-                      ).content.decode()
+    html = client.get(
+        "/task-runs/", {"task_name": task, "flow_run": str(flow_run.id)}
+    ).content.decode()
     assert mine.name in html and other.name not in html
 
 
@@ -75,8 +77,15 @@ def test_keyset_pages_walk_forward_and_back(client):
     flow_run = make_flow_run()
     task = unique("paged")
     start = now() - dt.timedelta(minutes=5)
-    runs = [make_task_run(flow_run, task_name=task, name=f"{task}-{i:03d}",
-                          created=start + dt.timedelta(seconds=i)) for i in range(60)]
+    runs = [
+        make_task_run(
+            flow_run,
+            task_name=task,
+            name=f"{task}-{i:03d}",
+            created=start + dt.timedelta(seconds=i),
+        )
+        for i in range(60)
+    ]
     first = client.get("/task-runs/", {"task_name": task}).content.decode()
     assert runs[59].name in first and runs[10].name in first and runs[9].name not in first
     next_link = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
@@ -112,5 +121,4 @@ def test_a_list_with_unfinished_runs_polls_and_a_finished_one_does_not(client):
     make_flow_run(flow=busy, state="Running")
     make_flow_run(flow=done, state="Completed")
     assert 'hx-trigger="every 2s"' in client.get("/flow-runs/", {"flow": busy}).content.decode()
-    assert 'hx-trigger="every 2s"' not in client.get("/flow-runs/", {"flow": done}
-                                                     ).content.decode()
+    assert 'hx-trigger="every 2s"' not in client.get("/flow-runs/", {"flow": done}).content.decode()

@@ -14,9 +14,17 @@ def pages(sample_run):
     limit, _ = create_limit(tag=unique("pages"), concurrency_limit=3)
     task_run = sample_run.task_runs.first()
     return [
-        "/", "/flow-runs/", f"/flow-runs/{sample_run.id}/", "/task-runs/",
-        f"/task-runs/{task_run.id}/", "/flows/", "/limits/", f"/limits/{limit.id}/",
-        f"/limits/{limit.id}/edit/", f"/limits/{limit.id}/delete/", "/cache/",
+        "/",
+        "/flow-runs/",
+        f"/flow-runs/{sample_run.id}/",
+        "/task-runs/",
+        f"/task-runs/{task_run.id}/",
+        "/flows/",
+        "/limits/",
+        f"/limits/{limit.id}/",
+        f"/limits/{limit.id}/edit/",
+        f"/limits/{limit.id}/delete/",
+        "/cache/",
     ]
 
 
@@ -69,9 +77,11 @@ def test_every_form_carries_a_csrf_token(client, sample_run):
 
 
 def test_missing_runs_are_404(client):
-    for path in ("/flow-runs/00000000-0000-0000-0000-000000000000/",
-                 "/task-runs/00000000-0000-0000-0000-000000000000/",
-                 "/limits/00000000-0000-0000-0000-000000000000/"):
+    for path in (
+        "/flow-runs/00000000-0000-0000-0000-000000000000/",
+        "/task-runs/00000000-0000-0000-0000-000000000000/",
+        "/limits/00000000-0000-0000-0000-000000000000/",
+    ):
         assert client.get(path).status_code == 404, path
 
 
@@ -93,7 +103,9 @@ def test_overview_polls_running_work_and_stops_when_none_runs(client):
     running.save()
     from runs.models import FlowRun, TaskRun
 
-    if not FlowRun.objects.filter(state_type__in=["RUNNING", "PENDING", "SCHEDULED"]).exists() \
-            and not TaskRun.objects.filter(state_type="RUNNING").exists():
+    if (
+        not FlowRun.objects.filter(state_type__in=["RUNNING", "PENDING", "SCHEDULED"]).exists()
+        and not TaskRun.objects.filter(state_type="RUNNING").exists()
+    ):
         fragment = client.get("/?fragment=running", HTTP_HX_REQUEST="true").content.decode()
         assert "hx-trigger" not in fragment

@@ -24,17 +24,18 @@ def test_flow_run_log_level_filter_keeps_higher_levels(client, sample_run):
     html = client.get(f"/flow-runs/{sample_run.id}/", {"level": "ERROR"}).content.decode()
     assert "sample flow logs an error line" in html
     assert "sample flow starts" not in html
-    fragment = client.get(f"/flow-runs/{sample_run.id}/", {"level": "WARNING",
-                                                           "fragment": "logs"},
-                          HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(
+        f"/flow-runs/{sample_run.id}/",
+        {"level": "WARNING", "fragment": "logs"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
     assert fragment.lstrip().startswith('<section class="card" id="logs">')
     assert "first attempt fails on purpose" in fragment
 
 
 def test_expanding_a_map_draws_one_row_per_run(client, sample_run):
     square = sample_run.task_runs.filter(map_index__gte=0).first()
-    html = client.get(f"/flow-runs/{sample_run.id}/", {"expand": square.task_key}
-                      ).content.decode()
+    html = client.get(f"/flow-runs/{sample_run.id}/", {"expand": square.task_key}).content.decode()
     assert "square ×4" not in html
     for index in range(4):
         assert f">square-{index}</text>" in html
@@ -44,13 +45,15 @@ def test_unfinished_flow_run_polls_and_a_final_one_does_not(client):
     running = make_flow_run(state="Running")
     html = client.get(f"/flow-runs/{running.id}/").content.decode()
     assert 'hx-trigger="every 1s"' in html and "fragment=live" in html
-    fragment = client.get(f"/flow-runs/{running.id}/", {"fragment": "live"},
-                          HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(
+        f"/flow-runs/{running.id}/", {"fragment": "live"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert fragment.lstrip().startswith('<div id="flow-run-live"')
     running.state_type, running.state_name, running.end_time = "COMPLETED", "Completed", now()
     running.save()
-    fragment = client.get(f"/flow-runs/{running.id}/", {"fragment": "live"},
-                          HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(
+        f"/flow-runs/{running.id}/", {"fragment": "live"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "hx-trigger" not in fragment and "badge--completed" in fragment
 
 
@@ -88,9 +91,12 @@ def test_task_run_page_lists_downstream_runs(client):
 
 
 def test_running_task_run_polls(client):
-    run = make_task_run(make_flow_run(state="Running"), state="Retrying",
-                        history=("Pending", "Running", "AwaitingRetry", "Retrying"),
-                        created=now() - dt.timedelta(seconds=2))
+    run = make_task_run(
+        make_flow_run(state="Running"),
+        state="Retrying",
+        history=("Pending", "Running", "AwaitingRetry", "Retrying"),
+        created=now() - dt.timedelta(seconds=2),
+    )
     html = client.get(f"/task-runs/{run.id}/").content.decode()
     assert 'hx-trigger="every 1s"' in html and "badge--retrying" in html
 
@@ -100,9 +106,21 @@ def test_badges_tell_timedout_from_failed_and_retrying_from_running():
     assert badge_for("RUNNING", "Retrying").css != badge_for("RUNNING", "Running").css
     assert badge_for("FAILED", "TimedOut").symbol != badge_for("FAILED", "Failed").symbol
     assert badge_for("RUNNING", "Retrying").symbol != badge_for("RUNNING", "Running").symbol
-    for name in ("Scheduled", "AwaitingRetry", "Pending", "AwaitingConcurrencySlot", "Running",
-                 "Retrying", "Completed", "Cached", "Failed", "TimedOut", "Aborted", "Crashed",
-                 "Cancelled"):
+    for name in (
+        "Scheduled",
+        "AwaitingRetry",
+        "Pending",
+        "AwaitingConcurrencySlot",
+        "Running",
+        "Retrying",
+        "Completed",
+        "Cached",
+        "Failed",
+        "TimedOut",
+        "Aborted",
+        "Crashed",
+        "Cancelled",
+    ):
         badge = badge_for(None, name)
         assert badge.name == name and f"badge--{name.lower()}" in badge.css
         assert f"badge--{badge.type.lower()}" in badge.css  # the type's colour family
@@ -117,13 +135,15 @@ def test_log_lines_poll_while_the_run_is_unfinished(client):
     writer.flush()
     html = client.get(f"/flow-runs/{running.id}/").content.decode()
     assert 'id="log-lines" hx-get=' in html and "fragment=log-lines" in html
-    lines = client.get(f"/flow-runs/{running.id}/", {"fragment": "log-lines"},
-                       HTTP_HX_REQUEST="true").content.decode()
+    lines = client.get(
+        f"/flow-runs/{running.id}/", {"fragment": "log-lines"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert lines.lstrip().startswith('<div id="log-lines"') and "still going" in lines
     running.state_type, running.state_name = "COMPLETED", "Completed"
     running.save()
-    lines = client.get(f"/flow-runs/{running.id}/", {"fragment": "log-lines"},
-                       HTTP_HX_REQUEST="true").content.decode()
+    lines = client.get(
+        f"/flow-runs/{running.id}/", {"fragment": "log-lines"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "hx-trigger" not in lines
 
 
