@@ -445,10 +445,17 @@ class Settings:
         return self._environ.get(name, default)
 
 
+#: Settings a run reads as it starts: a malformed one fails that run (recorded FAILED with the
+#: error as its message) instead of stopping the process before anything is recorded.
+CHECKED_BY_THE_RUN = frozenset({"RUNS_DEFAULT_TASK_RUNNER"})
+
+
 def validate_all() -> None:
-    """Read every setting now, so a malformed value fails early with a message naming it."""
+    """Read every setting now, so a malformed value fails early with a message naming it (except
+    those in CHECKED_BY_THE_RUN, which fail the run that reads them)."""
     for name in SETTINGS:
-        getattr(settings, name)
+        if name not in CHECKED_BY_THE_RUN:
+            getattr(settings, name)
 
 
 def parse_setting(name: str, raw: str, source: str = "value") -> Any:

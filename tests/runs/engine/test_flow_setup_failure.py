@@ -62,3 +62,35 @@ def test_subflow_whose_set_up_fails_fails_its_task_run_in_the_parent():
     assert child.state_type == "FAILED"
     link = TaskRun.objects.get(id=child.parent_task_run_id)
     assert link.state_type == "FAILED" and "no room" in link.state_message
+
+
+def test_a_script_run_with_an_unknown_default_task_runner_records_its_flow_run_failed(tmp_path):
+    """As a user meets it: the setting comes from the environment of a script."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    name = f"env-runner-{uuid.uuid4().hex[:8]}"
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from runs import flow\n"
+        f"@flow(name={name!r})\n"
+        "def from_a_script():\n"
+        "    return 1\n"
+        "try:\n"
+        "    from_a_script()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "RUNS_DEFAULT_TASK_RUNNER": "foo", "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.stdout.startswith("SettingError RUNS_DEFAULT_TASK_RUNNER='foo'"), done.stderr
+    run = FlowRun.objects.get(flow__name=name)
+    assert run.state_type == "FAILED"
+    assert "RUNS_DEFAULT_TASK_RUNNER='foo' (from environment)" in run.state_message
