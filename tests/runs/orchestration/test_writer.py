@@ -182,3 +182,46 @@ def test_tags_with_nul_characters_or_over_200_characters_are_stored_made_safe():
 def test_a_flow_name_its_table_cannot_hold_is_refused_at_definition():
     with pytest.raises(ValueError, match="at most 200 characters"):
         flow(name="f" * 201)(lambda: None)
+
+
+def test_refused_rows_waiting_in_the_buffer_do_not_stop_a_decision_made_in_the_database(
+    monkeypatch, writer_log
+):
+    from runs import task
+    from runs.tasks import task_input_hash
+
+    made = rows.new_task_run
+
+    def slipped_past_the_checks(record, columns):
+        row = made(record, columns)
+        if record.task_name == "poisoned":
+            row["parameters"] = {"x": math.inf}
+        return row
+
+    monkeypatch.setattr(rows, "new_task_run", slipped_past_the_checks)
+
+    @task
+    def poisoned(x):
+        return x
+
+    @task(cache_key_fn=task_input_hash)
+    def cached(x):  # its Running is decided in a transaction that first writes the buffer
+        return x + 1
+
+    @flow
+    def mixed():
+        poisoned(1)
+        return cached(1)
+
+    state = mixed(return_state=True)
+
+    writer.flush()
+    assert state.result() == 2
+    run = FlowRun.objects.get(id=state.flow_run_id)
+    assert run.state_type == "COMPLETED"
+    assert list(TaskRun.objects.filter(flow_run=run).values_list("task_name", flat=True)) == [
+        "cached"
+    ]
+    errors = [r for r in writer_log if r.levelno >= logging.WARNING]
+    assert len(errors) == 1 and "runs_taskrun" in errors[0].getMessage()
+    assert_an_unrelated_flow_is_recorded()
