@@ -54,6 +54,13 @@ def _parse_nonnegative_int(text: str) -> int:
     return value
 
 
+def _parse_message_length(text: str) -> int:
+    value = _parse_nonnegative_int(text)
+    if value < 100:
+        raise ValueError("expected a number of characters of 100 or more")
+    return value
+
+
 def _parse_retention_days(text: str) -> int:
     value = _parse_nonnegative_int(text)
     if value > MAX_AGE_DAYS:
@@ -288,7 +295,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "RUNS_LOG_MESSAGE_MAX_LENGTH",
-            _parse_nonnegative_int,
+            _parse_message_length,
             100_000,
             "longest log or state message stored, in characters (the rest is cut, marked)",
             "20000",

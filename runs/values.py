@@ -25,6 +25,9 @@ from runs import conf
 REPLACEMENT = "\ufffd"
 ELLIPSIS = "\u2026"
 
+#: The lowest RUNS_LOG_MESSAGE_MAX_LENGTH accepted: shorter messages pass without reading it.
+SHORTEST_LIMIT = 100
+
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
@@ -44,6 +47,8 @@ def cut(text: str, length: int) -> str:
 def capped_message(text: str, limit: int | None = None) -> str:
     """A log or state message without NULs, capped at ``limit`` characters (default: the
     ``RUNS_LOG_MESSAGE_MAX_LENGTH`` setting); the cut is marked with how many were cut."""
+    if len(text) <= SHORTEST_LIMIT and limit is None:
+        return clean_text(text)  # within any limit: no need to read the setting
     if limit is None:
         limit = message_limit()
     text = clean_text(text)

@@ -94,15 +94,15 @@ def test_log_and_state_messages_are_capped_by_the_setting_and_say_how_much_was_c
         get_run_logger().info("y" * 500)
         raise ValueError("z" * 500)
 
-    with conf.override(RUNS_LOG_MESSAGE_MAX_LENGTH=60):
+    with conf.override(RUNS_LOG_MESSAGE_MAX_LENGTH=100):
         state = chatty(return_state=True)
         writer.flush()
 
     run = FlowRun.objects.get(id=state.flow_run_id)
     assert run.state_type == "FAILED"
-    assert run.state_message == "ValueError: " + "z" * 48 + "\u2026 [452 more characters cut]"
+    assert run.state_message == "ValueError: " + "z" * 88 + "\u2026 [412 more characters cut]"
     logged = Log.objects.get(flow_run=run, message__startswith="yyy")
-    assert logged.message == "y" * 60 + "\u2026 [440 more characters cut]"
+    assert logged.message == "y" * 100 + "\u2026 [400 more characters cut]"
     assert_an_unrelated_flow_is_recorded()
 
 
