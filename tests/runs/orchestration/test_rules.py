@@ -103,7 +103,10 @@ def cancelled_flow_run_id() -> str:
     from runs.services.flow_runs import cancel_flow_run, start_flow_run
 
     register_flow("tests.runs.celery_flows:add_flow")
-    run = start_flow_run(flow_name="celery-add", parameters={"x": 1})
+    with pytest.MonkeyPatch.context() as patch:
+        # Not sent: a session worker would otherwise finish the run before the cancel.
+        patch.setattr("runs.runners.messages.send", lambda *args, **kwargs: None)
+        run = start_flow_run(flow_name="celery-add", parameters={"x": 1})
     cancel_flow_run(flow_run_id=run.id)
     return run.id
 
@@ -304,13 +307,17 @@ def test_a_flow_run_driven_by_id_takes_the_final_state_the_database_has(cancelle
     assert record.state.is_cancelled() and record.cancel_requested
 
 
-def test_adopt_final_lets_a_live_flow_run_go_on_and_ignores_runs_of_this_process(flow_run_id):
+def test_adopt_final_lets_a_live_flow_run_go_on_and_ignores_runs_of_this_process(
+    flow_run_id, monkeypatch
+):
     rule = AdoptFinalFromElsewhere()
     assert asked(rule, FlowRunRecord(name="f", state=Running()), Completed())[1] is False
     from runs.registry import register_flow
     from runs.services.flow_runs import cancel_flow_run, start_flow_run
 
     register_flow("tests.runs.celery_flows:add_flow")
+    # Not sent: a session worker would otherwise finish the run before the cancel below.
+    monkeypatch.setattr("runs.runners.messages.send", lambda *args, **kwargs: None)
     run = start_flow_run(flow_name="celery-add", parameters={"x": 2})
     try:
         with transaction.atomic():
