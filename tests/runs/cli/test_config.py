@@ -4,13 +4,12 @@ environment or the profile file stops every command with one line naming it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from runs import conf
 from runs.cli import main
+from tests.runs.test_conf import run_cli
 
 
 @pytest.fixture
@@ -21,16 +20,6 @@ def private_settings(tmp_path, monkeypatch):
     settings = conf.Settings(environ)
     monkeypatch.setattr(conf, "settings", settings)
     return settings
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "runs.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def private_env(tmp_path, **values: str) -> dict[str, str]:

@@ -3,54 +3,16 @@ worker's claim, a redelivered message, and a cancellation noticed by the heartbe
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-
-from runs import flow, runtime
 from runs.models import TaskRun
 from runs.orchestration import Verdict, load_flow_run_record, propose_state
 from runs.orchestration.notices import notice_cancellations
 from runs.orchestration.ownership import claim_task_runs, judge_delivery
-from runs.orchestration.records import TaskRunRecord
 from runs.owners import current_owner
-from runs.states import Cancelled, Completed, Pending, Running
+from runs.states import Completed, Running
 
 
-@pytest.fixture(scope="module")
-def flow_run_id() -> str:
-    @flow
-    def holder():
-        return runtime.flow_run.id
-
-    return holder()
-
-
-@pytest.fixture
-def task_run(flow_run_id):
-    """A task run in the database, Pending and owned by nobody, as a sender leaves it."""
-    made = []
-
-    def make() -> TaskRunRecord:
-        record = TaskRunRecord(
-            name=f"o-{uuid.uuid4().hex[:6]}",
-            flow_run_id=flow_run_id,
-            task_key="test-ownership",
-            task_name="o",
-            sync=True,
-        )
-        propose_state(record, Pending())
-        made.append(record)
-        return record
-
-    yield make
-    for record in made:
-        if not record.is_final():
-            propose_state(record, Cancelled("End of the test."))
-
-
-def test_a_worker_claims_the_pending_runs_nobody_owns(task_run):
-    first, second = task_run(), task_run()
+def test_a_worker_claims_the_pending_runs_nobody_owns(task_runs):
+    first, second = task_runs(), task_runs()
     assert claim_task_runs([str(first.id), str(second.id)]) == 2
     owners = set(
         TaskRun.objects.filter(id__in=[first.id, second.id]).values_list("owner", flat=True)
@@ -59,20 +21,20 @@ def test_a_worker_claims_the_pending_runs_nobody_owns(task_run):
     assert claim_task_runs([str(first.id)]) == 0  # owned by a live process: left alone
 
 
-def test_a_message_for_a_run_this_worker_may_run_is_accepted(task_run):
-    assert judge_delivery(task_run()).verdict is Verdict.ACCEPT
+def test_a_message_for_a_run_this_worker_may_run_is_accepted(task_runs):
+    assert judge_delivery(task_runs()).verdict is Verdict.ACCEPT
 
 
-def test_a_duplicate_message_for_a_finished_run_is_rejected_with_its_state(task_run):
-    record = task_run()
+def test_a_duplicate_message_for_a_finished_run_is_rejected_with_its_state(task_runs):
+    record = task_runs()
     propose_state(record, Running())
     propose_state(record, Completed())
     decision = judge_delivery(record)
     assert decision.verdict is Verdict.REJECT and decision.state.is_completed()
 
 
-def test_a_redelivered_run_whose_worker_died_is_crashed_through_the_policy(task_run):
-    record = task_run()
+def test_a_redelivered_run_whose_worker_died_is_crashed_through_the_policy(task_runs):
+    record = task_runs()
     propose_state(record, Running())
     record.owner = "gone-host:1:deadbeef"  # no lease: a worker killed mid-run
     decision = judge_delivery(record)

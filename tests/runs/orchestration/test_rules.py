@@ -15,8 +15,8 @@ from django.db import transaction
 
 from limits import services as limit_services
 from limits.models import ConcurrencySlot
-from runs import conf, flow, runtime, task
-from runs.orchestration import decide_state, load_flow_run_record, propose_state
+from runs import conf, flow, task
+from runs.orchestration import decide_state, load_flow_run_record
 from runs.orchestration.decisions import ACCEPT, REJECT, Decision, Verdict
 from runs.orchestration.policy import Policy, Rule, Transition
 from runs.orchestration.records import FlowRunRecord, TaskRunRecord
@@ -34,7 +34,6 @@ from runs.orchestration.rules import (
 from runs.states import (
     Aborted,
     AwaitingRetry,
-    Cancelled,
     Completed,
     Failed,
     Pending,
@@ -58,42 +57,6 @@ def fields(record) -> dict:
 def apply(decision: Decision) -> None:
     for target, name, value in decision.updates:
         setattr(target, name, value)
-
-
-@pytest.fixture(scope="module")
-def flow_run_id() -> str:
-    """A flow run of this session that task runs of these tests can belong to."""
-
-    @flow
-    def holder():
-        return runtime.flow_run.id
-
-    return holder()
-
-
-@pytest.fixture
-def task_runs(flow_run_id):
-    """Make task runs in the database (proposed Pending through orchestration); each one not
-    final at the end of the test is cancelled, which frees what it holds."""
-    made: list[TaskRunRecord] = []
-
-    def make(**fields_) -> TaskRunRecord:
-        record = TaskRunRecord(
-            name=f"t-{uuid.uuid4().hex[:6]}",
-            flow_run_id=flow_run_id,
-            task_key="test-rules",
-            task_name="t",
-            sync=True,
-            **fields_,
-        )
-        propose_state(record, Pending())
-        made.append(record)
-        return record
-
-    yield make
-    for record in made:
-        if not record.is_final():
-            propose_state(record, Cancelled("End of the test."))
 
 
 @pytest.fixture(scope="module")
