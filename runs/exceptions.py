@@ -1,4 +1,5 @@
-"""Exceptions users of the client and API catch."""
+"""Exceptions users of runs catch: the client's and API's, and the errors of a call that Prefect 2
+raises under the same names."""
 
 from __future__ import annotations
 
@@ -9,3 +10,26 @@ class ObjectNotFound(LookupError):
 
 class ClientError(RuntimeError):
     """The API refused a request; the message says why."""
+
+
+class ReservedArgumentError(TypeError):
+    """A task's function takes a parameter whose name the call itself uses (``wait_for``,
+    ``return_state``)."""
+
+
+class MappingMissingIterable(ValueError):
+    """``task.map()`` got no iterable argument to map over."""
+
+
+class MappingLengthMismatch(ValueError):
+    """``task.map()`` got iterables of different lengths."""
+
+
+class ParameterTypeError(ValueError):
+    """Arguments of a flow that do not fit its annotations; ``errors`` maps each parameter to
+    its problem."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
+        super().__init__(f"Invalid parameters: {detail}")

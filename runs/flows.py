@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from runs import conf
+from runs.engine.hooks import validate_hooks
+from runs.options import validate_options
 from runs.runners import TaskRunner, ThreadPoolTaskRunner
 
 __all__ = ["Flow", "flow"]
@@ -23,6 +25,10 @@ _OPTION_NAMES = (
     "task_runner",
     "persist_result",
     "version",
+    "on_completion",
+    "on_failure",
+    "on_cancellation",
+    "on_crashed",
 )
 
 
@@ -42,12 +48,14 @@ class Flow:
         task_runner: TaskRunner | type[TaskRunner] | None = None,
         persist_result: bool | None = None,
         version: str | None = None,
+        on_completion: list[Callable[..., Any]] | None = None,
+        on_failure: list[Callable[..., Any]] | None = None,
+        on_cancellation: list[Callable[..., Any]] | None = None,
+        on_crashed: list[Callable[..., Any]] | None = None,
     ) -> None:
-        from runs.tasks import _validate_options
-
         if not callable(fn):
             raise TypeError(f"@flow decorates a function; got {fn!r}.")
-        _validate_options(
+        validate_options(
             dict(
                 retries=retries,
                 retry_delay_seconds=retry_delay_seconds,
@@ -85,6 +93,10 @@ class Flow:
         self.task_runner = task_runner
         self.persist_result = persist_result
         self.version = version
+        self.on_completion = validate_hooks("on_completion", on_completion)
+        self.on_failure = validate_hooks("on_failure", on_failure)
+        self.on_cancellation = validate_hooks("on_cancellation", on_cancellation)
+        self.on_crashed = validate_hooks("on_crashed", on_crashed)
         self.isasync = inspect.iscoroutinefunction(fn)
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)

@@ -13,6 +13,8 @@ from typing import Any
 import cloudpickle
 
 from runs.context import TAG_LENGTH
+from runs.engine.hooks import validate_hooks
+from runs.options import validate_options
 from runs.retries import exponential_backoff
 from runs.values import cut
 
@@ -34,6 +36,8 @@ _OPTION_NAMES = (
     "timeout_seconds",
     "log_prints",
     "version",
+    "on_completion",
+    "on_failure",
 )
 
 
@@ -52,39 +56,6 @@ def hash_objects(*objects: Any) -> str | None:
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
     """A cache key from the task's identity, its code and its inputs (None: not cacheable)."""
     return hash_objects(context.task.task_key, context.task.fn.__code__.co_code.hex(), arguments)
-
-
-def _validate_options(opts: dict[str, Any]) -> None:
-    retries = opts.get("retries")
-    if retries is not None and (not isinstance(retries, int) or retries < 0):
-        raise ValueError(f"retries must be a whole number of 0 or more; got {retries!r}.")
-    delays = opts.get("retry_delay_seconds")
-    if delays is not None and not callable(delays):
-        values = [delays] if isinstance(delays, int | float) else delays
-        try:
-            bad = [d for d in values if not isinstance(d, int | float) or d < 0]
-        except TypeError:
-            bad = [delays]
-        if bad:
-            raise ValueError(
-                "retry_delay_seconds must be a number, a list of numbers of 0 or more, or a "
-                f"callable returning such a list; got {delays!r}."
-            )
-    jitter = opts.get("retry_jitter_factor")
-    if jitter is not None and (not isinstance(jitter, int | float) or jitter < 0):
-        raise ValueError(f"retry_jitter_factor must be a number of 0 or more; got {jitter!r}.")
-    timeout = opts.get("timeout_seconds")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise ValueError(f"timeout_seconds must be a positive number; got {timeout!r}.")
-    expiration = opts.get("cache_expiration")
-    if expiration is not None and not isinstance(expiration, dt.timedelta):
-        raise TypeError(f"cache_expiration must be a datetime.timedelta; got {expiration!r}.")
-    for name in ("cache_key_fn", "retry_condition_fn"):
-        if opts.get(name) is not None and not callable(opts[name]):
-            raise TypeError(f"{name} must be callable; got {opts[name]!r}.")
-    run_name = opts.get("task_run_name")
-    if run_name is not None and not (isinstance(run_name, str) or callable(run_name)):
-        raise TypeError(f"task_run_name must be a string or a callable; got {run_name!r}.")
 
 
 class Task:
@@ -108,13 +79,15 @@ class Task:
         timeout_seconds: float | None = None,
         log_prints: bool | None = None,
         version: str | None = None,
+        on_completion: list[Callable[..., Any]] | None = None,
+        on_failure: list[Callable[..., Any]] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@task decorates a function; got {fn!r}.")
         if isinstance(tags, str):
             tags = [tags]
         options = dict(locals())
-        _validate_options(options)
+        validate_options(options)
         self.fn = fn
         self.name = name or fn.__name__
         self.description = description if description is not None else inspect.getdoc(fn)
@@ -131,6 +104,8 @@ class Task:
         self.timeout_seconds = timeout_seconds
         self.log_prints = log_prints
         self.version = version
+        self.on_completion = validate_hooks("on_completion", on_completion)
+        self.on_failure = validate_hooks("on_failure", on_failure)
         self.isasync = inspect.iscoroutinefunction(fn)
         self.signature = inspect.signature(fn)
         self.task_key = hashlib.md5(

@@ -21,6 +21,7 @@ from runs.engine.attempts import (
     drive_sync,
     stuck_reporter,
 )
+from runs.engine.hooks import run_hooks
 from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
@@ -86,6 +87,7 @@ class FlowRunEngine:
             parameters=jsonable_parameters(self.parameters),
             tags=sorted(current_tags()),
             sync=True,
+            version=flow.version,
         )
         self.record.retry_options = RetryOptions(
             retries=flow.retries, delay_seconds=flow.retry_delay_seconds
@@ -248,6 +250,7 @@ class FlowRunEngine:
         if self.parent_task is not None:
             propose_state(self.parent_task, state.copy(name=state.name, message=state.message))
         active_flow_runs.pop(self.record.id, None)
+        run_hooks(self.flow, self.record, state)
         return state
 
     def crash(self, exc: BaseException) -> None:

@@ -29,6 +29,7 @@ from runs.engine.attempts import (
     drive_sync,
     stuck_reporter,
 )
+from runs.engine.hooks import run_hooks
 from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, needs_resolution, resolve
 from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
@@ -137,6 +138,7 @@ class TaskRunEngine:
             parameters=jsonable_parameters(self.raw_parameters),
             upstream=upstream,
             retry_options=retry_options(task),
+            version=task.version,
         )
         self.record.name = self._run_name(flow_ctx, map_index)
         if flow_ctx.note_final is not None:
@@ -313,6 +315,8 @@ class TaskRunEngine:
         return self.propose(outcome)
 
     def finish(self, state: State) -> State:
+        """The run is final: its hooks are called (after the state is recorded)."""
+        run_hooks(self.task, self.record, state)
         return state
 
     def _call_args(self) -> tuple[list, dict]:

@@ -29,6 +29,8 @@ class RunRecord:
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
     owner: str = ""
+    #: The ``version=`` of the task or flow that made the run.
+    version: str | None = None
     result_key: str = ""
     #: True when every transition must reach the database before the engine goes on
     #: (runs other processes wait on: Celery task runs, flow runs started by id).
