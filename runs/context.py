@@ -1,4 +1,7 @@
-"""Which flow run and task run the current code is in, and the tags in force: context variables."""
+"""Which flow run and task run the current code is in, and the tags in force: context variables.
+
+``get_run_context()`` gives the current run's context, as Prefect 2's ``prefect.context`` does.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ if TYPE_CHECKING:
     from runs.orchestration.records import FlowRunRecord, TaskRunRecord
     from runs.runners import TaskRunner
     from runs.tasks import Task
+
+
+class MissingContextError(RuntimeError):
+    """A run-only function was called outside a flow run or task run (Prefect's name)."""
 
 
 @dataclass
@@ -67,6 +74,25 @@ task_run_context: contextvars.ContextVar[TaskRunContext | None] = contextvars.Co
 _tags: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "runs_tags", default=frozenset()
 )
+
+
+def get_run_context() -> TaskRunContext | FlowRunContext:
+    """The context of the current task run, else of the current flow run.
+
+    A task run's context has ``task``, ``task_run`` and ``parameters``; a flow run's has
+    ``flow``, ``flow_run`` and ``task_runner``, as in Prefect 2. Outside any run this raises
+    MissingContextError.
+    """
+    task_ctx = task_run_context.get()
+    if task_ctx is not None:
+        return task_ctx
+    flow_ctx = flow_run_context.get()
+    if flow_ctx is not None:
+        return flow_ctx
+    raise MissingContextError(
+        "No run context available. You are not in a flow or task run context: call "
+        "get_run_context() inside a function decorated with @flow or @task."
+    )
 
 
 def current_tags() -> frozenset[str]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from runs import conf
 from runs.engine.hooks import validate_hooks
 from runs.options import validate_options
 from runs.runners import TaskRunner, ThreadPoolTaskRunner
+from runs.tasks import callable_name, is_async_callable
 
 __all__ = ["Flow", "flow"]
 
@@ -25,6 +26,7 @@ _OPTION_NAMES = (
     "task_runner",
     "persist_result",
     "version",
+    "validate_parameters",
     "on_completion",
     "on_failure",
     "on_cancellation",
@@ -48,6 +50,7 @@ class Flow:
         task_runner: TaskRunner | type[TaskRunner] | None = None,
         persist_result: bool | None = None,
         version: str | None = None,
+        validate_parameters: bool = True,
         on_completion: list[Callable[..., Any]] | None = None,
         on_failure: list[Callable[..., Any]] | None = None,
         on_cancellation: list[Callable[..., Any]] | None = None,
@@ -70,7 +73,7 @@ class Flow:
                 f"CeleryTaskRunner(); got {task_runner!r}."
             )
         self.fn = fn
-        self.name = name or fn.__name__.replace("_", "-")
+        self.name = name or callable_name(fn).replace("_", "-")
         if not isinstance(self.name, str) or "\x00" in self.name or len(self.name) > 200:
             raise ValueError(
                 f"A flow's name must be text of at most 200 characters without NUL "
@@ -93,13 +96,24 @@ class Flow:
         self.task_runner = task_runner
         self.persist_result = persist_result
         self.version = version
+        self.validate_parameters = bool(validate_parameters)
         self.on_completion = validate_hooks("on_completion", on_completion)
         self.on_failure = validate_hooks("on_failure", on_failure)
         self.on_cancellation = validate_hooks("on_cancellation", on_cancellation)
         self.on_crashed = validate_hooks("on_crashed", on_crashed)
-        self.isasync = inspect.iscoroutinefunction(fn)
+        self.isasync = is_async_callable(fn)
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
+
+    @functools.cached_property
+    def validate_arguments(self) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        """Checks and coerces a run's arguments against the annotations (None: nothing to
+        check, or ``validate_parameters=False``); raises ParameterTypeError."""
+        if not self.validate_parameters:
+            return None
+        from runs.parameters import parameter_validator
+
+        return parameter_validator(self.fn)
 
     def new_task_runner(self) -> TaskRunner:
         """A fresh task runner for one run of this flow: its own, or RUNS_DEFAULT_TASK_RUNNER's
@@ -118,11 +132,19 @@ class Flow:
         current.update(options)
         return Flow(self.fn, **current)
 
-    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
-        """Run the flow: its result (raising if it failed), or its State with return_state=True."""
+    def __call__(
+        self,
+        *args: Any,
+        return_state: bool = False,
+        wait_for: Iterable[Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the flow: its result (raising if it failed), or its State with return_state=True.
+
+        A subflow starts once the futures in ``wait_for`` have finished."""
         from runs.engine.flow_engine import call_flow
 
-        return call_flow(self, args, kwargs, return_state=return_state)
+        return call_flow(self, args, kwargs, return_state=return_state, wait_for=wait_for)
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runs.links import link_in_current_flow_run
 from runs.orchestration.records import TaskRunRecord
 from runs.states import State
 
@@ -30,9 +31,11 @@ class RunFuture:
     def _wait_final(self, timeout: float | None) -> bool:
         return self._record.final_event.wait(timeout)
 
-    def wait(self, timeout: float | None = None) -> State:
-        """Wait up to ``timeout`` seconds (forever when None) and return the state then."""
-        self._wait_final(timeout)
+    def wait(self, timeout: float | None = None) -> State | None:
+        """Wait for the run's final state, up to ``timeout`` seconds (forever when None);
+        None if the run has not finished by then, as in Prefect 2."""
+        if not self._wait_final(timeout):
+            return None
         return self.state
 
     def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> Any:
@@ -45,7 +48,11 @@ class RunFuture:
                 f"Task run {self.name!r} did not finish within {timeout} seconds "
                 f"(it is {self.state.name})."
             )
-        return self.state.result(raise_on_failure=raise_on_failure)
+        result = self.state.result(raise_on_failure=raise_on_failure)
+        record = self._record
+        if record.state.is_completed():
+            link_in_current_flow_run(record.flow_run_id, record.id, result)
+        return result
 
     def __repr__(self) -> str:
         return f"RunFuture({self.name!r}, state={self.state!r})"

@@ -1,7 +1,9 @@
 """Run logs: ``get_run_logger()``, the handler that stores log lines as Log rows, and ``log_prints``.
 
 Log lines of a run go to the console (as any logging does) and to the database through the
-write-behind buffer, so they show in the dashboard and through the API.
+write-behind buffer, so they show in the dashboard and through the API. As in Prefect 2, a
+line logged with ``exc_info`` (or ``logger.exception``) is stored with its traceback, and
+``extra={"send_to_api": False}`` keeps a line on the console only.
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from runs.context import flow_run_context, task_run_context
+# MissingContextError lives in runs.context (which must not import this module); it is
+# importable from here too, as Prefect's users expect.
+from runs.context import MissingContextError, flow_run_context, task_run_context
 from runs.states import now
-
-
-class MissingContextError(RuntimeError):
-    """A run-only function was called outside a flow run or task run."""
-
 
 #: Where log rows go: the write-behind writer's ``add_log``, set by the writer when it loads
 #: (it sits beside this module in the store; an import here would close a cycle through
@@ -33,17 +32,26 @@ def set_log_sink(sink: Callable[[dict[str, Any]], None]) -> None:
 
 
 class RunLogHandler(logging.Handler):
-    """Stores records that carry run ids (``extra`` of a run logger) as Log rows."""
+    """Stores records that carry run ids (``extra`` of a run logger) as Log rows.
+
+    The stored message is the line as written, followed by its traceback (``exc_info``) and
+    stack (``stack_info``) when the call asked for them. A record whose ``send_to_api`` is
+    false is not stored (Prefect 2's opt-out; ``send_to_orion``, its older name, too).
+    """
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         flow_run_id = getattr(record, "flow_run_id", None)
         task_run_id = getattr(record, "task_run_id", None)
         if flow_run_id is None and task_run_id is None:
             return
+        if not getattr(record, "send_to_api", True) or not getattr(record, "send_to_orion", True):
+            return
         try:
-            message = record.getMessage()
-            if record.exc_info:
-                message = f"{message}\n{self.formatException(record.exc_info)}"
+            message = self.format(record)
             _sink[0](
                 {
                     "flow_run_id": flow_run_id,

@@ -57,6 +57,8 @@ class RunFields(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     # The process executing the run; its heartbeat is the run's lease (see runs.leases).
     owner = models.CharField(max_length=120, blank=True, default="")
+    # The ``version=`` of the flow or task that made the run (None: not given).
+    version = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         abstract = True

@@ -27,10 +27,11 @@ class RetryOptions:
 
 
 def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:
-    """A ``retry_delay_seconds`` callable: ``backoff_factor * 2**n`` for each retry (10 -> 10, 20, 40)."""
+    """A ``retry_delay_seconds`` callable: ``backoff_factor * 2**n`` for each retry (10 -> 10, 20,
+    40), for at most 50 retries as in Prefect 2 (later retries repeat the last delay)."""
 
     def retry_backoff(retries: int) -> list[float]:
-        return [backoff_factor * 2**attempt for attempt in range(retries)]
+        return [backoff_factor * 2**attempt for attempt in range(min(retries, 50))]
 
     return retry_backoff
 

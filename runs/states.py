@@ -129,9 +129,7 @@ class State:
 
             self.data = load_result(self.result_key)
         if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
-            exc = self.data if isinstance(self.data, BaseException) else None
-            if exc is None:
-                exc = _exception_for(self)
+            exc = _inner_exception(self.data) or _exception_for(self)
             if raise_on_failure:
                 raise exc
             return exc
@@ -167,6 +165,21 @@ class CancelledRun(BaseException):
     """Raised when the result of a cancelled run is asked for."""
 
 
+def _inner_exception(data: Any) -> BaseException | None:
+    """The exception a failed state's data holds: itself, or that of the returned state or of
+    the first returned state that did not complete (a flow that returned states), as in
+    Prefect 2."""
+    if isinstance(data, BaseException):
+        return data
+    if isinstance(data, State):
+        return data.result(raise_on_failure=False) if not data.is_completed() else None
+    if isinstance(data, list | tuple | set) and data and all(isinstance(s, State) for s in data):
+        for inner in data:
+            if inner.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+                return inner.result(raise_on_failure=False)
+    return None
+
+
 def _exception_for(state: State) -> BaseException:
     if state.type is StateType.CANCELLED:
         return CancelledRun(state.message or "The run was cancelled.")
@@ -175,12 +188,18 @@ def _exception_for(state: State) -> BaseException:
     return FailedRun(state.message or f"The run ended in state {state.name}.")
 
 
-def _constructor(type_: StateType, name: str):
-    def build(message: str = "", **kwargs: Any) -> State:
-        return State(type=type_, name=name, message=message, **kwargs)
+def _constructor(type_: StateType, default_name: str):
+    def build(message: str = "", *, name: str | None = None, **kwargs: Any) -> State:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"A state's name must be a string; got {name!r}.")
+        return State(type=type_, name=name or default_name, message=message, **kwargs)
 
-    build.__name__ = name
-    build.__doc__ = f"A {type_.value} state named {name}."
+    build.__name__ = default_name
+    build.__qualname__ = default_name
+    build.__doc__ = (
+        f"A {type_.value} state, named {default_name} unless ``name=`` says otherwise "
+        f'(``{default_name}(name="...", message="...")``, as in Prefect 2).'
+    )
     return build
 
 

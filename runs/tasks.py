@@ -14,6 +14,7 @@ import cloudpickle
 
 from runs.context import TAG_LENGTH
 from runs.engine.hooks import validate_hooks
+from runs.exceptions import ReservedArgumentError
 from runs.options import validate_options
 from runs.retries import exponential_backoff
 from runs.values import cut
@@ -55,7 +56,51 @@ def hash_objects(*objects: Any) -> str | None:
 
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
     """A cache key from the task's identity, its code and its inputs (None: not cacheable)."""
-    return hash_objects(context.task.task_key, context.task.fn.__code__.co_code.hex(), arguments)
+    return hash_objects(context.task.task_key, _code_of(context.task.fn), arguments)
+
+
+def _code_of(fn: Callable[..., Any]) -> str:
+    """The bytecode of ``fn`` as hex (of its ``__call__`` or wrapped function for callable
+    objects and partials; empty for callables without Python code, such as mocks)."""
+    for candidate in (fn, getattr(fn, "func", None), _call_method(fn)):
+        code = getattr(candidate, "__code__", None)
+        if code is not None:
+            return code.co_code.hex()
+    return ""
+
+
+def callable_name(fn: Callable[..., Any]) -> str:
+    """What a task or flow made from ``fn`` is called: its ``__name__``, else its class's name
+    (a callable object, a ``functools.partial``, a mock)."""
+    name = getattr(fn, "__name__", None)
+    return name if isinstance(name, str) and name else type(fn).__name__
+
+
+def is_async_callable(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` gives a coroutine (an ``async def`` function, a partial of one, or
+    an object whose ``__call__`` is ``async def``)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(_call_method(fn))
+
+
+def _call_method(fn: Callable[..., Any]) -> Any:
+    """The ``__call__`` defined on ``fn``'s class (None when only ``type`` defines it)."""
+    for klass in type(fn).__mro__[:-1]:
+        if "__call__" in vars(klass):
+            return vars(klass)["__call__"]
+    return None
+
+
+RESERVED_ARGUMENTS = ("return_state", "wait_for")
+
+
+def raise_for_reserved_arguments(signature: inspect.Signature) -> None:
+    """A function whose parameters include a keyword of the call itself cannot be a task."""
+    for argument in RESERVED_ARGUMENTS:
+        if argument in signature.parameters:
+            raise ReservedArgumentError(
+                f"{argument!r} is a reserved argument name and cannot be used: it is a keyword of "
+                "the task call itself. Rename the parameter of the function."
+            )
 
 
 class Task:
@@ -89,7 +134,7 @@ class Task:
         options = dict(locals())
         validate_options(options)
         self.fn = fn
-        self.name = name or fn.__name__
+        self.name = name or callable_name(fn)
         self.description = description if description is not None else inspect.getdoc(fn)
         self.tags: set[str] = {cut(t, TAG_LENGTH) if isinstance(t, str) else t for t in tags or ()}
         self.cache_key_fn = cache_key_fn
@@ -106,15 +151,18 @@ class Task:
         self.version = version
         self.on_completion = validate_hooks("on_completion", on_completion)
         self.on_failure = validate_hooks("on_failure", on_failure)
-        self.isasync = inspect.iscoroutinefunction(fn)
+        self.isasync = is_async_callable(fn)
         self.signature = inspect.signature(fn)
+        raise_for_reserved_arguments(self.signature)
+        qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        module = getattr(fn, "__module__", None) or type(fn).__module__
         self.task_key = hashlib.md5(
-            "\0".join(
-                [self.name, f"{fn.__module__}.{fn.__qualname__}", *sorted(self.tags)]
-            ).encode(),
+            "\0".join([self.name, f"{module}.{qualname}", *sorted(self.tags)]).encode(),
             usedforsecurity=False,
         ).hexdigest()
-        functools.update_wrapper(self, fn)
+        # Only a function's attributes are copied: an object's own (a mock's, say) could
+        # shadow the task's.
+        functools.update_wrapper(self, fn, updated=("__dict__",) if inspect.isfunction(fn) else ())
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed (same keywords as ``@task``)."""

@@ -1,7 +1,7 @@
 """JSON shapes of flows, flow runs, task runs, states and log lines.
 
 A state is written ``{"type", "name", "message", "timestamp"}``; times are ISO 8601 with a
-time zone. Output serializers are read-only; the one input is :class:`FlowRunStartSerializer`.
+time zone. A run's ``version`` is the ``version=`` of its flow or task, null when not given. Output serializers are read-only; the one input is :class:`FlowRunStartSerializer`.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class TaskRunSerializer(serializers.ModelSerializer):
             "state",
             "run_count",
             "tags",
+            "version",
             "created",
             "start_time",
             "end_time",
@@ -146,6 +147,7 @@ class FlowRunSerializer(serializers.ModelSerializer):
             "state",
             "parameters",
             "tags",
+            "version",
             "run_count",
             "created",
             "expected_start_time",

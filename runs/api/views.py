@@ -89,7 +89,7 @@ class FlowRunListView(PagedView):
     @extend_schema(request=FlowRunStartSerializer, responses={201: FlowRunSerializer})
     def post(self, request: Request) -> Response:
         """Start a registered flow on a worker: 201 with the new SCHEDULED run and its URL."""
-        from runs.services.flow_runs import start_flow_run
+        from runs.services.flow_runs import FlowRunNameError, start_flow_run
 
         body = FlowRunStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -105,6 +105,8 @@ class FlowRunListView(PagedView):
             raise ValidationError(
                 {"parameters": {name: [message] for name, message in error.errors.items()}}
             ) from None
+        except FlowRunNameError as error:
+            raise ValidationError({"flow_run_name": [str(error)]}) from None
         data = FlowRunSerializer(run, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
 

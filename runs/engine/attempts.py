@@ -77,7 +77,9 @@ class AttemptRun(Protocol):
     """What the drivers need of an engine."""
 
     record: RunRecord
-    #: Whether ``finish`` may block (the async driver then calls it in a thread).
+    #: Whether ``prepare`` and ``finish`` may block (the async driver then calls them in a
+    #: thread).
+    prepare_blocks: bool
     finish_blocks: bool
 
     def prepare(self) -> State | None: ...
@@ -181,7 +183,7 @@ async def drive_async(run: AttemptRun) -> State:
             elif step is CONCLUDE:
                 answer = await to_thread(run.conclude, argument)
             elif step is PREPARE:
-                answer = run.prepare()
+                answer = await to_thread(run.prepare) if run.prepare_blocks else run.prepare()
             elif step is FINISH:
                 answer = (
                     await to_thread(run.finish, argument)

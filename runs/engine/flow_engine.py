@@ -22,23 +22,31 @@ from runs.engine.attempts import (
     stuck_reporter,
 )
 from runs.engine.hooks import run_hooks
+from runs.engine.inputs import (
+    UpstreamNotCompleted,
+    collect_upstream,
+    needs_resolution,
+    resolve,
+)
 from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
+from runs.engine.returns import state_from_return
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
-from runs.futures import RunFuture
+from runs.exceptions import ParameterTypeError
+from runs.links import link_result
 from runs.orchestration import propose_state, writer
 from runs.orchestration.records import FlowRunRecord, TaskRunRecord
 from runs.parameters import jsonable_parameters
 from runs.retries import RetryOptions
 from runs.states import (
     Cancelled,
-    Completed,
     Failed,
     Pending,
     Running,
     State,
     StateType,
+    UpstreamFailed,
 )
 
 if TYPE_CHECKING:
@@ -66,14 +74,21 @@ def flow_id_for(flow: Flow) -> int:
 class FlowRunEngine:
     """Everything about one flow run; drive it with :meth:`run_sync` or :meth:`run_async`."""
 
+    prepare_blocks = True
     finish_blocks = True
 
     def __init__(
-        self, flow: Flow, args: tuple, kwargs: dict, record: FlowRunRecord | None = None
+        self,
+        flow: Flow,
+        args: tuple,
+        kwargs: dict,
+        record: FlowRunRecord | None = None,
+        wait_for: Any = None,
     ) -> None:
         bound = flow.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
         bound.apply_defaults()
         self.flow = flow
+        self.wait_for = list(wait_for or ())
         self.parameters = dict(bound.arguments)
         self.bound = bound
         self.parent_ctx = flow_run_context.get()
@@ -159,6 +174,7 @@ class FlowRunEngine:
             task_name=self.flow.name,
             parameters=record.parameters,
             tags=record.tags,
+            upstream=self._upstream(parent),
         )
         task_record.on_final.append(parent.note_final)
         propose_state(task_record, Pending())
@@ -167,26 +183,21 @@ class FlowRunEngine:
         record.parent_task_run_id = task_record.id
         self.parent_task = task_record
 
+    def _upstream(self, parent: FlowRunContext) -> list:
+        """The task runs a subflow's arguments and ``wait_for`` came from, in its parent."""
+        found: list = []
+        for name, value in self.parameters.items():
+            collect_upstream(value, parent.results_by_id, name, found)
+        for value in self.wait_for:
+            collect_upstream(value, parent.results_by_id, "", found)
+        return found
+
     # ---- outcomes -----------------------------------------------------------------------------
     def _wait_for_futures(self, ctx: FlowRunContext) -> None:
         for future in ctx.futures:
             future.wait()
 
     def _state_from_return(self, value: Any) -> State:
-        if isinstance(value, State):
-            return value
-        if isinstance(value, RunFuture):
-            return value.wait()
-        if (
-            isinstance(value, list | tuple | set)
-            and value
-            and all(isinstance(v, State | RunFuture) for v in value)
-        ):
-            states = [v.wait() if isinstance(v, RunFuture) else v for v in value]
-            bad = [s for s in states if not s.is_completed()]
-            if bad:
-                return Failed(f"{len(bad)}/{len(states)} states are not completed.")
-            return Completed(data=[s.result() for s in states])
         if value is None:
             failed = self.counts.get(StateType.FAILED, 0) + self.counts.get(StateType.CRASHED, 0)
             total = sum(self.counts.values())
@@ -194,18 +205,21 @@ class FlowRunEngine:
                 return Failed(f"{failed} of {total} task runs of this flow run did not complete.")
             if self.counts.get(StateType.CANCELLED):
                 return Cancelled(f"{self.counts[StateType.CANCELLED]} task runs were cancelled.")
-        return self._completed(value)
+        state = state_from_return(value)
+        if state.is_completed() and state.has_data:
+            return self._completed(state)
+        return state
 
-    def _completed(self, value: Any) -> State:
-        result_key = ""
+    def _completed(self, state: State) -> State:
+        """``state`` with its result persisted when the flow or its caller asks for it."""
         if self.force_persist or self.flow.persist_result:
             from runs.results import ResultNotPersistable, persist_result
 
             try:
-                result_key = persist_result(value)
+                return state.copy(result_key=persist_result(state.data))
             except ResultNotPersistable as exc:
                 return Failed(str(exc))
-        return Completed(data=value, result_key=result_key)
+        return state
 
     def _failed(self, exc: Exception) -> State:
         from runs.logging import flow_run_logger
@@ -217,6 +231,28 @@ class FlowRunEngine:
 
     # ---- the steps of the attempt loop ---------------------------------------------------------
     def prepare(self) -> State | None:
+        """Before the first attempt: wait for ``wait_for``, resolve futures and states passed
+        as arguments, then check the arguments against the annotations. A state here ends
+        the run (UpstreamFailed, or Failed with the ParameterTypeError as its result)."""
+        try:
+            for value in self.wait_for:
+                resolve(value)
+            if self.parent_ctx is not None and needs_resolution(self.parameters):
+                self.parameters = resolve(self.parameters)  # a subflow's, as for a task
+        except UpstreamNotCompleted as exc:
+            return self.propose(UpstreamFailed(str(exc)))
+        validate = self.flow.validate_arguments
+        if validate is not None:
+            try:
+                self.parameters = validate(self.parameters)
+            except ParameterTypeError as exc:
+                from runs.logging import flow_run_logger
+
+                flow_run_logger(self.record).error(
+                    "Validation of flow parameters failed with error: %s", exc
+                )
+                return self.propose(Failed(str(exc), data=exc))
+        self.bound.arguments.update(self.parameters)
         return None
 
     def propose(self, state: State) -> State:
@@ -248,7 +284,11 @@ class FlowRunEngine:
             self.ctx.task_runner.shutdown()  # a no-op when the last attempt's outcome did it
         state.flow_run_id = self.record.id
         if self.parent_task is not None:
+            # A subflow's state and result, passed on to a task, link it to this task run.
+            state.task_run_id = self.parent_task.id
             propose_state(self.parent_task, state.copy(name=state.name, message=state.message))
+            if state.is_completed() and state.has_data:
+                link_result(self.parent_ctx.results_by_id, self.parent_task.id, state.data)
         active_flow_runs.pop(self.record.id, None)
         run_hooks(self.flow, self.record, state)
         return state
@@ -322,9 +362,11 @@ class FlowRunEngine:
         return state if return_state else state.result()
 
 
-def call_flow(flow: Flow, args: tuple, kwargs: dict, return_state: bool) -> Any:
+def call_flow(
+    flow: Flow, args: tuple, kwargs: dict, return_state: bool, wait_for: Any = None
+) -> Any:
     """A call of a flow: a new flow run (a subflow run when called inside a flow)."""
-    engine = FlowRunEngine(flow, args, kwargs)
+    engine = FlowRunEngine(flow, args, kwargs, wait_for=wait_for)
     if flow.isasync:
 
         async def run() -> Any:

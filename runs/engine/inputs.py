@@ -6,9 +6,13 @@ import uuid
 from typing import Any
 
 from runs.inputs import allow_failure, unmapped
+from runs.links import ResultLinks, linked_run
 from runs.states import State
 
 _PRIMITIVES = (type(None), bool, int, float, str, bytes)
+#: How deep and how wide inside collections upstream links are looked for.
+MAX_DEPTH = 8
+MAX_ITEMS = 10_000
 
 
 class UpstreamNotCompleted(Exception):
@@ -32,32 +36,37 @@ def _is_future(value: Any) -> bool:
 
 def collect_upstream(
     value: Any,
-    results_by_id: dict[int, tuple[Any, Any]],
+    results_by_id: ResultLinks,
     parameter: str,
     found: list[tuple[uuid.UUID, str]],
     depth: int = 0,
 ) -> None:
-    """Note the task runs that ``value`` (a future, a State, or a result of a direct call) came from."""
-    if depth > 3:
+    """Note the task runs that ``value`` came from: a future, a State, or a result of a task
+    run of this flow (by identity, see runs.links), anywhere inside lists, tuples,
+    sets and dicts (keys and values)."""
+    if depth > MAX_DEPTH:
         return
     if isinstance(value, unmapped | allow_failure):
         collect_upstream(value.value, results_by_id, parameter, found, depth + 1)
-    elif _is_future(value):
+        return
+    if _is_future(value):
         found.append((value.task_run_id, parameter))
-    elif isinstance(value, State):
+        return
+    if isinstance(value, State):
         run_id = getattr(value, "task_run_id", None)
         if run_id is not None:
             found.append((run_id, parameter))
-    elif not isinstance(value, _PRIMITIVES):
-        known = results_by_id.get(id(value))
-        if known is not None and known[1] is value:
-            found.append((known[0], parameter))
-        elif isinstance(value, list | tuple | set | frozenset):
-            for item in list(value)[:1000]:
-                collect_upstream(item, results_by_id, parameter, found, depth + 1)
-        elif isinstance(value, dict):
-            for item in list(value.values())[:1000]:
-                collect_upstream(item, results_by_id, parameter, found, depth + 1)
+        return
+    if results_by_id:
+        run_id = linked_run(results_by_id, value)
+        if run_id is not None:
+            found.append((run_id, parameter))
+    if isinstance(value, list | tuple | set | frozenset):
+        for item in list(value)[:MAX_ITEMS]:
+            collect_upstream(item, results_by_id, parameter, found, depth + 1)
+    elif isinstance(value, dict):
+        for item in list(value.items())[:MAX_ITEMS]:
+            collect_upstream(item, results_by_id, parameter, found, depth + 1)
 
 
 def needs_resolution(value: Any, depth: int = 0) -> bool:

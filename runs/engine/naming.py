@@ -13,10 +13,18 @@ def format_run_name(
     a callable's answer as text, or the string formatted with the run's parameters.
 
     A template that names a missing parameter, or cannot be formatted, is a ValueError that
-    says which parameters there are; one that is neither a string nor a callable a TypeError.
+    says which parameters there are; one that is neither a string nor a callable, or a callable
+    that answers anything but a string, a TypeError.
     """
     if callable(template):
-        return str(template())
+        name = template()
+        if not isinstance(name, str):
+            raise TypeError(
+                f"Callable {getattr(template, '__name__', template)!r} for '{kind}_run_name' of "
+                f"{kind} {owner!r} returned type {type(name).__name__} but a string is required. "
+                "Return the name as text."
+            )
+        return name
     if not isinstance(template, str):
         raise TypeError(
             f"{kind}_run_name of {kind} {owner!r} must be a string or a callable; got "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from runs import conf
@@ -35,6 +36,7 @@ from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
+from runs.links import link_result
 from runs.orchestration import propose_state
 from runs.orchestration.records import TaskRunRecord
 from runs.parameters import jsonable_parameters
@@ -51,6 +53,10 @@ from runs.states import (
 if TYPE_CHECKING:
     from runs.futures import RunFuture
     from runs.tasks import Task
+
+#: Ends of an attempt that are recorded CRASHED and raised on to the caller (the others that
+#: are not an Exception crash the run and are its result).
+PROPAGATED = (KeyboardInterrupt, SystemExit, RunTimeout)
 
 __all__ = ["TaskRunEngine", "Deferred", "call_task", "submit_task", "wait_for_slot_here"]
 
@@ -99,6 +105,7 @@ class TaskRunEngine:
     sleeps until one may be free; a Celery worker re-queues the run instead).
     """
 
+    prepare_blocks = False
     finish_blocks = False
 
     def __init__(
@@ -140,7 +147,8 @@ class TaskRunEngine:
             retry_options=retry_options(task),
             version=task.version,
         )
-        self.record.name = self._run_name(flow_ctx, map_index)
+        self.naming_error: Exception | None = None
+        self.record.name = self._run_name(flow_ctx)
         if flow_ctx.note_final is not None:
             self.record.on_final.append(flow_ctx.note_final)
         self.context = TaskRunContext(
@@ -169,6 +177,7 @@ class TaskRunEngine:
         engine.parameters = None
         engine.force_persist = True
         engine.slot_waiter = slot_waiter
+        engine.naming_error = None
         record.retry_options = retry_options(task)
         engine.record = record
         engine.context = TaskRunContext(
@@ -182,14 +191,19 @@ class TaskRunEngine:
             return self.task.log_prints
         return self.flow_ctx.log_prints
 
-    def _run_name(self, flow_ctx: FlowRunContext, map_index: int) -> str:
+    def _run_name(self, flow_ctx: FlowRunContext) -> str:
+        """The run's name; a ``task_run_name`` that fails leaves the default name and the error
+        in ``naming_error`` (the run then fails before its first attempt, as in Prefect 2)."""
+        default = f"{self.task.name}-{flow_ctx.next_index(self.task.task_key)}"
         template = self.task.task_run_name
         if template is None:
-            index = map_index if map_index >= 0 else flow_ctx.next_index(self.task.task_key)
-            return f"{self.task.name}-{index}"
+            return default
         token = task_run_context.set(TaskRunContext(self.task, self.record, self.raw_parameters))
         try:
             return format_run_name(template, self.raw_parameters, kind="task", owner=self.task.name)
+        except Exception as exc:
+            self.naming_error = exc
+            return default
         finally:
             task_run_context.reset(token)
 
@@ -208,7 +222,10 @@ class TaskRunEngine:
         return self.propose(Pending())
 
     def resolve_inputs(self) -> State | None:
-        """Wait for upstreams and resolve inputs; returns a final state if the run must not start."""
+        """Wait for upstreams and resolve inputs; returns a final state if the run must not start
+        (its ``task_run_name`` failed, or an upstream did not complete)."""
+        if self.naming_error is not None:
+            return self.propose(self.failed(self.naming_error))
         try:
             for value in self.wait_for:
                 resolve(value)
@@ -261,6 +278,10 @@ class TaskRunEngine:
     def completed(self, result: Any) -> State:
         if isinstance(result, State):
             return result
+        if isinstance(result, GeneratorType):  # not portable: kept as the list it yields
+            result = list(result)
+        if self.flow_ctx is not None:  # before the final state wakes anyone who reads it
+            link_result(self.flow_ctx.results_by_id, self.record.id, result)
         result_key = ""
         if self._persist():
             from runs.results import ResultNotPersistable, persist_result
@@ -294,6 +315,14 @@ class TaskRunEngine:
 
     def timed_out(self) -> State:
         return timed_out_state("Task", self.record.name, self.task.timeout_seconds)
+
+    def crashed_outcome(self, exc: BaseException) -> State:
+        """The outcome of an attempt ended by a BaseException that is not an Exception: CRASHED
+        (never retried); its result raises that exception."""
+        from runs.logging import task_run_logger
+
+        task_run_logger(self.record).error("Crash detected! %s: %s", type(exc).__name__, exc)
+        return crashed_state(exc)
 
     def crashed(self, exc: BaseException) -> State:
         return self.propose(crashed_state(exc))
@@ -366,6 +395,10 @@ class TaskRunEngine:
             return decided_by_watchdog(deadline) or self.timed_out()
         except Exception as exc:
             return decided_by_watchdog(deadline) or self.failed(exc)
+        except PROPAGATED:
+            raise  # recorded CRASHED by the attempt loop, then passed on to the caller
+        except BaseException as exc:  # not a failure of the run but a crash; the flow goes on
+            return decided_by_watchdog(deadline) or self.crashed_outcome(exc)
         return decided_by_watchdog(deadline) or self.completed(result)
 
     async def execute_async(self) -> State:
@@ -381,6 +414,10 @@ class TaskRunEngine:
             return await asyncio.to_thread(self.failed, exc)
         except Exception as exc:
             return await asyncio.to_thread(self.failed, exc)
+        except (*PROPAGATED, asyncio.CancelledError):
+            raise
+        except BaseException as exc:
+            return self.crashed_outcome(exc)
         return await asyncio.to_thread(self.completed, result)
 
     # ---- the caller's view --------------------------------------------------------------------
@@ -389,8 +426,7 @@ class TaskRunEngine:
         if return_state:
             return state
         result = state.result()
-        if not isinstance(result, type(None) | bool | int | float | str | bytes):
-            self.flow_ctx.results_by_id[id(result)] = (self.record.id, result)
+        link_result(self.flow_ctx.results_by_id, self.record.id, result)
         return result
 
 

@@ -35,6 +35,7 @@ TASK_KEY_LENGTH = 64
 TAG_LENGTH = 200
 LOG_NAME_LENGTH = 200
 PARAMETER_NAME_LENGTH = 200
+VERSION_LENGTH = 200
 
 #: A batch: (run rows by run id, state rows in order, log rows in order).
 Batch = tuple[
@@ -90,6 +91,12 @@ def _tags(record: RunRecord) -> list[str]:
     return [cut(str(tag), TAG_LENGTH) for tag in record.tags]
 
 
+def _version(record: RunRecord) -> str | None:
+    """The run's ``version=`` as stored: text cut to its column, None when not given."""
+    version = record.version
+    return None if version is None else cut(str(version), VERSION_LENGTH)
+
+
 def new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": record.id,
@@ -99,6 +106,7 @@ def new_task_run(record: TaskRunRecord, columns: dict[str, Any]) -> dict[str, An
         "map_index": record.map_index,
         "parameters": record.parameters,
         "tags": _tags(record),
+        "version": _version(record),
         "created": record.created,
         **columns,
     }
@@ -110,6 +118,7 @@ def new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, An
         "flow_id": record.flow_id,
         "parameters": record.parameters,
         "tags": _tags(record),
+        "version": _version(record),
         "created": record.created,
         "parent_task_run_id": record.parent_task_run_id,
         "expected_start_time": None,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from runs.engine.naming import format_run_name
 from runs.exceptions import ObjectNotFound
 from runs.models import FlowRun
 from runs.orchestration import propose_state, set_flow_run_state
@@ -13,29 +14,66 @@ from runs.parameters import coerce_parameters, jsonable_parameters
 from runs.registry import get_registered_flow, load_flow
 from runs.states import Cancelled, Scheduled
 
+if TYPE_CHECKING:
+    from runs.flows import Flow
+
 
 class FlowRunError(ValueError):
     """A flow run that cannot be changed as asked."""
 
 
+class FlowRunNameError(FlowRunError):
+    """The flow's ``flow_run_name`` cannot name a run with the parameters given."""
+
+
+def run_name_for(flow: Flow, values: dict[str, Any]) -> str:
+    """The name of a new run of ``flow`` with parameters ``values`` (coerced; defaults are added
+    here): its ``flow_run_name`` filled in, or a random name when it has none.
+
+    Raises FlowRunNameError when the template cannot be formatted or its function fails.
+    """
+    from runs.names import random_run_name
+
+    template = flow.flow_run_name
+    if template is None:
+        return random_run_name()
+    defaults = {
+        name: param.default
+        for name, param in flow.signature.parameters.items()
+        if param.default is not param.empty
+    }
+    try:
+        return format_run_name(template, {**defaults, **values}, kind="flow", owner=flow.name)
+    except (TypeError, ValueError) as exc:
+        raise FlowRunNameError(f"The run could not be named: {exc}") from None
+    except Exception as exc:  # the user's name function failed
+        raise FlowRunNameError(
+            f"The run could not be named: the flow_run_name function of flow {flow.name!r} "
+            f"raised {type(exc).__name__}: {exc}"
+        ) from None
+
+
 def start_flow_run(*, flow_name: str, parameters: dict[str, Any] | None = None) -> FlowRun:
     """Create a SCHEDULED run of a registered flow and send it to a worker.
 
-    Raises UnknownFlow for a name that is not registered and ParameterError (with an error per
-    field) for parameters that do not fit the flow's signature.
+    The parameters are checked and coerced by the rules of direct calls (runs.parameters) and
+    the run is named by the flow's ``flow_run_name``; the worker keeps that name. Raises
+    UnknownFlow for a name that is not registered, ParameterError (with an error per field) for
+    parameters that do not fit the flow's signature, and FlowRunNameError when the flow's
+    ``flow_run_name`` cannot be formatted with them.
     """
-    from runs.names import random_run_name
     from runs.runners.messages import RUN_FLOW_RUN, send
 
     row = get_registered_flow(flow_name)
     flow = load_flow(flow_name)
     values = coerce_parameters(flow.fn, parameters or {})
     record = FlowRunRecord(
-        name=random_run_name(),
+        name=run_name_for(flow, values),
         flow_id=row.id,
         flow_name=row.name,
         parameters=jsonable_parameters(values),
         sync=True,
+        version=flow.version,
     )
     propose_state(record, Scheduled("Waiting for a worker."))
     send(RUN_FLOW_RUN, [str(record.id), parameters or {}])

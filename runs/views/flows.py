@@ -12,7 +12,7 @@ from runs.forms import FlowRunForm
 from runs.parameters import ParameterError
 from runs.registry import RegistrationError, UnknownFlow
 from runs.selectors import flows as flow_selectors
-from runs.services.flow_runs import start_flow_run
+from runs.services.flow_runs import FlowRunNameError, start_flow_run
 from runs.views.common import render_page
 
 
@@ -56,6 +56,8 @@ def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
             run = start_flow_run(flow_name=row.name, parameters=form.raw_parameters())
         except ParameterError as exc:
             form.add_parameter_errors(exc.errors)
+        except FlowRunNameError as exc:
+            form.add_error(None, str(exc))
         except (UnknownFlow, RegistrationError) as exc:
             error = str(exc)
         else:

@@ -319,8 +319,10 @@ def test_wait_for_and_map_examples(tmp_path, runner, request):
 
         my_flow()
         map_flow([1, 2, 3, 5, 8, 13])
-        print("sum", sum_it([1, 2, 3], 5))
-        print("unmapped", sum_it_unmapped([4, 5, 6], unmapped([1, 2, 3])))
+        # A flow that returns futures gives their states, as in Prefect 2.
+        print("sum", [state.result() for state in sum_it([1, 2, 3], 5)])
+        states = sum_it_unmapped([4, 5, 6], unmapped([1, 2, 3]))
+        print("unmapped", [state.result() for state in states])
     """,
         tmp_path,
         extra_env,

@@ -139,5 +139,5 @@ def test_flow_retries():
 def test_invalid_retry_options_are_clear_errors():
     with pytest.raises(ValueError, match="retries"):
         task(retries=-1)(lambda: None)
-    with pytest.raises(ValueError, match="retry_delay_seconds"):
+    with pytest.raises(TypeError, match="retry_delay_seconds"):
         task(retries=1, retry_delay_seconds="abc")(lambda: None)

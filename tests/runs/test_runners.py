@@ -25,7 +25,9 @@ def test_submit_returns_future_with_result_state_and_id():
     assert f() == (16, "Completed", True)
 
 
-def test_future_result_timeout_raises():
+def test_future_result_timeout_raises_and_wait_timeout_gives_none():
+    """Prefect 2: result(timeout) raises TimeoutError; wait(timeout) returns None."""
+
     @task
     def slow():
         time.sleep(0.3)
@@ -35,9 +37,9 @@ def test_future_result_timeout_raises():
         future = slow.submit()
         with pytest.raises(TimeoutError):
             future.result(timeout=0.01)
-        return future.wait(timeout=0.01).is_final(), future.result()
+        return future.wait(timeout=0.01), future.result()
 
-    assert f() == (False, None)
+    assert f() == (None, None)
 
 
 def test_failed_future_raises_or_returns_exception():

@@ -32,7 +32,7 @@ def test_bad_parameters_are_shown_inline_and_nothing_starts(client, quick_flow):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Enter a whole number, e.g. 3" in html and 'class="field-error"' in html
+    assert "Expected a whole number, e.g. 3" in html and 'class="field-error"' in html
     missing = client.post("/flows/dashboard-quick/run/", {f"{prefix}-ratio": "0.5"})
     assert "This field is required" in missing.content.decode()
     assert FlowRun.objects.filter(flow=quick_flow).count() == before
