@@ -33,17 +33,19 @@ class FlowRunContext:
     flow_run: FlowRunRecord
     task_runner: TaskRunner
     futures: list[RunFuture] = field(default_factory=list)
-    name_counters: dict[str, int] = field(default_factory=dict)
+    name_counters: dict[Any, int] = field(default_factory=dict)
     log_prints: bool = False
-    #: called with the final state of each task run of this flow run
-    note_final: Any = None
+    #: The task runs this attempt of the flow run made (subflows' included), in order: a flow
+    #: that returns None ends in the aggregate of their states, as in Prefect 2.
+    task_records: list[TaskRunRecord] = field(default_factory=list)
     #: id(result) -> (task run id, result) of direct calls, so a plain value passed on links runs
     results_by_id: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
-    def next_index(self, task_key: str) -> int:
-        """Per task, the index used in default task run names (my_task-0, my_task-1...)."""
-        index = self.name_counters.get(task_key, 0)
-        self.name_counters[task_key] = index + 1
+    def next_index(self, key: Any) -> int:
+        """Per task function (or subflow), the index in default run names (my_task-0,
+        my_task-1...)."""
+        index = self.name_counters.get(key, 0)
+        self.name_counters[key] = index + 1
         return index
 
 

@@ -128,6 +128,9 @@ class Flow:
                 f"with_options() got unknown option(s): {', '.join(sorted(unknown))}. "
                 f"Options: {', '.join(_OPTION_NAMES)}."
             )
+        for hook in ("on_completion", "on_failure", "on_cancellation", "on_crashed"):
+            if hook in options and not options[hook]:  # Prefect 2 keeps the hooks then
+                del options[hook]
         current = {name: getattr(self, name) for name in _OPTION_NAMES}
         current.update(options)
         return Flow(self.fn, **current)

@@ -29,7 +29,11 @@ class RunFuture:
         return self._record.state
 
     def _wait_final(self, timeout: float | None) -> bool:
-        return self._record.final_event.wait(timeout)
+        record = self._record
+        if not record.final_event.wait(timeout):
+            return False
+        hooks_done = record.hooks_done
+        return hooks_done is None or hooks_done.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> State | None:
         """Wait for the run's final state, up to ``timeout`` seconds (forever when None);
@@ -54,5 +58,18 @@ class RunFuture:
             link_in_current_flow_run(record.flow_run_id, record.id, result)
         return result
 
+    def __await__(self):
+        """``await task.submit(...)``, as Prefect 2 writes it in async flows, gives the future."""
+        return self
+        yield  # pragma: no cover  (makes this a generator)
+
     def __repr__(self) -> str:
         return f"RunFuture({self.name!r}, state={self.state!r})"
+
+
+class RunFutureList(list):
+    """The futures of ``task.map()``; ``await``-ing it (Prefect 2's async style) gives itself."""
+
+    def __await__(self):
+        return self
+        yield  # pragma: no cover

@@ -122,13 +122,16 @@ class State:
     def result(self, raise_on_failure: bool = True, fetch: bool = True) -> Any:
         """The run's return value; for a failed or crashed run, raise its exception.
 
-        With ``raise_on_failure=False`` the exception is returned instead of raised.
+        With ``raise_on_failure=False`` the exception is returned instead of raised (the
+        states, for a flow that returned states).
         """
         if not self.has_data and self.result_key and fetch:
             from runs.results import load_result
 
             self.data = load_result(self.result_key)
         if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+            if not raise_on_failure and _holds_states(self.data):
+                return self.data
             exc = _inner_exception(self.data) or _exception_for(self)
             if raise_on_failure:
                 raise exc
@@ -144,6 +147,9 @@ class State:
                 "or flow to read results from another process."
             )
         return self.data
+
+    def __hash__(self) -> int:  # states can be kept in sets, as in Prefect 2
+        return hash((self.type, self.timestamp))
 
     def copy(self, **changes: Any) -> State:
         return replace(self, **changes)
@@ -165,6 +171,14 @@ class CancelledRun(BaseException):
     """Raised when the result of a cancelled run is asked for."""
 
 
+def _holds_states(data: Any) -> bool:
+    return isinstance(data, State) or (
+        isinstance(data, list | tuple | set)
+        and bool(data)
+        and all(isinstance(s, State) for s in data)
+    )
+
+
 def _inner_exception(data: Any) -> BaseException | None:
     """The exception a failed state's data holds: itself, or that of the returned state or of
     the first returned state that did not complete (a flow that returned states), as in
@@ -173,7 +187,7 @@ def _inner_exception(data: Any) -> BaseException | None:
         return data
     if isinstance(data, State):
         return data.result(raise_on_failure=False) if not data.is_completed() else None
-    if isinstance(data, list | tuple | set) and data and all(isinstance(s, State) for s in data):
+    if _holds_states(data):
         for inner in data:
             if inner.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
                 return inner.result(raise_on_failure=False)

@@ -172,6 +172,9 @@ class Task:
                 f"with_options() got unknown option(s): {', '.join(sorted(unknown))}. "
                 f"Options: {', '.join(_OPTION_NAMES)}."
             )
+        for hook in ("on_completion", "on_failure"):
+            if hook in options and not options[hook]:  # Prefect 2 keeps the hooks then
+                del options[hook]
         current = {name: getattr(self, name) for name in _OPTION_NAMES}
         current["tags"] = set(self.tags)
         current.update(options)
@@ -192,17 +195,32 @@ class Task:
 
         return call_task(self, args, kwargs, wait_for=wait_for, return_state=return_state)
 
-    def submit(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any):
-        """Run the task with the flow's task runner; returns a RunFuture."""
+    def submit(
+        self,
+        *args: Any,
+        return_state: bool = False,
+        wait_for: Iterable[Any] | None = None,
+        **kwargs: Any,
+    ):
+        """Run the task with the flow's task runner; returns a RunFuture (its final State with
+        ``return_state=True``, as in Prefect 2)."""
         from runs.engine.task_engine import submit_task
 
-        return submit_task(self, args, kwargs, wait_for=wait_for)
+        future = submit_task(self, args, kwargs, wait_for=wait_for)
+        return future.wait() if return_state else future
 
-    def map(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any):
-        """One task run per element of the iterable arguments (zipped); returns a list of RunFuture."""
+    def map(
+        self,
+        *args: Any,
+        return_state: bool = False,
+        wait_for: Iterable[Any] | None = None,
+        **kwargs: Any,
+    ):
+        """One task run per element of the iterable arguments (zipped); returns a list of
+        RunFuture (of final States with ``return_state=True``)."""
         from runs.engine.mapping import map_task
 
-        return map_task(self, args, kwargs, wait_for=wait_for)
+        return map_task(self, args, kwargs, wait_for=wait_for, return_state=return_state)
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"

@@ -187,7 +187,9 @@ class FlowRunStartSerializer(serializers.Serializer):
     """``POST /api/flow-runs/``: a registered flow's name and its parameters."""
 
     flow = serializers.CharField(max_length=200)
-    parameters = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    parameters = serializers.DictField(
+        child=serializers.JSONField(allow_null=True), required=False, default=dict
+    )
 
     def validate_flow(self, value: str) -> str:  # noqa: D102
         if "\x00" in value:

@@ -40,12 +40,10 @@ from runs.orchestration.records import FlowRunRecord, TaskRunRecord
 from runs.parameters import jsonable_parameters
 from runs.retries import RetryOptions
 from runs.states import (
-    Cancelled,
     Failed,
     Pending,
     Running,
     State,
-    StateType,
     UpstreamFailed,
 )
 
@@ -92,10 +90,12 @@ class FlowRunEngine:
         self.parameters = dict(bound.arguments)
         self.bound = bound
         self.parent_ctx = flow_run_context.get()
+        self.invalid: ParameterTypeError | None = None
+        self.validated = False
+        if not needs_resolution(self.parameters):  # else once a subflow's inputs are resolved
+            self._validate()
         self.parent_task: TaskRunRecord | None = None
         self.force_persist = False
-        self.counts: dict[StateType, int] = {}
-        self._counts_lock = threading.Lock()
         self.record = record or FlowRunRecord(
             name="",
             flow_name=flow.name,
@@ -117,10 +117,6 @@ class FlowRunEngine:
         if template is None:
             return random_run_name()
         return format_run_name(template, self.parameters, kind="flow", owner=self.flow.name)
-
-    def _note_final(self, state: State) -> None:
-        with self._counts_lock:
-            self.counts[state.type] = self.counts.get(state.type, 0) + 1
 
     def begin(self) -> FlowRunContext:
         """Record the run (and, for a subflow, its task run in the parent) and build its context.
@@ -159,9 +155,7 @@ class FlowRunEngine:
             install_print_capture()
         runner = self.flow.new_task_runner()
         runner.start()  # last: nothing after it can fail and leave it running
-        return FlowRunContext(
-            self.flow, self.record, runner, log_prints=log_prints, note_final=self._note_final
-        )
+        return FlowRunContext(self.flow, self.record, runner, log_prints=log_prints)
 
     def _begin_parent_task_run(self, record: FlowRunRecord) -> None:
         parent = self.parent_ctx
@@ -176,7 +170,7 @@ class FlowRunEngine:
             tags=record.tags,
             upstream=self._upstream(parent),
         )
-        task_record.on_final.append(parent.note_final)
+        parent.task_records.append(task_record)
         propose_state(task_record, Pending())
         propose_state(task_record, Running())
         writer.flush()  # the subflow's row points at this task run
@@ -198,13 +192,9 @@ class FlowRunEngine:
             future.wait()
 
     def _state_from_return(self, value: Any) -> State:
-        if value is None:
-            failed = self.counts.get(StateType.FAILED, 0) + self.counts.get(StateType.CRASHED, 0)
-            total = sum(self.counts.values())
-            if failed:
-                return Failed(f"{failed} of {total} task runs of this flow run did not complete.")
-            if self.counts.get(StateType.CANCELLED):
-                return Cancelled(f"{self.counts[StateType.CANCELLED]} task runs were cancelled.")
+        if value is None and self.ctx.task_records:
+            # Every task run and subflow of the attempt stands for the flow, as in Prefect 2.
+            value = [r.state for r in self.ctx.task_records if r.state is not None] or None
         state = state_from_return(value)
         if state.is_completed() and state.has_data:
             return self._completed(state)
@@ -241,19 +231,29 @@ class FlowRunEngine:
                 self.parameters = resolve(self.parameters)  # a subflow's, as for a task
         except UpstreamNotCompleted as exc:
             return self.propose(UpstreamFailed(str(exc)))
-        validate = self.flow.validate_arguments
-        if validate is not None:
-            try:
-                self.parameters = validate(self.parameters)
-            except ParameterTypeError as exc:
-                from runs.logging import flow_run_logger
+        if not self.validated:
+            self._validate()
+        if self.invalid is not None:
+            from runs.logging import flow_run_logger
 
-                flow_run_logger(self.record).error(
-                    "Validation of flow parameters failed with error: %s", exc
-                )
-                return self.propose(Failed(str(exc), data=exc))
+            flow_run_logger(self.record).error(
+                "Validation of flow parameters failed with error: %s", self.invalid
+            )
+            return self.propose(Failed(str(self.invalid), data=self.invalid))
         self.bound.arguments.update(self.parameters)
         return None
+
+    def _validate(self) -> None:
+        """Check and coerce the arguments against the annotations (``validate_parameters``);
+        the run records the coerced values, or fails before its first attempt."""
+        self.validated = True
+        validate = self.flow.validate_arguments
+        if validate is None:
+            return
+        try:
+            self.parameters = validate(self.parameters)
+        except ParameterTypeError as exc:
+            self.invalid = exc
 
     def propose(self, state: State) -> State:
         return propose_state(self.record, state)
@@ -320,6 +320,7 @@ class FlowRunEngine:
 
     # ---- one attempt ---------------------------------------------------------------------------
     def execute_sync(self) -> State | AlreadyDecided:
+        self.ctx.task_records.clear()  # each attempt stands on its own runs
         timeout = self.flow.timeout_seconds
         on_stuck = (
             None if timeout is None else stuck_reporter(self.record, self.conclude, self._timed_out)
@@ -342,6 +343,7 @@ class FlowRunEngine:
     async def execute_async(self) -> State:
         timeout = self.flow.timeout_seconds
         ctx = self.ctx
+        ctx.task_records.clear()
         try:
             async with asyncio.timeout(timeout) as scope:
                 value = await self.flow.fn(*self.bound.args, **self.bound.kwargs)

@@ -33,7 +33,7 @@ _COMPLETED, _FAILED, _CANCELLED, _CRASHED = (
 
 
 def _how_to_pass(option: str) -> str:
-    return f"Please provide a list of hooks to {option!r}:\n\n@flow({option}=[hook1, hook2])"
+    return f"Please provide a list of hooks to {option!r}: {option}=[hook1, hook2]."
 
 
 def validate_hooks(option: str, hooks: Iterable[Callable[..., Any]] | None) -> list | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
@@ -149,8 +150,7 @@ class TaskRunEngine:
         )
         self.naming_error: Exception | None = None
         self.record.name = self._run_name(flow_ctx)
-        if flow_ctx.note_final is not None:
-            self.record.on_final.append(flow_ctx.note_final)
+        flow_ctx.task_records.append(self.record)
         self.context = TaskRunContext(
             task, self.record, self.raw_parameters, log_prints=self._log_prints()
         )
@@ -194,7 +194,8 @@ class TaskRunEngine:
     def _run_name(self, flow_ctx: FlowRunContext) -> str:
         """The run's name; a ``task_run_name`` that fails leaves the default name and the error
         in ``naming_error`` (the run then fails before its first attempt, as in Prefect 2)."""
-        default = f"{self.task.name}-{flow_ctx.next_index(self.task.task_key)}"
+        # Counted per function, as Prefect 2 does: copies from with_options() go on counting.
+        default = f"{self.task.name}-{flow_ctx.next_index(id(self.task.fn))}"
         template = self.task.task_run_name
         if template is None:
             return default
@@ -355,27 +356,44 @@ class TaskRunEngine:
         return bound.args, bound.kwargs
 
     # ---- drivers -----------------------------------------------------------------------------
+    def _hooks_pending(self) -> threading.Event | None:
+        """An event that futures wait on until the hooks have run (tasks with hooks only)."""
+        if self.task.on_completion is None and self.task.on_failure is None:
+            return None
+        self.record.hooks_done = threading.Event()
+        return self.record.hooks_done
+
     def run_sync(self) -> State:
         """Run to a final state in this thread (Pending must have been proposed)."""
-        stopped = self.resolve_inputs()
-        if stopped is not None:
-            return stopped
-        token = task_run_context.set(self.context)
+        hooks_done = self._hooks_pending()
         try:
-            return drive_sync(self)
+            stopped = self.resolve_inputs()
+            if stopped is not None:
+                return stopped
+            token = task_run_context.set(self.context)
+            try:
+                return drive_sync(self)
+            finally:
+                task_run_context.reset(token)
         finally:
-            task_run_context.reset(token)
+            if hooks_done is not None:
+                hooks_done.set()
 
     async def run_async(self) -> State:
         """Run an async task to a final state on the running event loop."""
-        stopped = await asyncio.to_thread(self.resolve_inputs)
-        if stopped is not None:
-            return stopped
-        token = task_run_context.set(self.context)
+        hooks_done = self._hooks_pending()
         try:
-            return await drive_async(self)
+            stopped = await asyncio.to_thread(self.resolve_inputs)
+            if stopped is not None:
+                return stopped
+            token = task_run_context.set(self.context)
+            try:
+                return await drive_async(self)
+            finally:
+                task_run_context.reset(token)
         finally:
-            task_run_context.reset(token)
+            if hooks_done is not None:
+                hooks_done.set()
 
     # ---- one attempt --------------------------------------------------------------------------
     def execute_sync(self) -> State | AlreadyDecided:
@@ -455,11 +473,20 @@ def _start_and_run(engine: TaskRunEngine) -> State:
 
 
 def submit_task(
-    task: Task, args: tuple, kwargs: dict, wait_for: Any, map_index: int = -1
+    task: Task,
+    args: tuple,
+    kwargs: dict,
+    wait_for: Any,
+    map_index: int = -1,
+    upstream: list | None = None,
 ) -> RunFuture:
-    """Create a task run and hand it to the flow's task runner; returns its future."""
+    """Create a task run and hand it to the flow's task runner; returns its future.
+
+    ``upstream`` adds (task run id, parameter) links found before the call (a mapped future)."""
     flow_ctx = require_flow_context(task)
     engine = TaskRunEngine(task, flow_ctx, args, kwargs, wait_for=wait_for, map_index=map_index)
+    if upstream:
+        engine.record.upstream.extend(upstream)
     future = flow_ctx.task_runner.submit(engine)
     flow_ctx.futures.append(future)
     return future

@@ -41,6 +41,9 @@ class RunRecord:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     final_event: threading.Event = field(default_factory=threading.Event, repr=False)
     on_final: list[Callable[[State], None]] = field(default_factory=list, repr=False)
+    #: Set once the state hooks of the final state have run, for a run whose hooks run in this
+    #: process (None otherwise): a future's wait() waits for them too, as in Prefect 2.
+    hooks_done: threading.Event | None = field(default=None, repr=False)
 
     def is_final(self) -> bool:
         return self.state is not None and self.state.is_final()

@@ -94,6 +94,11 @@ class SequentialTaskRunner(TaskRunner):
     name = "sequential"
 
     def submit(self, engine: TaskRunEngine) -> RunFuture:
+        from runs.engine.threads import in_event_loop, run_in_thread
+
         engine.start()
-        _run_engine(engine)
+        if in_event_loop():  # submitted from an async flow: run it beside the flow's loop
+            run_in_thread(lambda: _run_engine(engine))
+        else:
+            _run_engine(engine)
         return RunFuture(engine.record)

@@ -93,7 +93,7 @@ def test_live_lease_is_never_reaped():
         finally:
             stop.set()
             thread.join()
-    assert state.result() == "alive"
+    assert state.result().result() == "alive"  # the flow returned the run's state
     run = TaskRun.objects.get(flow_run_id=state.flow_run_id)
     assert run.state_type == "COMPLETED"
     assert ProcessLease.objects.filter(pid=os.getpid()).exists()

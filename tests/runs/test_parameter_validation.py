@@ -49,6 +49,20 @@ def bad_name(n: int = 1) -> int:
     return n
 
 
+def _failing_name() -> str:
+    raise LookupError("no name today")
+
+
+@flow(name="pv-callable-name", flow_run_name=lambda: "named-by-a-function")
+def callable_name() -> int:
+    return 1
+
+
+@flow(name="pv-failing-name", flow_run_name=_failing_name)
+def failing_name() -> int:
+    return 1
+
+
 @task
 def make_list() -> list[int]:
     return [1, 2, 3]
@@ -176,6 +190,20 @@ def test_a_flow_run_name_that_cannot_be_formatted_is_a_400_from_the_api(bad_name
     message = response.json()["flow_run_name"][0]
     assert "could not be named" in message and "{missing}" in message
     assert FlowRun.objects.count() == before
+
+
+def test_a_callable_flow_run_name_names_an_api_run_and_its_failure_is_a_400():
+    """Prefect 2 calls a callable flow_run_name for the run's name; one that raises fails."""
+    register_flow("tests.runs.test_parameter_validation:callable_name")
+    register_flow("tests.runs.test_parameter_validation:failing_name")
+
+    response = _start({"flow": "pv-callable-name"})
+    assert response.status_code == 201
+    assert FlowRun.objects.get(id=response.json()["id"]).name == "named-by-a-function"
+
+    failed = _start({"flow": "pv-failing-name"})
+    assert failed.status_code == 400
+    assert "raised LookupError: no name today" in failed.json()["flow_run_name"][0]
 
 
 def test_the_worker_keeps_the_name_and_passes_coerced_values(typed_row):

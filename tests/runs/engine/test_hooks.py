@@ -299,6 +299,23 @@ def test_on_failure_is_called_once_for_the_final_failure_not_for_retried_attempt
     assert completion["state"] is lucky and completion["task_run"].run_count == 3
 
 
+def test_a_timed_out_task_calls_on_failure():
+    """Prefect 2: TimedOut is a Failed state, so it calls on_failure."""
+    failed = Recorder()
+
+    @task(timeout_seconds=0.05, on_failure=[failed])
+    def slow():
+        time.sleep(0.5)
+
+    @flow
+    def f():
+        return {"state": slow(return_state=True)}
+
+    state = f()["state"]
+    assert state.name == "TimedOut"
+    assert [call["state"] for call in failed.calls] == [state]
+
+
 def test_a_cached_state_calls_no_completion_hook():
     """Prefect 2 skips on_completion for a Cached state by default
     (PREFECT_RUN_ON_COMPLETION_HOOKS_ON_CACHED is False)."""
@@ -554,11 +571,6 @@ def test_a_hook_may_log_with_the_run_logger():
     assert "the hook says Completed" in _messages(row)
 
 
-@pytest.mark.xfail(
-    reason="runs wakes a future's waiters when the final state is recorded, before the "
-    "task's hooks ran (RunRecord.settle); Prefect 2's future resolves after them",
-    strict=False,
-)
 def test_a_submitted_runs_hooks_have_run_when_its_future_is_waited_for():
     """Prefect 2: ``future.wait()`` returns once the task run's engine call, hooks included,
     is over."""

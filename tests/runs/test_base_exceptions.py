@@ -1,0 +1,167 @@
+"""A task raising a BaseException that is not an Exception (issue 13, item 11).
+
+Prefect 2.20 (``report_task_run_crashes``, ``states.exception_to_crashed_state``): the task run
+ends CRASHED named "Crashed". Any other BaseException is re-raised at the task call, or given as
+the Crashed State with ``return_state=True`` / ``future.wait()``, and ``.result()`` raises it.
+KeyboardInterrupt and SystemExit still reach the flow's caller however the task was called
+(call, ``return_state=True``, ``submit``), and the flow run ends CRASHED too. Observed in
+/work/parity/e/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runs import flow, get_client, task
+from runs.runtime import flow_run
+
+
+class Boom(BaseException):
+    pass
+
+
+@task
+def boom():
+    raise Boom("boom!")
+
+
+@task
+def interrupt():
+    raise KeyboardInterrupt("ctrl-c")
+
+
+@task
+def system_exit():
+    raise SystemExit(3)
+
+
+RAISING = {KeyboardInterrupt: interrupt, SystemExit: system_exit}
+
+
+def recorded(flow_run_id):
+    """(flow run state type, name, message) and [(task run state type, name, message)]."""
+    client = get_client(sync_client=True)
+    run = client.read_flow_run(flow_run_id)
+    tasks = [client.read_task_run(i).state for i in run.task_run_ids]
+    return (
+        (run.state.type.value, run.state.name, run.state.message),
+        [(state.type.value, state.name, state.message) for state in tasks],
+    )
+
+
+# ---- a BaseException that is not an Exception ---------------------------------------------------
+
+
+def test_base_exception_crashes_the_task_run_and_reaches_the_caller():
+    """Prefect 2: a task raising ``Boom(BaseException)`` ends CRASHED "Crashed"; the call raises
+    Boom in the flow, the flow call raises Boom (also with ``return_state=True``) and the flow run
+    is CRASHED."""
+    ids: list = []
+    seen: list = []
+
+    @flow
+    def calls_boom():
+        ids.append(flow_run.id)
+        try:
+            boom()
+        except BaseException as exc:
+            seen.append(type(exc))
+            raise
+        return "after"
+
+    with pytest.raises(Boom, match="boom!"):
+        calls_boom()
+    with pytest.raises(Boom, match="boom!"):
+        calls_boom(return_state=True)
+
+    assert seen == [Boom, Boom]
+    for flow_run_id in ids:
+        flow_state, task_states = recorded(flow_run_id)
+        assert flow_state[:2] == ("CRASHED", "Crashed") and "Boom: boom!" in flow_state[2]
+        assert [state[:2] for state in task_states] == [("CRASHED", "Crashed")]
+        assert "Boom: boom!" in task_states[0][2]
+
+
+def test_base_exception_with_return_state_gives_the_crashed_state():
+    """Prefect 2: ``boom(return_state=True)`` gives the Crashed State instead of raising; its
+    ``.result()`` raises Boom; the flow goes on and completes with its own return value."""
+    ids: list = []
+
+    @flow
+    def keeps_state():
+        ids.append(flow_run.id)
+        state = boom(return_state=True)
+        with pytest.raises(Boom, match="boom!"):
+            state.result()
+        return (state.type.value, state.name, state.message)
+
+    state_seen = keeps_state()
+    flow_state, task_states = recorded(ids[0])
+
+    assert state_seen[:2] == ("CRASHED", "Crashed") and "Boom: boom!" in state_seen[2]
+    assert flow_state[:2] == ("COMPLETED", "Completed")
+    assert [state[:2] for state in task_states] == [("CRASHED", "Crashed")]
+
+
+def test_base_exception_in_a_submitted_task_is_in_its_future():
+    """Prefect 2: for ``boom.submit()``, ``future.wait()`` gives the Crashed State and
+    ``future.result()`` raises Boom; the flow goes on and completes."""
+
+    @flow
+    def submits():
+        future = boom.submit()
+        state = future.wait()
+        with pytest.raises(Boom, match="boom!"):
+            future.result()
+        return (state.type.value, state.name), flow_run.id
+
+    seen, flow_run_id = submits()
+    flow_state, task_states = recorded(flow_run_id)
+
+    assert seen == ("CRASHED", "Crashed")
+    assert flow_state[:2] == ("COMPLETED", "Completed")
+    assert [state[:2] for state in task_states] == [("CRASHED", "Crashed")]
+
+
+# ---- KeyboardInterrupt and SystemExit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["call", "return_state=True", "submit"])
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_interrupt_and_exit_are_recorded_and_propagate(error, how):
+    """Prefect 2: a task raising KeyboardInterrupt or SystemExit ends CRASHED "Crashed", and the
+    exception still reaches the flow's caller however the task was called (plain call,
+    ``return_state=True``, ``submit()`` then ``wait()``), with the flow run CRASHED."""
+    raising = RAISING[error]
+    ids: list = []
+
+    @flow
+    def calls_it():
+        ids.append(flow_run.id)
+        if how == "call":
+            raising()
+        elif how == "return_state=True":
+            raising(return_state=True)
+        else:
+            raising.submit().wait()
+        return "after"
+
+    with pytest.raises(error):
+        calls_it()
+
+    flow_state, task_states = recorded(ids[0])
+    assert flow_state[:2] == ("CRASHED", "Crashed")
+    assert [state[:2] for state in task_states] == [("CRASHED", "Crashed")]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_interrupt_and_exit_propagate_through_flow_return_state(error):
+    """Prefect 2: ``flow(return_state=True)`` does not turn a task's KeyboardInterrupt or
+    SystemExit into a state: the flow call raises it."""
+
+    @flow
+    def calls_it():
+        RAISING[error]()
+
+    with pytest.raises(error):
+        calls_it(return_state=True)
