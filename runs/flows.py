@@ -11,7 +11,7 @@ from runs import conf
 from runs.engine.hooks import validate_hooks
 from runs.options import validate_options
 from runs.runners import TaskRunner, ThreadPoolTaskRunner
-from runs.tasks import callable_name, is_async_callable
+from runs.tasks import callable_name, is_async_callable, raise_for_reserved_arguments
 
 __all__ = ["Flow", "flow"]
 
@@ -103,6 +103,7 @@ class Flow:
         self.on_crashed = validate_hooks("on_crashed", on_crashed)
         self.isasync = is_async_callable(fn)
         self.signature = inspect.signature(fn)
+        raise_for_reserved_arguments(self.signature)
         functools.update_wrapper(self, fn)
 
     @functools.cached_property

@@ -68,7 +68,8 @@ class RunFuture:
 
 
 class RunFutureList(list):
-    """The futures of ``task.map()``; ``await``-ing it (Prefect 2's async style) gives itself."""
+    """What ``task.map()`` returns: its futures (or final states, with ``return_state=True``);
+    ``await``-ing it (Prefect 2's async style) gives itself."""
 
     def __await__(self):
         return self

@@ -148,6 +148,12 @@ class State:
             )
         return self.data
 
+    def __await__(self):
+        """``await task.submit(..., return_state=True)`` (Prefect 2's async style) gives the
+        state itself."""
+        return self
+        yield  # pragma: no cover  (makes this a generator)
+
     def __hash__(self) -> int:  # states can be kept in sets, as in Prefect 2
         return hash((self.type, self.timestamp))
 

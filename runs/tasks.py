@@ -69,6 +69,22 @@ def _code_of(fn: Callable[..., Any]) -> str:
     return ""
 
 
+def code_key(fn: Callable[..., Any]) -> str:
+    """What runs of the same task code share, as Prefect 2's ``task_key``: the function's
+    name and a hash of its code (a class's qualified name for callables without either);
+    default task-run names count per code key within a flow run."""
+    qualname = getattr(fn, "__qualname__", None)
+    code = getattr(fn, "__code__", None) or getattr(_call_method(fn), "__code__", None)
+    if not isinstance(qualname, str) or code is None:
+        kind = type(fn)
+        return f"{kind.__module__}.{kind.__qualname__}"
+    try:
+        digest = hashlib.md5(cloudpickle.dumps(code), usedforsecurity=False).hexdigest()[:8]
+    except Exception:
+        digest = "unknown"
+    return f"{qualname.split('.')[-1]}-{digest}"
+
+
 def callable_name(fn: Callable[..., Any]) -> str:
     """What a task or flow made from ``fn`` is called: its ``__name__``, else its class's name
     (a callable object, a ``functools.partial``, a mock)."""
@@ -99,7 +115,7 @@ def raise_for_reserved_arguments(signature: inspect.Signature) -> None:
         if argument in signature.parameters:
             raise ReservedArgumentError(
                 f"{argument!r} is a reserved argument name and cannot be used: it is a keyword of "
-                "the task call itself. Rename the parameter of the function."
+                "the call of a task or flow itself. Rename the parameter of the function."
             )
 
 
@@ -154,6 +170,7 @@ class Task:
         self.isasync = is_async_callable(fn)
         self.signature = inspect.signature(fn)
         raise_for_reserved_arguments(self.signature)
+        self.code_key = code_key(fn)
         qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
         module = getattr(fn, "__module__", None) or type(fn).__module__
         self.task_key = hashlib.md5(

@@ -29,7 +29,7 @@ from runs.engine.inputs import (
     resolve,
 )
 from runs.engine.naming import format_run_name
-from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
+from runs.engine.outcomes import crashed_state, failed_state, is_interrupt, timed_out_state
 from runs.engine.returns import state_from_return
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
@@ -187,9 +187,17 @@ class FlowRunEngine:
         return found
 
     # ---- outcomes -----------------------------------------------------------------------------
-    def _wait_for_futures(self, ctx: FlowRunContext) -> None:
+    def _wait_for_futures(self, ctx: FlowRunContext, raise_interrupts: bool = True) -> None:
+        """Wait for the runs the flow submitted; an interrupt or exit that crashed any task
+        run of this attempt is raised then (the flow run crashes with it), as in Prefect 2."""
         for future in ctx.futures:
             future.wait()
+        if not raise_interrupts:
+            return
+        for record in ctx.task_records:
+            state = record.state
+            if state is not None and state.is_crashed() and is_interrupt(state.data):
+                raise state.data
 
     def _state_from_return(self, value: Any) -> State:
         if value is None and self.ctx.task_records:
@@ -227,8 +235,8 @@ class FlowRunEngine:
         try:
             for value in self.wait_for:
                 resolve(value)
-            if self.parent_ctx is not None and needs_resolution(self.parameters):
-                self.parameters = resolve(self.parameters)  # a subflow's, as for a task
+            if self.parent_ctx is not None:  # a subflow's arguments, as a task's
+                self.parameters = {name: resolve(v) for name, v in self.parameters.items()}
         except UpstreamNotCompleted as exc:
             return self.propose(UpstreamFailed(str(exc)))
         if not self.validated:
@@ -294,7 +302,7 @@ class FlowRunEngine:
         return state
 
     def crash(self, exc: BaseException) -> None:
-        self._wait_for_futures(self.ctx)
+        self._wait_for_futures(self.ctx, raise_interrupts=False)
         self.finish(self.conclude(crashed_state(exc)))
 
     # ---- drivers -------------------------------------------------------------------------------
@@ -368,6 +376,11 @@ def call_flow(
     flow: Flow, args: tuple, kwargs: dict, return_state: bool, wait_for: Any = None
 ) -> Any:
     """A call of a flow: a new flow run (a subflow run when called inside a flow)."""
+    if wait_for is not None and flow_run_context.get() is None:
+        raise ValueError(
+            "Only flows run as subflows can wait for dependencies: wait_for= is for a flow called "
+            "inside another flow. Call the flows one after another instead."
+        )
     engine = FlowRunEngine(flow, args, kwargs, wait_for=wait_for)
     if flow.isasync:
 

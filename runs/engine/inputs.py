@@ -85,10 +85,12 @@ def needs_resolution(value: Any, depth: int = 0) -> bool:
 def resolve(value: Any, allowed: bool = False, depth: int = 0) -> Any:
     """``value`` with futures and states replaced by their results (waiting for futures).
 
+    Lists, tuples, sets and dicts are rebuilt, as Prefect 2 does: a task gets copies of them
+    (a task that changes its list leaves the flow's alone, and returns a new object).
     Raises UpstreamNotCompleted for an upstream that did not complete, unless it is wrapped in
     ``allow_failure`` (then its exception is passed on as the value).
     """
-    if isinstance(value, _PRIMITIVES) or depth > 3:
+    if isinstance(value, _PRIMITIVES) or depth > MAX_DEPTH:
         return value
     if isinstance(value, allow_failure):
         return resolve(value.value, True, depth + 1)
@@ -99,24 +101,26 @@ def resolve(value: Any, allowed: bool = False, depth: int = 0) -> Any:
         return _state_value(state, value.name, value.task_run_id, allowed)
     if isinstance(value, State):
         return _state_value(value, value.run_name or value.name, value.task_run_id, allowed)
-    if isinstance(value, list):
-        return [resolve(v, allowed, depth + 1) for v in value] if needs_resolution(value) else value
-    if isinstance(value, tuple):
-        if not needs_resolution(value):
-            return value
-        items = [resolve(v, allowed, depth + 1) for v in value]
-        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
-    if isinstance(value, set | frozenset):
-        return (
-            type(value)(resolve(v, allowed, depth + 1) for v in value)
-            if needs_resolution(value)
-            else value
-        )
-    if isinstance(value, dict):
-        if not needs_resolution(value):
-            return value
-        return {k: resolve(v, allowed, depth + 1) for k, v in value.items()}
+    kind = type(value)
+    if kind in _REBUILT or (isinstance(value, _COLLECTIONS) and needs_resolution(value)):
+        return _rebuild(value, allowed, depth + 1)
     return value
+
+
+_REBUILT = frozenset({list, tuple, set, frozenset, dict})
+_COLLECTIONS = (list, tuple, set, frozenset, dict)
+
+
+def _rebuild(value: Any, allowed: bool, depth: int) -> Any:
+    if isinstance(value, dict):
+        items = {k: resolve(v, allowed, depth) for k, v in value.items()}
+        return items if type(value) is dict else type(value)(items)
+    items = [resolve(v, allowed, depth) for v in value]
+    if isinstance(value, list):
+        return items if type(value) is list else type(value)(items)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*items)
+    return type(value)(items)
 
 
 def _state_value(state: State, name: str, run_id: Any, allowed: bool) -> Any:

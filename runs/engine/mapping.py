@@ -1,7 +1,8 @@
 """``task.map``: one task run per element of the iterable arguments, as Prefect 2 maps.
 
 The arguments are bound to the function; a future or State given as an argument becomes its
-result first (the list to map over), and every mapped run records it as an upstream. Each
+result first (the list to map over), and every mapped run records it (or the task run an
+argument's value came from) as an upstream. Each
 argument that is iterable (not ``str``, ``bytes`` or a file; a dict maps over its keys) is
 mapped over, and all of them must be the same length; ``unmapped(...)`` passes a value to
 every run whole; ``allow_failure(...)`` around an iterable wraps each of its elements; the
@@ -56,15 +57,14 @@ def map_task(
     """Submit one run of ``task`` per element; returns their futures (their final states with
     ``return_state=True``). MappingMissingIterable without an iterable argument,
     MappingLengthMismatch for iterables of different lengths (both ValueErrors)."""
-    from runs.engine.inputs import collect_upstream
+    from runs.engine.inputs import MAX_DEPTH, collect_upstream
     from runs.engine.task_engine import require_flow_context, submit_task
 
     flow_ctx = require_flow_context(task)
     arguments = dict(task.signature.bind(*args, **kwargs).arguments)
     upstream: list = []
-    for name, value in arguments.items():
-        if isinstance(value, RunFuture | State):
-            collect_upstream(value, flow_ctx.results_by_id, name, upstream)
+    for name, value in arguments.items():  # the arguments themselves, not their elements
+        collect_upstream(value, flow_ctx.results_by_id, name, upstream, depth=MAX_DEPTH)
     arguments = {name: _top_level_result(value) for name, value in arguments.items()}
     spread = _variadic_keyword(task.signature)
     if spread is not None and spread in arguments:
@@ -119,7 +119,7 @@ def map_task(
             )
         )
     if return_state:
-        return [future.wait() for future in futures]
+        return RunFutureList(future.wait() for future in futures)
     return RunFutureList(futures)
 
 

@@ -32,6 +32,20 @@ def timed_out_state(kind: str, run_name: str, seconds: float) -> State:
 
 
 def crashed_state(exc: BaseException) -> State:
-    """Crashed by an exception that is not the run's own failure (an interrupt, an error of
-    the engine itself)."""
-    return Crashed(f"{type(exc).__name__}: {exc}".rstrip(": "), data=exc)
+    """Crashed by an exception that is not the run's own failure (an interrupt, an exit, a
+    BaseException, an error of the engine itself), with Prefect 2's messages; its result
+    raises ``exc``."""
+    if isinstance(exc, KeyboardInterrupt):
+        message = "Execution was aborted by an interrupt signal."
+    elif isinstance(exc, SystemExit):
+        message = "Execution was aborted by Python system exit call."
+    else:
+        detail = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        message = f"Execution was interrupted by an unexpected exception: {detail}"
+    return Crashed(message, data=exc)
+
+
+def is_interrupt(exc: BaseException | None) -> bool:
+    """An interrupt or exit: recorded CRASHED where it happened, then raised on to the caller
+    of the flow (Prefect 2 re-raises it once the flow's task runs have finished)."""
+    return isinstance(exc, KeyboardInterrupt | SystemExit)

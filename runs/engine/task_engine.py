@@ -32,7 +32,7 @@ from runs.engine.attempts import (
     stuck_reporter,
 )
 from runs.engine.hooks import run_hooks
-from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, needs_resolution, resolve
+from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, resolve
 from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
@@ -54,10 +54,6 @@ from runs.states import (
 if TYPE_CHECKING:
     from runs.futures import RunFuture
     from runs.tasks import Task
-
-#: Ends of an attempt that are recorded CRASHED and raised on to the caller (the others that
-#: are not an Exception crash the run and are its result).
-PROPAGATED = (KeyboardInterrupt, SystemExit, RunTimeout)
 
 __all__ = ["TaskRunEngine", "Deferred", "call_task", "submit_task", "wait_for_slot_here"]
 
@@ -193,9 +189,10 @@ class TaskRunEngine:
 
     def _run_name(self, flow_ctx: FlowRunContext) -> str:
         """The run's name; a ``task_run_name`` that fails leaves the default name and the error
-        in ``naming_error`` (the run then fails before its first attempt, as in Prefect 2)."""
-        # Counted per function, as Prefect 2 does: copies from with_options() go on counting.
-        default = f"{self.task.name}-{flow_ctx.next_index(id(self.task.fn))}"
+        in ``naming_error`` (each attempt then fails before calling the function, as in
+        Prefect 2)."""
+        # Counted per code, as Prefect 2 does: copies from with_options() go on counting.
+        default = f"{self.task.name}-{flow_ctx.next_index(self.task.code_key)}"
         template = self.task.task_run_name
         if template is None:
             return default
@@ -224,16 +221,11 @@ class TaskRunEngine:
 
     def resolve_inputs(self) -> State | None:
         """Wait for upstreams and resolve inputs; returns a final state if the run must not start
-        (its ``task_run_name`` failed, or an upstream did not complete)."""
-        if self.naming_error is not None:
-            return self.propose(self.failed(self.naming_error))
+        (an upstream did not complete)."""
         try:
             for value in self.wait_for:
                 resolve(value)
-            if needs_resolution(self.raw_parameters):
-                self.parameters = resolve(self.raw_parameters)
-            else:
-                self.parameters = self.raw_parameters
+            self.parameters = {name: resolve(v) for name, v in self.raw_parameters.items()}
         except UpstreamNotCompleted as exc:
             return self.propose(UpstreamFailed(str(exc)))
         self.context.parameters = self.parameters
@@ -322,8 +314,9 @@ class TaskRunEngine:
         (never retried); its result raises that exception."""
         from runs.logging import task_run_logger
 
-        task_run_logger(self.record).error("Crash detected! %s: %s", type(exc).__name__, exc)
-        return crashed_state(exc)
+        state = crashed_state(exc)
+        task_run_logger(self.record).error("Crash detected! %s", state.message)
+        return state
 
     def crashed(self, exc: BaseException) -> State:
         return self.propose(crashed_state(exc))
@@ -398,6 +391,8 @@ class TaskRunEngine:
     # ---- one attempt --------------------------------------------------------------------------
     def execute_sync(self) -> State | AlreadyDecided:
         """Call the function once, in this thread: the outcome to propose."""
+        if self.naming_error is not None:  # each attempt fails before the call, as in Prefect 2
+            return self.failed(self.naming_error)
         args, kwargs = self._call_args()
         timeout = self.task.timeout_seconds
         on_stuck = (
@@ -413,14 +408,15 @@ class TaskRunEngine:
             return decided_by_watchdog(deadline) or self.timed_out()
         except Exception as exc:
             return decided_by_watchdog(deadline) or self.failed(exc)
-        except PROPAGATED:
-            raise  # recorded CRASHED by the attempt loop, then passed on to the caller
-        except BaseException as exc:  # not a failure of the run but a crash; the flow goes on
+        except BaseException as exc:  # not a failure of the run but a crash (interrupts too:
+            # the flow raises them once its runs are done)
             return decided_by_watchdog(deadline) or self.crashed_outcome(exc)
         return decided_by_watchdog(deadline) or self.completed(result)
 
     async def execute_async(self) -> State:
         """Await the function once on the event loop: the outcome to propose."""
+        if self.naming_error is not None:
+            return await asyncio.to_thread(self.failed, self.naming_error)
         args, kwargs = self._call_args()
         timeout = self.task.timeout_seconds
         try:
@@ -432,7 +428,7 @@ class TaskRunEngine:
             return await asyncio.to_thread(self.failed, exc)
         except Exception as exc:
             return await asyncio.to_thread(self.failed, exc)
-        except (*PROPAGATED, asyncio.CancelledError):
+        except (RunTimeout, asyncio.CancelledError):
             raise
         except BaseException as exc:
             return self.crashed_outcome(exc)

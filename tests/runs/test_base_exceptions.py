@@ -10,6 +10,8 @@ KeyboardInterrupt and SystemExit still reach the flow's caller however the task 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from runs import flow, get_client, task
@@ -165,3 +167,79 @@ def test_interrupt_and_exit_propagate_through_flow_return_state(error):
 
     with pytest.raises(error):
         calls_it(return_state=True)
+
+
+# ---- retries, map, async, subflows --------------------------------------------------------------
+
+
+def test_crash_is_not_retried():
+    """Prefect 2: retries apply to FAILED runs only: a task with ``retries=2`` raising Boom is
+    tried once and ends CRASHED."""
+    attempts: list = []
+
+    @task(retries=2, retry_delay_seconds=0)
+    def boom_with_retries():
+        attempts.append(1)
+        raise Boom("boom!")
+
+    @flow
+    def retries_flow():
+        state = boom_with_retries(return_state=True)
+        return (state.type.value, state.name), len(attempts)
+
+    assert retries_flow() == (("CRASHED", "Crashed"), 1)
+
+
+def test_mapped_run_raising_base_exception_is_crashed_alone():
+    """Prefect 2: in ``.map()``, the run raising Boom is CRASHED and the others complete."""
+
+    @task
+    def boom_on(x):
+        if x == 2:
+            raise Boom(f"boom {x}")
+        return x
+
+    @flow
+    def maps():
+        return [future.wait().type.value for future in boom_on.map([1, 2, 3])]
+
+    assert maps() == ["COMPLETED", "CRASHED", "COMPLETED"]
+
+
+def test_async_task_raising_base_exception():
+    """Prefect 2: an async task raising Boom: ``await t(return_state=True)`` gives the Crashed
+    State; ``await t()`` raises Boom, and so does the flow."""
+    seen: list = []
+
+    @task
+    async def async_boom():
+        raise Boom("async boom!")
+
+    @flow
+    async def async_flow():
+        state = await async_boom(return_state=True)
+        seen.append((state.type.value, state.name))
+        await async_boom()
+
+    with pytest.raises(Boom, match="async boom!"):
+        asyncio.run(async_flow())
+    assert seen == [("CRASHED", "Crashed")]
+
+
+def test_subflow_raising_base_exception_reaches_the_parent_even_with_return_state():
+    """Prefect 2: a subflow whose body raises Boom raises it in the parent even when called with
+    ``return_state=True``; the parent's caller gets Boom."""
+    after: list = []
+
+    @flow
+    def boom_child():
+        raise Boom("child boom")
+
+    @flow
+    def parent():
+        boom_child(return_state=True)
+        after.append("parent went on")
+
+    with pytest.raises(Boom, match="child boom"):
+        parent()
+    assert after == []

@@ -10,6 +10,7 @@ Observed in /work/parity/e/RESULTS.md.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -222,3 +223,43 @@ def test_map_return_state_gives_a_list_of_final_states():
     assert [state.result() for state in done] == [2, 4, 6]
     assert [(state.type.value, state.name) for state in failed] == [("FAILED", "Failed")] * 2
     assert again == [4, 8, 12]
+
+
+# ---- async flows --------------------------------------------------------------------------------
+
+
+@task
+async def async_double(x):
+    return 2 * x
+
+
+def test_async_task_submit_and_map_return_state_are_awaited_in_async_flows():
+    """Prefect 2: in an async flow, ``submit`` and ``map`` of an async task return an awaitable;
+    awaited with ``return_state=True`` they give a State, resp. a list of States."""
+
+    @flow
+    async def async_flow():
+        state = await async_double.submit(1, return_state=True)
+        states = await async_double.map([1, 2], return_state=True)
+        future = await async_double.submit(3)
+        return state, states, future.result()
+
+    state, states, value = asyncio.run(async_flow())
+
+    assert isinstance(state, State) and state.result() == 2
+    assert [s.result() for s in states] == [2, 4] and all(isinstance(s, State) for s in states)
+    assert value == 6
+
+
+def test_sync_task_submit_return_state_in_async_flow_needs_no_await():
+    """Prefect 2: in an async flow, ``submit``/``map`` of a sync task with ``return_state=True``
+    return the State / list of States directly (no await)."""
+
+    @flow
+    async def async_flow():
+        return double.submit(1, return_state=True), double.map([1, 2], return_state=True)
+
+    state, states = asyncio.run(async_flow())
+
+    assert isinstance(state, State) and state.result() == 2
+    assert [s.result() for s in states] == [2, 4]

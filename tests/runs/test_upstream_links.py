@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from runs import flow, get_client, task
+from runs import flow, get_client, task, unmapped
 from runs.runtime import flow_run
 
 
@@ -56,12 +56,22 @@ def make_literal():
 
 
 @task
+def make_nested():
+    return {"a": [1000], "b": 2000}
+
+
+@task
+def identity(x):
+    return x
+
+
+@task
 def use(value):
     return "used"
 
 
 @task
-def item(x):
+def item(x, extra=None):
     return x
 
 
@@ -173,6 +183,60 @@ def test_interned_literal_links_to_the_task_that_returned_it():
     assert upstream_names(uses_own_literal())["consumer"] == ["make_literal-0"]
 
 
+def test_object_passed_through_a_task_keeps_its_first_link():
+    """Prefect 2 gives a task copies of list, tuple, set and dict arguments (it rebuilds them while
+    resolving futures), so ``b = identity(a)`` returns a new list: ``a`` stays linked to the task
+    that made it, ``b`` to ``identity``."""
+
+    @flow
+    def passes_through():
+        a = make_list()
+        b = identity(a)
+        use_as("use-a")(a)
+        use_as("use-b")(b)
+        return flow_run.id
+
+    links = upstream_names(passes_through())
+
+    assert links["identity-0"] == ["make_list-0"]
+    assert links["use-a"] == ["make_list-0"]
+    assert links["use-b"] == ["identity-0"]
+
+
+def test_only_direct_elements_of_a_result_are_tracked():
+    """Prefect 2 tracks a result and its direct elements (one level): ``n["a"]`` and ``n["b"]``
+    (2000) are linked, ``n["a"][0]`` (1000, two levels down) is not; a result nested deep inside an
+    argument is found."""
+
+    @flow
+    def nesting():
+        n = make_nested()
+        use_as("depth-1-list")(n["a"])
+        use_as("depth-1-int")(n["b"])
+        use_as("depth-2-int")(n["a"][0])
+        use_as("deep-argument")({"k": [[make_list()]]})
+        return flow_run.id
+
+    links = upstream_names(nesting())
+
+    assert links["depth-1-list"] == ["make_nested-0"]
+    assert links["depth-1-int"] == ["make_nested-0"]
+    assert links["depth-2-int"] == []
+    assert links["deep-argument"] == ["make_list-0"]
+
+
+def test_mapped_run_result_passed_on_is_linked():
+    """Prefect 2: the result of one mapped run, passed to another task, links to that mapped run."""
+
+    @flow
+    def uses_mapped():
+        futures = item.with_options(task_run_name="mapped-{x}").map([500, 600])
+        use_as("consumer")(futures[0].result())
+        return flow_run.id
+
+    assert upstream_names(uses_mapped())["consumer"] == ["mapped-500"]
+
+
 # ---- subflows -----------------------------------------------------------------------------------
 
 
@@ -232,6 +296,34 @@ def test_each_run_of_map_over_a_future_links_to_it():
         "item-1": ["make_list-0"],
         "item-2": ["make_list-0"],
     }
+
+
+def test_map_over_futures_links_each_run_to_its_future():
+    """Prefect 2: ``.map([f1, f2])`` links each mapped run to its own future's task run only."""
+
+    @flow
+    def maps_futures():
+        first, second = make_list.submit(), make_list.submit()
+        item.map([first, second])
+        return flow_run.id
+
+    links = upstream_names(maps_futures())
+
+    assert (links["item-0"], links["item-1"]) == (["make_list-0"], ["make_list-1"])
+
+
+def test_unmapped_result_links_every_mapped_run():
+    """Prefect 2: a task's result passed as ``unmapped(value)`` links every mapped run to it."""
+
+    @flow
+    def maps_with_unmapped():
+        values = make_list()
+        item.map([10, 20], unmapped(values))
+        return flow_run.id
+
+    links = upstream_names(maps_with_unmapped())
+
+    assert (links["item-0"], links["item-1"]) == (["make_list-0"], ["make_list-0"])
 
 
 def test_each_run_of_map_over_a_result_list_links_to_it():
