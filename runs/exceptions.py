@@ -33,3 +33,28 @@ class ParameterTypeError(ValueError):
         self.errors = errors
         detail = "; ".join(f"{name}: {message}" for name, message in errors.items())
         super().__init__(f"Invalid parameters: {detail}")
+
+
+class UnfinishedRun(RuntimeError):
+    """``result()`` was asked of a state that is not final."""
+
+
+class MissingResult(RuntimeError):
+    """The state's result was not kept (not persisted, and not in this process)."""
+
+
+class FailedRun(Exception):
+    """Raised for a failed run whose original exception is not in this process."""
+
+
+class CrashedRun(Exception):
+    """Raised for a crashed run whose original exception is not in this process."""
+
+
+class CancelledRun(Exception):
+    """Raised when the result of a cancelled run is asked for."""
+
+
+class UpstreamTaskError(Exception):
+    """An upstream task run the task needs did not complete (Prefect 2's name; runs records
+    such a run as UpstreamFailed)."""

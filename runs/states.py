@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from runs.exceptions import CancelledRun, CrashedRun, FailedRun, MissingResult, UnfinishedRun
+
 
 class StateType(enum.StrEnum):
     """The kind of a state; the engine's decisions depend on it, not on the name."""
@@ -52,14 +54,6 @@ STATE_NAMES: dict[str, StateType] = {
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class UnfinishedRun(RuntimeError):
-    """``result()`` was asked of a state that is not final."""
-
-
-class MissingResult(RuntimeError):
-    """The state's result was not kept (not persisted, and not in this process)."""
 
 
 _NO_RESULT = object()
@@ -130,8 +124,8 @@ class State:
 
             self.data = load_result(self.result_key)
         if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
-            if not raise_on_failure and _holds_states(self.data):
-                return self.data
+            if not raise_on_failure and self.has_data and not isinstance(self.data, BaseException):
+                return self.data  # what a state made by hand holds, or returned states
             exc = _inner_exception(self.data) or _exception_for(self)
             if raise_on_failure:
                 raise exc
@@ -163,18 +157,6 @@ class State:
     def __repr__(self) -> str:
         message = f", message={self.message!r}" if self.message else ""
         return f"{self.name}(type={self.type.value}{message})"
-
-
-class FailedRun(Exception):
-    """Raised for a failed run whose original exception is not in this process."""
-
-
-class CrashedRun(BaseException):
-    """Raised for a crashed run whose original exception is not in this process."""
-
-
-class CancelledRun(BaseException):
-    """Raised when the result of a cancelled run is asked for."""
 
 
 def _holds_states(data: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from runs.exceptions import UpstreamTaskError
 from runs.inputs import allow_failure, unmapped
 from runs.links import ResultLinks, linked_run
 from runs.states import State
@@ -15,7 +16,7 @@ MAX_DEPTH = 8
 MAX_ITEMS = 10_000
 
 
-class UpstreamNotCompleted(Exception):
+class UpstreamNotCompleted(UpstreamTaskError):
     """An upstream the task needs did not complete; the task must not run."""
 
     def __init__(self, upstream_name: str, upstream_id: Any, state: State) -> None:

@@ -272,7 +272,10 @@ class TaskRunEngine:
         if isinstance(result, State):
             return result
         if isinstance(result, GeneratorType):  # not portable: kept as the list it yields
-            result = list(result)
+            try:
+                result = list(result)
+            except BaseException as exc:  # raised after the function returned: a crash
+                return self.crashed_outcome(exc)
         if self.flow_ctx is not None:  # before the final state wakes anyone who reads it
             link_result(self.flow_ctx.results_by_id, self.record.id, result)
         result_key = ""

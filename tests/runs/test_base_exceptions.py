@@ -37,6 +37,11 @@ def system_exit():
     raise SystemExit(3)
 
 
+@task
+def ok_after():
+    return "still here"
+
+
 RAISING = {KeyboardInterrupt: interrupt, SystemExit: system_exit}
 
 
@@ -243,3 +248,24 @@ def test_subflow_raising_base_exception_reaches_the_parent_even_with_return_stat
     with pytest.raises(Boom, match="child boom"):
         parent()
     assert after == []
+
+
+# ---- on a worker --------------------------------------------------------------------------------
+
+
+def test_base_exception_on_a_worker_crashes_the_task_run(runs_worker):
+    """Prefect 2: a task raising a BaseException that is not an Exception ends CRASHED wherever it
+    runs: on a Celery worker ``future.wait()`` gives the Crashed State, and the worker lives on
+    to run the next task."""
+    from runs.task_runners import CeleryTaskRunner
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_a_worker():
+        crashed = boom.submit().wait()
+        after = ok_after.submit().wait()
+        return {"crashed": crashed, "after": after}
+
+    got = on_a_worker()
+
+    assert (got["crashed"].type.value, got["crashed"].name) == ("CRASHED", "Crashed")
+    assert got["after"].is_completed() and got["after"].result() == "still here"

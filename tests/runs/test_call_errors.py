@@ -13,6 +13,7 @@ import pytest
 
 from runs import flow, task
 from runs.exceptions import MappingLengthMismatch, MappingMissingIterable, ReservedArgumentError
+from runs.runners.celery import CeleryTaskRunner
 from runs.selectors import get_task_run, state_history, task_runs
 from runs.tasks import Task
 
@@ -37,6 +38,16 @@ def identity(x):
 @task
 def pair(x, y):
     return (x, y)
+
+
+def not_a_name():
+    return 42
+
+
+@task(task_run_name=not_a_name, retries=1)
+def badly_named():
+    """Module level, so that a worker can load it."""
+    return "ran"
 
 
 # ---- reserved argument names ------------------------------------------------------------------
@@ -248,3 +259,29 @@ def test_flow_returning_a_call_whose_run_name_failed_is_failed():
     assert by_call.is_failed() and "returned type int" in by_call.message
     by_state = returns_state(return_state=True)
     assert by_state.is_failed() and "1/1" in by_state.message
+
+
+def test_failed_task_run_name_on_a_worker_fails_the_run_the_same_way(runs_worker):
+    """Prefect 2: a callable ``task_run_name`` returning 42 fails each attempt wherever the run
+    executes; on a Celery worker with ``retries=1``: FAILED after 2 attempts, function never run,
+    and ``result()`` raises the TypeError."""
+
+    seen = {}
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_workers():
+        future = badly_named.submit()
+        seen["state"] = future.wait()
+        try:
+            seen["result"] = future.result()
+        except Exception as exc:
+            seen["result"] = exc
+        return future.task_run_id, "done"
+
+    state = on_workers(return_state=True)
+    assert state.is_completed(), state.message
+    assert isinstance(seen["result"], TypeError), seen
+    assert "returned type int but a string is required" in str(seen["result"])
+    run = get_task_run(state.result()[0])
+    assert (run.state_type, run.state_name, run.run_count) == ("FAILED", "Failed", 2)
+    assert "Completed" not in [s.name for s in state_history(run)]

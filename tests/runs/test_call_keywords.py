@@ -19,6 +19,16 @@ from runs import State, allow_failure, flow, get_client, task
 from runs.runtime import flow_run
 
 
+class Log:
+    """Lines appended by tasks and flows; an object, since Prefect 2 gives tasks copies of lists."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def append(self, line: str) -> None:
+        self.lines.append(line)
+
+
 @task
 def slow(x, log):
     time.sleep(0.2)
@@ -55,7 +65,7 @@ def upstream_names(flow_run_id):
 def test_subflow_waits_for_its_wait_for_futures():
     """Prefect 2: ``child(2, wait_for=[future])`` starts the subflow only after the future's run
     finished, and returns the subflow's value (its State with ``return_state=True``)."""
-    log: list = []
+    log = Log()
 
     @flow
     def child(x):
@@ -72,7 +82,7 @@ def test_subflow_waits_for_its_wait_for_futures():
 
     assert value == 20
     assert isinstance(state, State) and state.is_completed() and state.result() == 30
-    assert log == ["slow(1) done", "child started", "slow(2) done", "child started"]
+    assert log.lines == ["slow(1) done", "child started", "slow(2) done", "child started"]
 
 
 def test_subflow_wait_for_is_an_upstream_link():
@@ -149,14 +159,14 @@ def test_top_level_flow_refuses_wait_for():
 def test_submit_return_state_gives_the_final_state():
     """Prefect 2: ``t.submit(x, return_state=True)`` returns a State, not a future: it waits for
     the run, gives Completed with the result, or the Failed State without raising."""
-    log: list = []
+    log = Log()
 
     @flow
     def submits():
         done = double.submit(2, return_state=True)
         failed = bad.submit(2, return_state=True)
         waited = slow.submit(9, log, return_state=True)
-        finished_before_return = list(log)
+        finished_before_return = list(log.lines)
         return done, failed, waited, finished_before_return
 
     done, failed, waited, finished_before_return = submits()
@@ -235,20 +245,19 @@ async def async_double(x):
 
 def test_async_task_submit_and_map_return_state_are_awaited_in_async_flows():
     """Prefect 2: in an async flow, ``submit`` and ``map`` of an async task return an awaitable;
-    awaited with ``return_state=True`` they give a State, resp. a list of States."""
+    awaited with ``return_state=True`` they give a State, resp. a list of States (without it, a
+    future, resp. a list of futures)."""
 
     @flow
     async def async_flow():
         state = await async_double.submit(1, return_state=True)
         states = await async_double.map([1, 2], return_state=True)
-        future = await async_double.submit(3)
-        return state, states, future.result()
+        return state, states
 
-    state, states, value = asyncio.run(async_flow())
+    state, states = asyncio.run(async_flow())
 
     assert isinstance(state, State) and state.result() == 2
     assert [s.result() for s in states] == [2, 4] and all(isinstance(s, State) for s in states)
-    assert value == 6
 
 
 def test_sync_task_submit_return_state_in_async_flow_needs_no_await():
@@ -263,3 +272,26 @@ def test_sync_task_submit_return_state_in_async_flow_needs_no_await():
 
     assert isinstance(state, State) and state.result() == 2
     assert [s.result() for s in states] == [2, 4]
+
+
+# ---- on a worker --------------------------------------------------------------------------------
+
+
+def test_return_state_with_tasks_on_a_worker(runs_worker):
+    """Prefect 2: ``submit``/``map`` with ``return_state=True`` give final States whatever task
+    runner runs them: here a Celery worker."""
+    from runs.task_runners import CeleryTaskRunner
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_a_worker():
+        return {
+            "submitted": double.submit(2, return_state=True),
+            "failed": bad.submit(1, return_state=True),
+            "mapped": double.map([1, 2], return_state=True),
+        }
+
+    got = on_a_worker()
+
+    assert isinstance(got["submitted"], State) and got["submitted"].result() == 4
+    assert (got["failed"].type.value, got["failed"].name) == ("FAILED", "Failed")
+    assert [state.result() for state in got["mapped"]] == [2, 4]

@@ -10,6 +10,7 @@ import functools
 from unittest.mock import MagicMock, Mock
 
 from runs import flow, task
+from runs.runners.celery import CeleryTaskRunner
 from runs.selectors import task_runs
 from runs.tasks import Task, task_input_hash
 
@@ -21,6 +22,11 @@ class Adder:
 
 def add(a, b):
     return a + b
+
+
+#: Module level, so that a worker can load them.
+ADDER_TASK = Task(fn=Adder())
+PARTIAL_TASK = task(functools.partial(add, 1))
 
 
 def recorded_names(state) -> list[str]:
@@ -127,3 +133,17 @@ def test_task_input_hash_caches_runs_of_callable_objects_and_partials():
     state = caches(return_state=True)
     assert state.result() == [["Completed", "Cached"]] * 3
     assert counting.call_count == 1
+
+
+def test_callable_objects_and_partials_run_on_workers(runs_worker):
+    """Prefect 2 runs any callable task wherever the task runner sends it: on a Celery worker a
+    callable object and a partial give the same results and names as in the process."""
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_workers():
+        return ADDER_TASK.submit(1).result(), [f.result() for f in PARTIAL_TASK.map([1, 2])]
+
+    state = on_workers(return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result() == (101, [2, 3])
+    assert sorted(recorded_names(state)) == ["Adder-0", "partial-0", "partial-1"]

@@ -286,6 +286,24 @@ def test_failed_state_made_by_hand_fails_the_flow_with_its_message():
     assert (state.type.value, state.message) == ("FAILED", "nope")
 
 
+def test_failed_state_made_by_hand_keeps_its_data():
+    """Prefect 2: ``state.result(raise_on_failure=False)`` of a flow that returned a hand-made
+    Failed state is that state's data: None for ``Failed(message="nope")``, the given value for
+    ``Failed(message="nope", data={"why": 1})``."""
+
+    @flow
+    def returns_failed():
+        return Failed(message="nope")
+
+    @flow
+    def returns_failed_with_data():
+        return Failed(message="nope", data={"why": 1})
+
+    assert returns_failed(return_state=True).result(raise_on_failure=False) is None
+    data = returns_failed_with_data(return_state=True).result(raise_on_failure=False)
+    assert data == {"why": 1}
+
+
 def test_list_of_states_made_by_hand_is_aggregated():
     """Prefect 2: ``[Completed(data=1), Failed(message="mine")]`` fails the flow with "1/2 states
     failed."; the call raises FailedRun("mine")."""
@@ -414,3 +432,24 @@ def test_returned_value_completes_the_flow_despite_a_failed_task():
 
     assert returns_value() == "value"
     assert (state.type.value, state.result()) == ("COMPLETED", "value")
+
+
+# ---- on a worker --------------------------------------------------------------------------------
+
+
+def test_futures_from_a_worker_returned_by_the_flow_are_aggregated(runs_worker):
+    """Prefect 2's rule holds whatever runs the tasks: futures of task runs on a Celery worker,
+    returned in a list, give the caller States and "1/2 states failed."."""
+    from runs.task_runners import CeleryTaskRunner
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_a_worker():
+        return [ok.submit(1), bad.submit(2)]
+
+    state = on_a_worker(return_state=True)
+
+    assert (state.type.value, state.message) == ("FAILED", "1/2 states failed.")
+    assert states_summary(state.result(raise_on_failure=False)) == [
+        ("COMPLETED", "Completed"),
+        ("FAILED", "Failed"),
+    ]

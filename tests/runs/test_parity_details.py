@@ -1,16 +1,39 @@
 """Smaller Prefect 2 parity points (issue 13, item 9): ``future.wait(timeout)``, tasks that
-yield, and task-run names unique per task in a flow run. Observed in Prefect 2.20.25:
+yield, and task-run names counted per task in a flow run (and what that means for a retried
+flow run), in the process and on Celery workers. Observed in Prefect 2.20.25:
 /work/parity/f/RESULTS.md."""
 
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from runs import flow, task
+from runs.runners.celery import CeleryTaskRunner
 from runs.runtime import task_run
-from runs.selectors import task_runs
+from runs.selectors import state_history, task_runs
+
+
+@task
+def waits_for_file(path: str) -> str:
+    """Returns once ``path`` exists (at most 10 s); module level, so a worker can load it."""
+    deadline = time.monotonic() + 10
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "released"
+
+
+@task
+def counts_to(n: int):
+    yield from range(n)
+
+
+@task
+def own_name(x: int = 0) -> str:
+    return task_run.name
 
 
 def recorded_names(state) -> list[str]:
@@ -66,6 +89,35 @@ def test_a_task_that_yields_returns_and_records_a_list():
     assert state.result() == ([0, 1, 2], [0, 1], [0])
     runs = list(task_runs(flow_run=state.flow_run_id))
     assert {run.state_type for run in runs} == {"COMPLETED"}
+
+
+def test_a_generator_that_raises_midway_crashes_the_run():
+    """Prefect 2: the engine drains a generator task after the function returns, so an exception
+    raised mid-iteration ends the run CRASHED ("Execution was interrupted by an unexpected
+    exception: ValueError: mid-generator"); a direct call raises the ValueError, and
+    ``return_state=True`` gives the Crashed state instead of raising."""
+
+    @task
+    def breaks():
+        yield 1
+        raise ValueError("mid-generator")
+
+    seen = {}
+
+    @flow
+    def generators():
+        with pytest.raises(ValueError, match="mid-generator"):
+            breaks()
+        seen["state"] = breaks(return_state=True)
+        return "done"
+
+    state = generators(return_state=True)
+    assert state.is_completed(), state.message
+    crashed = seen["state"]
+    assert (crashed.type.value, crashed.name) == ("CRASHED", "Crashed")
+    assert "ValueError: mid-generator" in crashed.message
+    runs = list(task_runs(flow_run=state.flow_run_id))
+    assert {(run.state_type, run.run_count) for run in runs} == {("CRASHED", 1)}
 
 
 def test_run_names_count_on_across_calls_submits_and_maps():
@@ -178,3 +230,64 @@ def test_names_from_a_callable_task_run_name_are_used_as_given():
     state = given(return_state=True)
     assert state.result() == ["fixed"] * 4
     assert recorded_names(state) == ["fixed"] * 4
+
+
+def test_a_retried_flow_run_reuses_its_task_runs_by_name():
+    """Prefect 2 identifies a task run by (flow run, task, counter) and the counter starts again
+    on each attempt of the flow run: on a flow retry, ``t(1)`` is ``t-0`` again, whose
+    COMPLETED run is reused (the function is not called again, its result is returned), and the
+    run that failed (``boom_once-0``) runs again as the same run: Failed, Retrying, Completed.
+    No ``t-2`` or ``boom_once-1`` is recorded."""
+    calls = []
+    attempts = []
+
+    @task
+    def t(x):
+        calls.append(x)
+        return 10 * x
+
+    @task
+    def boom_once():
+        if len(attempts) == 1:
+            raise ValueError("first flow attempt fails")
+        return "ok"
+
+    @flow(retries=1)
+    def retried():
+        attempts.append(1)
+        value = t(1)
+        t.submit(2).result()
+        boom_once()
+        return value + 1
+
+    state = retried(return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result() == 11
+    assert calls == [1, 2]
+    runs = {run.name: run for run in task_runs(flow_run=state.flow_run_id)}
+    assert sorted(runs) == ["boom_once-0", "t-0", "t-1"]
+    history = [s.name for s in state_history(runs["boom_once-0"])]
+    assert history[-3:] == ["Failed", "Retrying", "Completed"]
+
+
+def test_wait_timeout_generators_and_names_on_workers(runs_worker, tmp_path):
+    """Prefect 2's behaviour does not depend on the task runner: on Celery workers
+    ``wait(0.01)`` on an unfinished run is ``None``, a generator task returns a list, and run
+    names count on across submits and maps (``own_name-0 .. own_name-2``)."""
+    marker = tmp_path / "release"
+    seen = {}
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_workers():
+        future = waits_for_file.submit(str(marker))
+        try:
+            seen["short"] = future.wait(0.01)
+        finally:
+            marker.write_text("go")
+        names = [own_name.submit().result(), *[f.result() for f in own_name.map([1, 2])]]
+        return future.result(), counts_to.submit(3).result(), names
+
+    state = on_workers(return_state=True)
+    assert state.is_completed(), state.message
+    assert seen == {"short": None}
+    assert state.result() == ("released", [0, 1, 2], ["own_name-0", "own_name-1", "own_name-2"])

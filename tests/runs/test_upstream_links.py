@@ -203,6 +203,40 @@ def test_object_passed_through_a_task_keeps_its_first_link():
     assert links["use-b"] == ["identity-0"]
 
 
+def test_task_gets_copies_of_container_arguments():
+    """Prefect 2 rebuilds list, tuple, set and dict arguments (at every depth) while resolving
+    futures in them, so a task gets copies: appending to its list argument leaves the flow's list
+    alone. Other objects are passed as they are. This is why the link above stays with the first
+    task."""
+
+    class Thing:
+        pass
+
+    @task
+    def append_to(values):
+        values.append(99)
+        return values
+
+    @flow
+    def passes_containers():
+        values, inner, mapping, thing = [1, 2], [5], {"a": 1}, Thing()
+        returned = append_to(values)
+        return {
+            "flow_list": values,
+            "returned": returned,
+            "same_list": identity(values) is values,
+            "same_nested": identity([inner])[0] is inner,
+            "same_dict": identity(mapping) is mapping,
+            "same_object": identity(thing) is thing,
+        }
+
+    seen = passes_containers()
+
+    assert seen["flow_list"] == [1, 2] and seen["returned"] == [1, 2, 99]
+    assert (seen["same_list"], seen["same_nested"], seen["same_dict"]) == (False, False, False)
+    assert seen["same_object"] is True
+
+
 def test_only_direct_elements_of_a_result_are_tracked():
     """Prefect 2 tracks a result and its direct elements (one level): ``n["a"]`` and ``n["b"]``
     (2000) are linked, ``n["a"][0]`` (1000, two levels down) is not; a result nested deep inside an
@@ -338,3 +372,26 @@ def test_each_run_of_map_over_a_result_list_links_to_it():
     links = upstream_names(maps_result())
 
     assert [links[name] for name in ("item-0", "item-1", "item-2")] == [["make_list-0"]] * 3
+
+
+# ---- on a worker --------------------------------------------------------------------------------
+
+
+def test_results_from_a_worker_are_linked(runs_worker):
+    """Prefect 2 links by identity in the flow's process, whatever ran the task: a result that came
+    back from a Celery worker, passed to another task, is an upstream link; so is each run of
+    ``.map(future)``."""
+    from runs.task_runners import CeleryTaskRunner
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_a_worker():
+        values = make_list.submit().result()
+        use.submit(values).wait()
+        for future in item.map(make_list.submit()):
+            future.wait()
+        return flow_run.id
+
+    links = upstream_names(on_a_worker())
+
+    assert links["use-0"] == ["make_list-0"]
+    assert [links[f"item-{i}"] for i in range(3)] == [["make_list-1"]] * 3

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from runs import allow_failure, flow, task, unmapped
+from runs.runners.celery import CeleryTaskRunner
 from runs.selectors import task_runs
 from runs.states import Completed
 from runs.task_runners import SequentialTaskRunner
@@ -117,6 +118,29 @@ def test_allow_failure_of_a_list_of_futures_gives_each_run_a_value_or_the_except
     assert isinstance(keyword[1][0], ValueError) and keyword[1][1] == 2
 
 
+def test_mapping_over_a_failed_state_or_future_raises_before_any_run():
+    """Prefect 2: ``t.map(failed(return_state=True))`` or ``t.map(failed.submit())`` raises in the
+    flow (Prefect's UpstreamTaskError, "Upstream task run ... did not reach a 'COMPLETED'
+    state.") and records no run of ``t``."""
+    caught = []
+
+    @flow
+    def maps_failures():
+        for make in (lambda: explode(return_state=True), explode.submit):
+            try:
+                identity.map(make())
+            except Exception as exc:
+                caught.append(exc)
+        return "done"
+
+    state = maps_failures(return_state=True)
+    assert state.is_completed(), state.message
+    assert len(caught) == 2
+    assert all("upstream" in str(exc).lower() for exc in caught)
+    names = [run.name for run in task_runs(flow_run=state.flow_run_id)]
+    assert sorted(names) == ["explode-0", "explode-1"]
+
+
 def test_dicts_are_mapped_over_their_keys_and_strings_and_bytes_are_static():
     """Prefect 2: a dict is iterated (one run per key); ``str`` and ``bytes`` are passed whole to
     every run (``pair.map('abc', [1, 2, 3])`` -> ``('abc', 1), ('abc', 2), ('abc', 3)``)."""
@@ -196,3 +220,27 @@ def test_sync_tasks_mapped_from_an_async_flow(runner):
         return add_one.submit(1).result(), results_of(add_one.map([2, 3]))
 
     assert asyncio.run(mixed()) == (2, [3, 4])
+
+
+def test_kwargs_states_and_allow_failure_map_the_same_on_workers(runs_worker):
+    """Prefect 2's mapping rules do not depend on the task runner: on Celery workers
+    ``**kwargs`` are spread, a future of a list is mapped, and ``allow_failure([ok, failed])``
+    gives the failed upstream's exception to its run."""
+
+    @flow(task_runner=CeleryTaskRunner(queue=runs_worker.queue))
+    def on_workers():
+        ok = identity.submit(1)
+        failed = explode.submit()
+        return (
+            results_of(kwargs_only.map(x=[1, 2], y=[3, 4])),
+            results_of(identity.map(make_list.submit())),
+            results_of(identity.map(allow_failure([ok, failed]))),
+        )
+
+    state = on_workers(return_state=True)
+    assert state.is_completed(), state.message
+    spread, from_future, allowed = state.result()
+    assert spread == [{"x": 1, "y": 3}, {"x": 2, "y": 4}]
+    assert from_future == [10, 20, 30]
+    assert allowed[0] == 1
+    assert isinstance(allowed[1], ValueError) and str(allowed[1]) == "upstream failed"
