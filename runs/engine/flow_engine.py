@@ -159,9 +159,8 @@ class FlowRunEngine:
 
     def _begin_parent_task_run(self, record: FlowRunRecord) -> None:
         parent = self.parent_ctx
-        index = parent.next_index(f"subflow:{self.flow.name}")
         task_record = TaskRunRecord(
-            name=f"{self.flow.name}-{index}",
+            name=record.name,  # as Prefect 2 names a subflow's run in its parent
             flow_run_id=parent.flow_run.id,
             flow_run=parent.flow_run,
             task_key=f"subflow:{self.flow.name}"[:64],

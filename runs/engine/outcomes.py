@@ -20,7 +20,13 @@ def failed_state(
         exc,
         "".join(traceback.format_exception(exc)).rstrip(),
     )
-    return Failed(f"{type(exc).__name__}: {exc}", data=exc, result_key=result_key)
+    # Prefect 2's wording: "Task run encountered an exception ValueError: ..."
+    lead = (
+        "Task run encountered an exception"
+        if kind == "Task"
+        else f"{kind} run encountered an exception."
+    )
+    return Failed(f"{lead} {type(exc).__name__}: {exc}", data=exc, result_key=result_key)
 
 
 def timed_out_state(kind: str, run_name: str, seconds: float) -> State:

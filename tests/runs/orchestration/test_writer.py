@@ -66,7 +66,7 @@ def test_nul_characters_in_parameters_logs_and_exception_messages_become_replace
     assert run.parameters == {"text": "a\ufffdb"}
     failed = TaskRun.objects.get(flow_run=run, task_name="raise_with_nul")
     assert failed.state_type == "FAILED"
-    assert failed.state_message == "ValueError: bad\ufffdvalue"
+    assert failed.state_message == "Task run encountered an exception ValueError: bad\ufffdvalue"
     echoed = TaskRun.objects.get(flow_run=run, task_name="echo")
     assert echoed.parameters == {"value": {"key\ufffd": "a\ufffdb"}}
     logged = Log.objects.get(task_run__flow_run=run, message__startswith="before")
@@ -100,7 +100,8 @@ def test_log_and_state_messages_are_capped_by_the_setting_and_say_how_much_was_c
 
     run = FlowRun.objects.get(id=state.flow_run_id)
     assert run.state_type == "FAILED"
-    assert run.state_message == "ValueError: " + "z" * 88 + "\u2026 [412 more characters cut]"
+    prefix = "Flow run encountered an exception. ValueError: "
+    assert run.state_message == prefix + "z" * 53 + "\u2026 [447 more characters cut]"
     logged = Log.objects.get(flow_run=run, message__startswith="yyy")
     assert logged.message == "y" * 100 + "\u2026 [400 more characters cut]"
     assert_an_unrelated_flow_is_recorded()
