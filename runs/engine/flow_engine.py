@@ -2,9 +2,9 @@
 
 Its attempts are ``runs.engine.attempts``'s loop, as for task runs; retries are orchestration's.
 
-The final state follows Prefect 2: an exception fails the run; a returned State or future
-gives its state; returned states or futures fail the run if any failed; a flow that returns
-None fails if any of its task runs or subflow runs failed; anything else completes it.
+The final state follows Prefect 2: an exception fails the run; what the function returned
+decides it otherwise (``runs.engine.returns``), and a flow that returns None stands for all the
+task runs and subflows of its attempt.
 """
 
 from __future__ import annotations

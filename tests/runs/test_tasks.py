@@ -68,7 +68,10 @@ def test_failed_task_raises_in_flow_and_records_message_and_traceback_log():
     with pytest.raises(ValueError, match="no good"):
         state.result()
     (run,) = task_runs_of(state)
-    assert run.state_name == "Failed" and run.state_message == "Task run encountered an exception ValueError: no good"
+    assert (
+        run.state_name == "Failed"
+        and run.state_message == "Task run encountered an exception ValueError: no good"
+    )
     assert run.logs.filter(level=40, message__contains="Traceback").exists()
 
 

@@ -39,7 +39,10 @@ def test_a_worker_records_bad_values_made_safe_and_goes_on_recording(worker_queu
     echoed, logged, raised, named = (run_id for _, run_id in ends)
     writer.flush()
     assert TaskRun.objects.get(id=echoed).parameters == {"value": ["NaN", "Infinity"]}
-    assert TaskRun.objects.get(id=raised).state_message == "Task run encountered an exception ValueError: bad\ufffdvalue"
+    assert (
+        TaskRun.objects.get(id=raised).state_message
+        == "Task run encountered an exception ValueError: bad\ufffdvalue"
+    )
     assert TaskRun.objects.get(id=named).name == "n" * 299 + "\u2026"
     log = Log.objects.get(task_run_id=logged, message__startswith="before")
     assert log.message == "before\ufffdafter a\ufffdb"
