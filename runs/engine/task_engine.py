@@ -32,7 +32,7 @@ from runs.engine.attempts import (
     stuck_reporter,
 )
 from runs.engine.hooks import run_hooks
-from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, resolve
+from runs.engine.inputs import UpstreamNotCompleted, collect_upstream, needs_resolution, resolve
 from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
@@ -229,7 +229,25 @@ class TaskRunEngine:
         except UpstreamNotCompleted as exc:
             return self.propose(UpstreamFailed(str(exc)))
         self.context.parameters = self.parameters
+        if self.task.task_run_name is not None and needs_resolution(self.raw_parameters):
+            self._rename()
         return None
+
+    def _rename(self) -> None:
+        """Name the run again from its resolved arguments (a template given a future shows its
+        result, as in Prefect 2); the new name is written with the next state."""
+        token = task_run_context.set(self.context)
+        try:
+            name = format_run_name(
+                self.task.task_run_name, self.parameters, kind="task", owner=self.task.name
+            )
+        except Exception as exc:
+            self.naming_error = exc
+            return
+        finally:
+            task_run_context.reset(token)
+        with self.record.lock:
+            self.record.name = name
 
     def prepare(self) -> State | None:
         """Before the first attempt: the cache key (a state here ends the run)."""

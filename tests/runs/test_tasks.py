@@ -251,3 +251,24 @@ def test_unserialisable_parameters_are_recorded_as_repr():
 def test_runtime_is_empty_outside_runs():
     assert flow_run.id is None and flow_run.parameters == {} and flow_run.tags == []
     assert task_run.name is None and task_run.run_count == 0
+
+
+def test_task_run_name_template_shows_the_result_of_a_future_argument():
+    """Prefect 2 names a run from its resolved arguments: a future shows its result."""
+
+    @task
+    def numbers():
+        return [1, 2, 3]
+
+    @task(task_run_name="item-{x}")
+    def show(x):
+        return x
+
+    @flow
+    def naming():
+        show(numbers.submit())
+        return show.submit(numbers.submit()).result()
+
+    state = naming(return_state=True)
+    names = sorted(run.name for run in task_runs_of(state) if run.task_name == "show")
+    assert names == ["item-[1, 2, 3]", "item-[1, 2, 3]"]
