@@ -44,6 +44,7 @@ from runs.parameters import jsonable_parameters
 from runs.retries import RetryOptions
 from runs.states import (
     Completed,
+    Crashed,
     Failed,
     Pending,
     State,
@@ -179,6 +180,9 @@ class TaskRunEngine:
         engine.context = TaskRunContext(
             task, record, engine.raw_parameters, log_prints=bool(task.log_prints)
         )
+        if task.task_run_name is not None:  # named again here: a failing name fails each attempt
+            engine.parameters = engine.raw_parameters
+            engine._rename()
         return engine
 
     # ---- set-up -------------------------------------------------------------------------------
@@ -259,11 +263,12 @@ class TaskRunEngine:
             return None
         try:
             key = task.cache_key_fn(self.context, self.parameters)
-        except Exception as exc:
+        except Exception as exc:  # outside the attempt: a crash, as in Prefect 2
             return self.propose(
-                Failed(
+                Crashed(
                     f"cache_key_fn {getattr(task.cache_key_fn, '__name__', task.cache_key_fn)!r} "
-                    f"raised {type(exc).__name__}: {exc}"
+                    f"raised {type(exc).__name__}: {exc}",
+                    data=exc,
                 )
             )
         record = self.record
