@@ -76,6 +76,9 @@ class State:
     task_run_id: Any = field(default=None, repr=False, compare=False)
     flow_run_id: Any = field(default=None, repr=False, compare=False)
     run_name: str = field(default="", repr=False, compare=False)
+    #: Called with the result when it is loaded from the result store (a run of another
+    #: process), to link it to its run in the flow that reads it.
+    on_load: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.type, StateType):
@@ -123,6 +126,8 @@ class State:
             from runs.results import load_result
 
             self.data = load_result(self.result_key)
+            if self.on_load is not None and self.type is StateType.COMPLETED:
+                self.on_load(self.data)
         if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
             if not raise_on_failure and self.has_data and not isinstance(self.data, BaseException):
                 return self.data  # what a state made by hand holds, or returned states

@@ -8,6 +8,7 @@ database, and the result from the result store (the worker persists it).
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue as queue_module
 import threading
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from runs.futures import RunFuture
+from runs.links import link_result
 from runs.process import runtime
 from runs.runners import TaskRunner
 from runs.states import State
@@ -188,7 +190,15 @@ class CeleryTaskRunner(TaskRunner):
         from runs.engine.inputs import needs_resolution
 
         engine.start()  # buffered: the sender writes a batch of Pending rows in one flush
-        engine.record.sync = True  # the worker reads the row: write later transitions at once
+        record = engine.record
+        record.sync = True  # the worker reads the row: write later transitions at once
+        links = engine.flow_ctx.results_by_id
+        # The result, once read here, links to the run like a result made in this process.
+        record.on_final.append(
+            lambda state: setattr(
+                state, "on_load", functools.partial(link_result, links, record.id)
+            )
+        )
         if engine.wait_for or needs_resolution(engine.raw_parameters):
             with self._lock:
                 if self._waiting is None:

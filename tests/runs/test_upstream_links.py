@@ -389,9 +389,12 @@ def test_results_from_a_worker_are_linked(runs_worker):
         use.submit(values).wait()
         for future in item.map(make_list.submit()):
             future.wait()
+        from_state = make_list.submit().wait().result()
+        use.submit(from_state).wait()
         return flow_run.id
 
     links = upstream_names(on_a_worker())
 
     assert links["use-0"] == ["make_list-0"]
     assert [links[f"item-{i}"] for i in range(3)] == [["make_list-1"]] * 3
+    assert links["use-1"] == ["make_list-2"]  # read through state.result()
