@@ -98,7 +98,12 @@ def map_task(
             "unmapped(...))."
         )
 
-    named = [p.name for p in task.signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    parameters = task.signature.parameters.values()
+    named = [p.name for p in parameters if p.kind is not p.VAR_KEYWORD]
+    # Positional-only and *args parameters cannot be passed by name.
+    by_position = spread is not None or any(
+        p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL) for p in parameters
+    )
     futures = []
     for index in range(next(iter(lengths.values()))):
         call = {**static, **{name: values[index] for name, values in mapped.items()}}
@@ -107,7 +112,7 @@ def map_task(
         if spread is not None:
             extra = {name: call.pop(name) for name in list(call) if name not in named}
             call[spread] = extra
-        positional, keywords = _call_arguments(task.signature, call)
+        positional, keywords = _call_arguments(task.signature, call) if by_position else ((), call)
         futures.append(
             submit_task(
                 task,
