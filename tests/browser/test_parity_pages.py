@@ -14,7 +14,7 @@ def _said_done(task, task_run, state):
 @task(version="2.1.0", on_completion=[_said_done])
 def versioned(x):
     try:
-        1 / 0
+        x = x / 0
     except ZeroDivisionError:
         get_run_logger().error("caught it", exc_info=True)
     return x
