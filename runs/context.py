@@ -40,6 +40,25 @@ class FlowRunContext:
     task_records: list[TaskRunRecord] = field(default_factory=list)
     #: id(result) -> (task run id, result) of direct calls, so a plain value passed on links runs
     results_by_id: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    #: The completed task runs of earlier attempts by (code key, call number in the attempt): a
+    #: retried flow run reuses them instead of running those calls again, as Prefect 2 does.
+    reusable: dict[tuple[Any, int], TaskRunRecord] = field(default_factory=dict)
+    attempt_counters: dict[Any, int] = field(default_factory=dict)
+
+    def start_attempt(self) -> None:
+        """A new attempt of the flow run begins: what completed in the last one is reusable."""
+        for record in self.task_records:
+            if record.reuse_key is not None and record.state and record.state.is_completed():
+                self.reusable[record.reuse_key] = record
+        self.task_records.clear()
+        self.attempt_counters.clear()
+
+    def next_call_key(self, code_key: Any) -> tuple[Any, int]:
+        """The key of a task call in this attempt: its code and how many calls of that code
+        came before it in the attempt (the same call in a retried attempt has the same key)."""
+        index = self.attempt_counters.get(code_key, 0)
+        self.attempt_counters[code_key] = index + 1
+        return (code_key, index)
 
     def next_index(self, key: Any) -> int:
         """Per task function (or subflow), the index in default run names (my_task-0,

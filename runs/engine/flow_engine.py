@@ -327,7 +327,7 @@ class FlowRunEngine:
 
     # ---- one attempt ---------------------------------------------------------------------------
     def execute_sync(self) -> State | AlreadyDecided:
-        self.ctx.task_records.clear()  # each attempt stands on its own runs
+        self.ctx.start_attempt()  # each attempt stands on its own runs, reusing completed ones
         timeout = self.flow.timeout_seconds
         on_stuck = (
             None if timeout is None else stuck_reporter(self.record, self.conclude, self._timed_out)
@@ -350,7 +350,7 @@ class FlowRunEngine:
     async def execute_async(self) -> State:
         timeout = self.flow.timeout_seconds
         ctx = self.ctx
-        ctx.task_records.clear()
+        ctx.start_attempt()
         try:
             async with asyncio.timeout(timeout) as scope:
                 value = await self.flow.fn(*self.bound.args, **self.bound.kwargs)

@@ -37,6 +37,7 @@ from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, timed_out_state
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
+from runs.futures import RunFuture
 from runs.links import link_result
 from runs.orchestration import propose_state
 from runs.orchestration.records import TaskRunRecord
@@ -53,7 +54,6 @@ from runs.states import (
 )
 
 if TYPE_CHECKING:
-    from runs.futures import RunFuture
     from runs.tasks import Task
 
 __all__ = ["TaskRunEngine", "Deferred", "call_task", "submit_task", "wait_for_slot_here"]
@@ -147,7 +147,10 @@ class TaskRunEngine:
         )
         self.naming_error: Exception | None = None
         self.record.name = self._run_name(flow_ctx)
-        flow_ctx.task_records.append(self.record)
+        self.record.reuse_key = flow_ctx.next_call_key(task.code_key)
+        #: The completed run of an earlier attempt of the flow run that this call stands for.
+        self.reused: TaskRunRecord | None = flow_ctx.reusable.get(self.record.reuse_key)
+        flow_ctx.task_records.append(self.reused or self.record)
         self.context = TaskRunContext(
             task, self.record, self.raw_parameters, log_prints=self._log_prints()
         )
@@ -175,6 +178,7 @@ class TaskRunEngine:
         engine.force_persist = True
         engine.slot_waiter = slot_waiter
         engine.naming_error = None
+        engine.reused = None
         record.retry_options = retry_options(task)
         engine.record = record
         engine.context = TaskRunContext(
@@ -461,6 +465,12 @@ class TaskRunEngine:
         return await asyncio.to_thread(self.completed, result)
 
     # ---- the caller's view --------------------------------------------------------------------
+    def reused_outcome(self, return_state: bool) -> Any:
+        """What the call returns when it stands for a run that completed in an earlier attempt
+        of the flow run: that run's result (or state); nothing is run or recorded again."""
+        self.record = self.reused
+        return self.outcome(self.reused.state, return_state)
+
     def outcome(self, state: State, return_state: bool) -> Any:
         """What a direct call returns: the state, or the result (raising on failure)."""
         if return_state:
@@ -474,6 +484,10 @@ def call_task(task: Task, args: tuple, kwargs: dict, wait_for: Any, return_state
     """A direct call of a task inside a flow."""
     flow_ctx = require_flow_context(task)
     engine = TaskRunEngine(task, flow_ctx, args, kwargs, wait_for=wait_for)
+    if engine.reused is not None:
+        if task.isasync and in_event_loop():
+            return _ready(engine.reused_outcome(return_state))
+        return engine.reused_outcome(return_state)
     if task.isasync:
 
         async def run() -> Any:
@@ -487,6 +501,10 @@ def call_task(task: Task, args: tuple, kwargs: dict, wait_for: Any, return_state
         # A sync task called from an async flow: the ORM may not run on the event loop thread.
         return run_in_thread(lambda: engine.outcome(_start_and_run(engine), return_state))
     return engine.outcome(_start_and_run(engine), return_state)
+
+
+async def _ready(value: Any) -> Any:
+    return value
 
 
 def _start_and_run(engine: TaskRunEngine) -> State:
@@ -507,8 +525,11 @@ def submit_task(
     ``upstream`` adds (task run id, parameter) links found before the call (a mapped future)."""
     flow_ctx = require_flow_context(task)
     engine = TaskRunEngine(task, flow_ctx, args, kwargs, wait_for=wait_for, map_index=map_index)
-    if upstream:
-        engine.record.upstream.extend(upstream)
-    future = flow_ctx.task_runner.submit(engine)
+    if engine.reused is not None:  # completed in an earlier attempt of the flow run
+        future = RunFuture(engine.reused)
+    else:
+        if upstream:
+            engine.record.upstream.extend(upstream)
+        future = flow_ctx.task_runner.submit(engine)
     flow_ctx.futures.append(future)
     return future

@@ -73,6 +73,8 @@ class TaskRunRecord(RunRecord):
     #: Whether any tag has a concurrency limit (None: not looked up yet).
     limited: bool | None = None
     holds_slots: bool = False
+    #: (code key, call number) within its flow run's attempt (runs.context.next_call_key).
+    reuse_key: Any = None
     flow_run: FlowRunRecord | None = field(default=None, repr=False)
 
 

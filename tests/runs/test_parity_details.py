@@ -232,10 +232,12 @@ def test_names_from_a_callable_task_run_name_are_used_as_given():
     assert recorded_names(state) == ["fixed"] * 4
 
 
-def test_a_retried_flow_run_runs_its_tasks_again_as_new_runs():
-    """Where runs differs from Prefect 2 (README): Prefect reuses the COMPLETED task runs of a
-    retried flow run and re-runs a failed one as the same run; runs runs every task of the new
-    attempt as a new task run, and the names go on counting (``t-2``), so they stay unique."""
+def test_a_retried_flow_run_reuses_the_task_runs_that_completed():
+    """Prefect 2 identifies a task call by its code and how many calls of that code came
+    before it in the attempt: on a flow retry, ``t(1)`` and ``t.submit(2)`` stand for the runs
+    that completed in the first attempt (the function is not called again, its result is
+    returned). Where runs differs (README): the call that failed runs again as a new task run
+    (``boom_once-1``) rather than as the same run."""
     calls = []
     attempts = []
 
@@ -261,9 +263,9 @@ def test_a_retried_flow_run_runs_its_tasks_again_as_new_runs():
     state = retried(return_state=True)
     assert state.is_completed(), state.message
     assert state.result() == 11
-    assert calls == [1, 2, 1, 2]
+    assert calls == [1, 2]
     runs = {run.name: run for run in task_runs(flow_run=state.flow_run_id)}
-    assert sorted(runs) == ["boom_once-0", "boom_once-1", "t-0", "t-1", "t-2", "t-3"]
+    assert sorted(runs) == ["boom_once-0", "boom_once-1", "t-0", "t-1"]
     assert runs["boom_once-0"].state_type == "FAILED"
     assert runs["boom_once-1"].state_type == "COMPLETED"
 
@@ -289,3 +291,28 @@ def test_wait_timeout_generators_and_names_on_workers(runs_worker, tmp_path):
     assert state.is_completed(), state.message
     assert seen == {"short": None}
     assert state.result() == ("released", [0, 1, 2], ["own_name-0", "own_name-1", "own_name-2"])
+
+
+def test_an_async_retried_flow_reuses_completed_async_task_runs():
+    """Prefect 2 reuses completed task runs on a flow retry in async flows too: ``await t(1)``
+    in the second attempt returns the first attempt's result without calling the function."""
+    import asyncio
+
+    calls = []
+    attempts = []
+
+    @task
+    async def t(x):
+        calls.append(x)
+        return 10 * x
+
+    @flow(retries=1)
+    async def retried():
+        attempts.append(1)
+        value = await t(1)
+        if len(attempts) == 1:
+            raise RuntimeError("first attempt fails after t")
+        return value + 1
+
+    assert asyncio.run(retried()) == 11
+    assert calls == [1]
