@@ -147,6 +147,10 @@ class State:
             )
         return self.data
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without ``on_load``, which belongs to the process that read the state."""
+        return {**self.__dict__, "on_load": None}
+
     def __await__(self):
         """``await task.submit(..., return_state=True)`` (Prefect 2's async style) gives the
         state itself."""
