@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from runs.cli import CommandError, print_table, setup_django
+from runs.cli import CommandError, setup_django
+from runs.cli.printing import print_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

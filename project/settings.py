@@ -2,40 +2,43 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
 
 from runs import conf
+from runs.log_config import logging_config
+from runs.private_files import private_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUNS_HOME: Path = conf.settings.RUNS_HOME
-RUNS_HOME.mkdir(parents=True, exist_ok=True)
+private_dir(RUNS_HOME)
 
 
 def _secret_key() -> str:
     """The configured key, else one generated once and kept under RUNS_HOME (owner-only)."""
+    from runs.secret_key import read_or_create_secret_key
+
     if conf.settings.RUNS_SECRET_KEY:
         return conf.settings.RUNS_SECRET_KEY
-    path = RUNS_HOME / "secret_key"
-    if not path.exists():
-        tmp = RUNS_HOME / f"secret_key.{secrets.token_hex(4)}.tmp"
-        tmp.write_text(secrets.token_urlsafe(50))
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # first writer wins; others read its key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
+    return read_or_create_secret_key(RUNS_HOME / "secret_key")
 
 
 SECRET_KEY = _secret_key()
 DEBUG = conf.settings.RUNS_DEBUG
 ALLOWED_HOSTS = conf.settings.RUNS_ALLOWED_HOSTS
+CSRF_TRUSTED_ORIGINS = conf.settings.RUNS_CSRF_TRUSTED_ORIGINS
+if conf.settings.RUNS_BEHIND_TLS_PROXY:
+    # The proxy ends TLS and says so; cookies go over HTTPS only, and browsers are told to
+    # come back over HTTPS for a day.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 86400
+    # HSTS for subdomains and the browsers' preload list commit the whole domain, not this
+    # site: the domain's owner decides them.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,11 +52,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "runs",
     "limits",
 ]
 
 MIDDLEWARE = [
+    "runs.api.middleware.JsonApiErrors",  # first: it sees every error of an /api/ request
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,7 +67,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# Sign-in throttling (django-axes): after RUNS_LOGIN_FAILURE_LIMIT failures for one user name
+# from one address, that pair is locked out for 15 minutes (a 429 page saying so).
+AUTHENTICATION_BACKENDS = [
+    "runs.auth_backends.SignInThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = conf.settings.RUNS_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "runs/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -98,7 +117,7 @@ def _database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 60,
         }
-        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(Path(db["NAME"]).parent)
     return db
 
 
@@ -158,7 +177,7 @@ CELERY_BROKER_URL = conf.settings.CELERY_BROKER_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = RUNS_HOME / "broker"
     for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+        private_dir(_broker_dir / _sub)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -177,9 +196,5 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"runs": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-}
+# runs' lines on stderr; server errors with their traceback also in $RUNS_HOME/logs/runs.log.
+LOGGING = logging_config(RUNS_HOME)

@@ -1,19 +1,27 @@
 """Make Django ready for a plain script: configure settings, set up apps, migrate a new database.
 
 ``import runs`` stays cheap; the first flow call (or anything that needs the database) calls
-:func:`ensure_ready`, once per process.
+:func:`ensure_ready`, once per process. It also keeps RUNS_HOME owner-only (:func:`secure_files`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from runs.private_files import describe, make_private, open_private, private_dir
+
+logger = logging.getLogger("runs.files")
 
 _ready = False
 _lock = threading.Lock()
+_secured = False
+_secure_lock = threading.Lock()
 
 
 def ensure_ready() -> None:
@@ -36,12 +44,88 @@ def ensure_ready() -> None:
             # The message says all; conf's parsing frames would only bury it.
             raise exc.with_traceback(None) from None
 
+        private_dir(conf.settings.RUNS_HOME)  # before the settings make it with the umask's mode
         if not settings.configured:
             os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
         if not apps.ready:
             django.setup()
+        secure_files()
         migrate_if_needed()
         _ready = True
+
+
+def secure_files() -> None:
+    """Once per process: make RUNS_HOME and what `runs` keeps there owner-only.
+
+    RUNS_HOME becomes 0700; the SQLite database is created 0600 before the first connection
+    (SQLite gives its ``-wal`` and ``-shm`` files the database's mode). Files and folders an
+    older version left readable by others (what `runs` writes in RUNS_HOME, stored results,
+    the SQLite files) lose their group and other permissions, said in one log line.
+    """
+    global _secured
+    if _secured:
+        return
+    with _secure_lock:
+        if _secured:
+            return
+        from runs import conf
+
+        home = conf.settings.RUNS_HOME
+        private_dir(home)
+        sqlite_files = _sqlite_files()
+        if sqlite_files and sqlite_files[0].parent.is_dir():
+            try:
+                os.close(open_private(sqlite_files[0]))
+            except OSError:
+                pass  # not ours to create: make_private says so below, Django when it connects
+        result = make_private(home, look_inside=True, only=_written_by_runs)
+        result += make_private(conf.settings.RUNS_LOCAL_STORAGE_PATH, only=_result_file)
+        for path in sqlite_files:
+            result += make_private(path)
+        if result.failed:
+            logger.warning(describe(result, home))
+        elif result.changed:
+            logger.info(describe(result, home))
+        _secured = True
+
+
+#: What `runs` writes directly in RUNS_HOME: folders, and the beginnings of file names (their
+#: temporary files included). Anything else there is the user's, and left as it is.
+_HOME_FOLDERS = frozenset({"broker", "storage", "logs"})
+_HOME_FILES = (
+    "runs.sqlite3",
+    "secret_key",
+    ".secret_key.",
+    "admin-password",
+    ".admin-password.",
+    "profiles.",
+    ".profiles.",
+    "migrate.lock",
+    "prune.lock",
+)
+
+
+def _written_by_runs(name: str) -> bool:
+    return name in _HOME_FOLDERS or name.startswith(_HOME_FILES)
+
+
+def _result_file(name: str) -> bool:
+    """A stored result (a uuid4 hex key) or its temporary file."""
+    key = name.lstrip(".")[:32]
+    return len(key) == 32 and all(c in "0123456789abcdef" for c in key)
+
+
+def _sqlite_files() -> list[Path]:
+    """The default database's file, ``-wal`` and ``-shm`` when it is an SQLite file."""
+    from django.conf import settings
+
+    database = settings.DATABASES.get("default", {})
+    name = str(database.get("NAME") or "")
+    if not database.get("ENGINE", "").endswith("sqlite3") or not name:
+        return []
+    if name == ":memory:" or name.startswith("file:"):
+        return []
+    return [Path(name), Path(f"{name}-wal"), Path(f"{name}-shm")]
 
 
 def _unapplied_migrations() -> list:
@@ -73,9 +157,8 @@ def _migration_lock() -> Iterator[None]:
 
     from runs import conf
 
-    home = conf.settings.RUNS_HOME
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / "migrate.lock", "w") as handle:
+    home = private_dir(conf.settings.RUNS_HOME)
+    with os.fdopen(open_private(home / "migrate.lock"), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             if connection.vendor == "postgresql":

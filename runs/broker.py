@@ -13,6 +13,9 @@ Here every file is written under a name nobody reads (``.part``) and then rename
 which is atomic on one file system, so a reader sees the old file or the new one. Changes to an
 exchange table are made under an exclusive lock on a file of their own (``.lock``), so two
 binders (or a binder and an unbinder) take turns and neither loses the other's change.
+
+Messages carry the arguments of runs, so every file is created owner-only (0600), whatever the
+umask.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from kombu.transport.filesystem import LOCK_EX, exchange_queue_t, lock, unlock
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
+from runs.private_files import create_private, open_private, private_dir
+
 Table = list[exchange_queue_t]
 
 
@@ -35,7 +40,7 @@ def _write_whole(path: str, payload) -> None:
     """Write ``payload`` as JSON to ``path`` so that no reader ever sees it part-written."""
     partial = f"{path}.{uuid.uuid4().hex}.part"
     try:
-        with open(partial, "wb", buffering=0) as handle:
+        with os.fdopen(create_private(partial), "wb", buffering=0) as handle:
             handle.write(str_to_bytes(dumps(payload)))
         os.replace(partial, path)
     except BaseException:
@@ -79,8 +84,8 @@ class Channel(filesystem.Channel):
         """
         file = self._exchange_file(exchange)
         try:
-            self.control_folder.mkdir(exist_ok=True)
-            with open(f"{file}.lock", "ab") as guard:
+            private_dir(self.control_folder)
+            with os.fdopen(open_private(f"{file}.lock", os.O_APPEND | os.O_WRONLY), "ab") as guard:
                 lock(guard, LOCK_EX)
                 try:
                     changed = change(self.get_table(exchange))

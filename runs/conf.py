@@ -54,6 +54,13 @@ def _parse_nonnegative_int(text: str) -> int:
     return value
 
 
+def _parse_positive_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 1:
+        raise ValueError("expected a whole number of 1 or more")
+    return value
+
+
 def _parse_message_length(text: str) -> int:
     value = _parse_nonnegative_int(text)
     if value < 100:
@@ -365,7 +372,36 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("RUNS_DEBUG", _parse_bool, False, "Django debug mode", "true"),
         Setting(
-            "RUNS_ALLOWED_HOSTS", _parse_list, ["*"], "Django ALLOWED_HOSTS", "runs.example.com"
+            "RUNS_ALLOWED_HOSTS",
+            _parse_list,
+            ["localhost", "127.0.0.1", "[::1]"],
+            "host names the web server answers to (Django ALLOWED_HOSTS); `runs up --host` "
+            "adds the address it binds",
+            "runs.example.com",
+        ),
+        Setting(
+            "RUNS_CSRF_TRUSTED_ORIGINS",
+            _parse_list,
+            [],
+            "origins whose dashboard forms are trusted, as a proxy in front shows them "
+            "(Django CSRF_TRUSTED_ORIGINS)",
+            "https://runs.example.com",
+        ),
+        Setting(
+            "RUNS_BEHIND_TLS_PROXY",
+            _parse_bool,
+            False,
+            "served through a proxy that ends TLS and sets X-Forwarded-Proto: secure cookies, "
+            "HTTPS redirect and HSTS",
+            "true",
+        ),
+        Setting(
+            "RUNS_LOGIN_FAILURE_LIMIT",
+            _parse_positive_int,
+            10,
+            "failed sign-ins from one address for one user name before it is locked out for "
+            "15 minutes",
+            "5",
         ),
         Setting(
             "RUNS_SECRET_KEY",
@@ -504,6 +540,8 @@ def write_profile_value(path: Path, name: str, value: str | None) -> None:
     """Set (or, with ``value=None``, remove) ``name`` in the active profile of ``path``."""
     import tomli_w
 
+    from runs.private_files import private_dir, write_private
+
     data = _load_profile_file(path) if path.exists() else {}
     active = data.setdefault("active", "default")
     profile = data.setdefault("profiles", {}).setdefault(active, {})
@@ -511,10 +549,8 @@ def write_profile_value(path: Path, name: str, value: str | None) -> None:
         profile.pop(name, None)
     else:
         profile[name] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(data))
-    tmp.replace(path)
+    private_dir(path.parent)
+    write_private(path, tomli_w.dumps(data).encode())
 
 
 settings = Settings()

@@ -19,6 +19,7 @@ from typing import Any
 # importable from here too, as Prefect's users expect.
 from runs.context import MissingContextError, flow_run_context, task_run_context
 from runs.states import now
+from runs.values import printable
 
 #: Where log rows go: the write-behind writer's ``add_log``, set by the writer when it loads
 #: (it sits beside this module in the store; an import here would close a cycle through
@@ -70,7 +71,8 @@ class _RunFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         label = getattr(record, "run_label", "")
         record.run_prefix = f"{label} - " if label else ""
-        return super().format(record)
+        # A run's messages come from its inputs: no ESC sequence reaches the console.
+        return printable(super().format(record), keep="\n\t")
 
 
 _handler: logging.Handler | None = None

@@ -1,12 +1,12 @@
 """Result storage: return values pickled with cloudpickle under RUNS_LOCAL_STORAGE_PATH.
 
 Writes go to a temporary file that is renamed into place, so a crash mid-write never leaves a
-half file that a later cache hit would read.
+half file that a later cache hit would read. Files are owner-only (0600, the folder 0700): a
+result can hold anything a run returned.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import cloudpickle
 
 from runs import conf
+from runs.private_files import private_dir, write_private
 
 
 class ResultNotPersistable(TypeError):
@@ -49,15 +50,8 @@ def persist_result(value: Any, durable: bool = True) -> str:
             f"cannot be pickled ({exc}). Return a picklable value or set persist_result=False."
         ) from None
     key = uuid.uuid4().hex
-    folder = storage_path()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{key}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(payload)
-        if durable:
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, folder / key)
+    folder = private_dir(storage_path())
+    write_private(folder / key, payload, durable=durable)
     return key
 
 

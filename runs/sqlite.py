@@ -43,4 +43,7 @@ def use_wal(conn: sqlite3.Connection, patience: float = WAL_PATIENCE_SECONDS) ->
 @receiver(connection_created, dispatch_uid="runs.sqlite.use_wal")
 def _on_connection_created(sender, connection, **kwargs) -> None:
     if connection.vendor == "sqlite":
+        from runs.bootstrap import secure_files
+
+        secure_files()  # before WAL makes the -wal and -shm files, with the database's mode
         use_wal(connection.connection)

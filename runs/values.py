@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from runs import conf
@@ -115,3 +116,26 @@ def safe_repr(value: Any, length: int = 1000) -> str:
     except Exception:
         text = f"<{type(value).__name__} object>"
     return cut(text, length)
+
+
+#: What a terminal acts on rather than shows: C0 and C1 control characters, DEL, and the line
+#: separators and bidirectional controls that make text show in another order than stored.
+_TERMINAL_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def printable(value: object, keep: str = "") -> str:
+    """``value`` as text that prints as itself on a terminal: the characters a terminal would
+    act on (ESC sequences, newlines, bidirectional overrides) are written as ``repr`` writes
+    them (``\\x1b``, ``\\n``, ``\\u202e``), except those in ``keep`` (a console log keeps a
+    traceback's newlines). ``None`` prints as nothing; backslashes are not doubled."""
+    text = "" if value is None else str(value)
+    if _TERMINAL_CONTROLS.search(text) is None:
+        return text
+
+    def escape(match: re.Match) -> str:
+        char = match.group()
+        return char if char in keep else repr(char)[1:-1]
+
+    return _TERMINAL_CONTROLS.sub(escape, text)

@@ -1,7 +1,8 @@
 """The base views of every REST endpoint, the runs API's and the limits API's alike.
 
 :class:`ApiView` turns the domain's errors into the API's: ObjectNotFound is a 404
-``{"detail"}``, a FilterError a 400 naming each field (``{"field": ["what was wrong"]}``).
+``{"detail"}``, a FilterError a 400 naming each field (``{"field": ["what was wrong"]}``);
+it reads JSON bodies nested at most ``MAX_JSON_DEPTH`` levels (:mod:`runs.api.parsers`).
 :class:`PagedView` serves a list in keyset pages (:mod:`runs.api.pagination`).
 """
 
@@ -9,17 +10,21 @@ from __future__ import annotations
 
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from runs.api.pagination import KeysetPagination
+from runs.api.parsers import DepthLimitedJSONParser
 from runs.exceptions import ObjectNotFound
 from runs.selectors import FilterError
 
 
 class ApiView(APIView):
     """Maps the domain's lookup and filter errors to 404 and 400."""
+
+    parser_classes = [DepthLimitedJSONParser, FormParser, MultiPartParser]
 
     def initial(self, request, *args, **kwargs):  # noqa: D102
         super().initial(request, *args, **kwargs)

@@ -39,7 +39,9 @@ TASK_RUN = _param("task_run", "Id of the task run.", OpenApiTypes.UUID)
 TASK = _param("task", "Name of the task; alias `task_name`.")
 TASK_ALIAS = _param("task_name", "Same as `task`.")
 LEVEL = _param(
-    "level", "Lowest level shown: a name (DEBUG, INFO, WARNING, ERROR, CRITICAL) or a number."
+    "level",
+    "Lowest level shown: a name (DEBUG, INFO, WARNING, ERROR, CRITICAL) or a number from 0 to "
+    "32767.",
 )
 
 FLOW_RUN_FILTERS = [

@@ -11,7 +11,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from runs.cli.printing import print_table, safe
 from runs.conf import SettingError
+
+__all__ = ["CommandError", "main", "print_table", "safe", "setup_django"]
 
 #: Modules that add sub-commands; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
@@ -50,10 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CommandError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {safe(exc)}", file=sys.stderr)
         return 1
     except SettingError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {safe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -64,18 +67,6 @@ def setup_django() -> None:
     from runs.bootstrap import ensure_ready
 
     ensure_ready()
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Print rows as an aligned plain-text table."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    for index, row in enumerate(cells):
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-        if index == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from runs import conf
-from runs.cli import CommandError, print_table
+from runs.cli import CommandError
+from runs.cli.printing import print_table, safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,7 +63,7 @@ def set_settings(args: argparse.Namespace) -> int:
             return INVALID_VALUE
     for name, value in pairs:
         conf.write_profile_value(settings.profile_path, name, value)
-        print(f"Set {name}={value} in {settings.profile_path}")
+        print(f"Set {name}={safe(value)} in {settings.profile_path}")
         if name in settings._environ:
             print(f"Note: {name} is also set in the environment, which takes precedence.")
     return 0

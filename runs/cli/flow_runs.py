@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from runs.cli import CommandError, print_table, setup_django
+from runs.cli import CommandError, setup_django
+from runs.cli.printing import print_table, safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,17 +63,17 @@ def inspect_flow_run(args: argparse.Namespace) -> int:
         run = run_selectors.find_flow_run(args.id)
     except ObjectNotFound as exc:
         raise CommandError(str(exc)) from None
-    print(f"Flow run   {run.name} ({run.id})")
-    print(f"Flow       {run.flow.name}")
-    print(
-        f"State      {run.state_name} ({run.state_type})"
-        + (f": {run.state_message}" if run.state_message else "")
-    )
+    state = f"{run.state_name} ({run.state_type})"
+    if run.state_message:
+        state += f": {run.state_message}"
+    print(f"Flow run   {safe(run.name)} ({run.id})")
+    print(f"Flow       {safe(run.flow.name)}")
+    print(f"State      {safe(state)}")
     print(f"Started    {_when(run.start_time)}")
     print(f"Duration   {_duration(run)}")
-    print(f"Parameters {run.parameters}")
+    print(f"Parameters {safe(run.parameters)}")
     if run.tags:
-        print(f"Tags       {', '.join(run.tags)}")
+        print(f"Tags       {safe(', '.join(run.tags))}")
     task_runs = run_selectors.task_runs_of(run)
     print()
     if not task_runs:

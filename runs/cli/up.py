@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from runs.cli import CommandError, setup_django
+from runs.cli.printing import safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +36,8 @@ def _prepare() -> list[str]:
             pass
     except RegistrationError as exc:
         raise CommandError(str(exc)) from None
-    lines.append(f"Registered flows: {', '.join(sorted(f.name for f in flows)) or 'none'}")
+    names = ", ".join(sorted(f.name for f in flows)) or "none"
+    lines.append(f"Registered flows: {safe(names)}")
     from runs.services.admin_account import ensure_admin_account, sign_in_message
 
     lines.append(sign_in_message(*ensure_admin_account()))
@@ -61,6 +64,25 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+def answered_hosts(bind: str) -> list[str] | None:
+    """The host names the web server answers to when RUNS_ALLOWED_HOSTS is left at its default:
+    localhost and the address it binds (this machine's names too, when it binds every
+    address); None when the setting was given."""
+    from runs import conf
+
+    if conf.settings.source("RUNS_ALLOWED_HOSTS") != "default":
+        return None
+    hosts = list(conf.settings.RUNS_ALLOWED_HOSTS)
+    extra = [bind.strip("[]")]
+    if extra[0] in ("0.0.0.0", "::", ""):
+        extra = [socket.gethostname(), socket.getfqdn()]
+    for host in extra:
+        host = f"[{host}]" if ":" in host else host
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
 def up(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be between 1 and 65535; got {args.port}.")
@@ -70,6 +92,14 @@ def up(args: argparse.Namespace) -> int:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "project.settings"),
     }
+    hosts = answered_hosts(args.host)
+    if hosts is not None:
+        env["RUNS_ALLOWED_HOSTS"] = ",".join(hosts)
+        print(
+            f"The web server answers to {safe(', '.join(hosts))}; set RUNS_ALLOWED_HOSTS for "
+            "other names.",
+            flush=True,
+        )
     web = subprocess.Popen(
         [
             sys.executable,

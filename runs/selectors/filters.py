@@ -96,23 +96,37 @@ def parse_uuid(value: Any, *, field_name: str) -> uuid.UUID:
         raise FilterError({field_name: f"{value!r} is not a run id (a UUID)."}) from None
 
 
+#: The highest level a log line can have (the largest value of the Log.level column).
+MAX_LEVEL = 32767
+
+
 def parse_level(value: Any, *, field_name: str = "level") -> int:
-    """A log level from a number (``20``) or a name (``INFO``, any case)."""
+    """A log level from a name (``INFO``, any case) or a number from 0 to :data:`MAX_LEVEL`;
+    anything else is a FilterError naming ``field_name``.
+
+    ``"²"`` passes ``str.isdigit`` yet is no number, and a number beyond the column's range
+    fails in the query: both are refused here.
+    """
+    number = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    number = logging.getLevelName(text.upper())
-    if isinstance(number, int):
-        return number
-    raise FilterError(
-        {
-            field_name: (
-                f"Unknown log level {text!r}; use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number."
-            )
-        }
-    )
+        number = value
+    else:
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and len(text) <= 6:
+            number = int(text)
+        elif text.isascii():
+            named = logging.getLevelName(text.upper())
+            number = named if isinstance(named, int) else None
+    if number is None or not 0 <= number <= MAX_LEVEL:
+        raise FilterError(
+            {
+                field_name: (
+                    f"{str(value)[:50]!r} is not a log level; use DEBUG, INFO, WARNING, ERROR, "
+                    f"CRITICAL or a number from 0 to {MAX_LEVEL}."
+                )
+            }
+        )
+    return number
 
 
 class Errors:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from runs import conf
+from runs.private_files import private_dir, write_private
 
 ADMIN_USERNAME = "admin"
 PASSWORD_FILE = "admin-password"
@@ -29,11 +29,8 @@ def ensure_admin_account() -> tuple[str, str | None, bool]:
     password = conf.settings.RUNS_ADMIN_PASSWORD
     if not password:
         password = secrets.token_urlsafe(12)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(password + "\n")
-        path.chmod(0o600)
+        private_dir(path.parent)
+        write_private(path, (password + "\n").encode(), durable=True)
     User.objects.create_superuser(ADMIN_USERNAME, email="", password=password)
     return ADMIN_USERNAME, password, True
 

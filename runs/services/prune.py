@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from django.db.models import Q
 from runs import conf
 from runs.models import FlowRun, Log, ProcessLease, State, TaskRun
 from runs.orchestration import cache as cache_entries
+from runs.private_files import open_private, private_dir
 from runs.selectors import cache as cache_selectors
 from runs.states import FINAL_TYPES, now
 
@@ -266,9 +268,9 @@ def prune_if_due() -> PruneResult | None:
     if not days:
         return None
     home = conf.settings.RUNS_HOME
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     stamp = home / "prune.stamp"
-    with open(home / "prune.lock", "w") as lock:
+    with os.fdopen(open_private(home / "prune.lock"), "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

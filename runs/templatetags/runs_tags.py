@@ -62,6 +62,16 @@ def level_name(level: int) -> str:
     return logging.getLevelName(level)
 
 
+@register.filter
+def pairs(mapping) -> list[tuple]:
+    """A dict's ``(key, value)`` pairs, for ``{% for k, v in d|pairs %}``.
+
+    ``d.items`` in a template looks the key ``"items"`` up before the method, so a run with a
+    parameter named ``items`` (or ``keys``, ``values``) would break the page.
+    """
+    return list(mapping.items()) if isinstance(mapping, dict) else []
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters changed (None or "" removes them)."""

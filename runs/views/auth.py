@@ -6,18 +6,10 @@ from django.contrib.auth import views as auth_views
 
 
 class LoginView(auth_views.LoginView):
-    """The sign-in page; says where the admin password is when `runs up` generated it."""
+    """The sign-in page; anyone can read it, so it names no path on the server."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs):
-        from runs import conf
-        from runs.services.admin_account import PASSWORD_FILE
-
-        context = super().get_context_data(**kwargs)
-        context["password_file"] = conf.settings.RUNS_HOME / PASSWORD_FILE
-        return context
 
 
 class LogoutView(auth_views.LogoutView):

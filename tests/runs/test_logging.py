@@ -153,3 +153,36 @@ def test_get_run_logger_outside_a_run_is_the_missing_context_error():
         get_run_logger()
     with pytest.raises(RuntimeError):
         get_run_logger()
+
+
+def test_console_lines_of_a_run_print_control_characters_escaped():
+    """A run's messages come from its inputs: an ESC sequence in them is printed escaped on
+    the console (the stored line keeps the text as it was), a traceback's newlines stay."""
+    import io
+
+    from runs.logging import RunLogHandler, configure_run_logging
+
+    configure_run_logging()
+    (console_handler,) = [
+        h for h in logging.getLogger("runs.run").handlers if not isinstance(h, RunLogHandler)
+    ]
+    console = io.StringIO()
+    previous = console_handler.setStream(console)
+
+    @task
+    def shouts(text):
+        raise ValueError(text)
+
+    @flow
+    def prints():
+        shouts(return_state=True, text="bad\x1b]0;title\x07")
+        return "done"
+
+    try:
+        assert prints() == "done"
+    finally:
+        console_handler.setStream(previous)
+    err = console.getvalue()
+    assert "\x1b" not in err and "\x07" not in err
+    assert "bad\\x1b]0;title\\x07" in err
+    assert "Traceback (most recent call last):\n" in err
