@@ -19,6 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="web server processes (2)", metavar="N"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per web server process (8)", metavar="N"
+    )
     parser.set_defaults(handler=up)
 
 
@@ -83,9 +89,39 @@ def answered_hosts(bind: str) -> list[str] | None:
     return hosts
 
 
+def web_server_command(args: argparse.Namespace) -> list[str]:
+    """gunicorn serving the project (static files through WhiteNoise): ``--web-workers``
+    processes of ``--threads`` threads; a request stuck for 30 s has its worker restarted."""
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "project.wsgi:application",
+        "--bind",
+        f"{host}:{args.port}",
+        "--workers",
+        str(args.web_workers),
+        "--threads",
+        str(args.threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
+
+
 def up(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be between 1 and 65535; got {args.port}.")
+    for option in ("web_workers", "threads", "concurrency"):
+        if not 0 < getattr(args, option) <= 256:
+            name = "--" + option.replace("_", "-")
+            raise CommandError(f"{name} must be between 1 and 256; got {getattr(args, option)}.")
     for line in _prepare():
         print(line)
     env = {
@@ -100,19 +136,7 @@ def up(args: argparse.Namespace) -> int:
             "other names.",
             flush=True,
         )
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "django",
-            "runserver",
-            f"{args.host}:{args.port}",
-            "--noreload",
-            "--skip-checks",
-            "--insecure",
-        ],
-        env=env,
-    )  # --insecure: serve static files, DEBUG off
+    web = subprocess.Popen(web_server_command(args), env=env)
     worker = subprocess.Popen(
         [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(args.concurrency)],
         env=env,

@@ -70,6 +70,9 @@ def test_runs_up_serves_the_dashboard_and_a_worker_and_stops_on_ctrl_c(tmp_path)
         text = log_path.read_text(errors="replace")
         assert status_of(base + "/") == 302  # to the sign-in page
         assert status_of(base + "/api/flow-runs/") == 401
+        static = httpx.get(base + "/static/runs/app.css")
+        assert static.status_code == 200 and "text/css" in static.headers["content-type"]
+        assert static.headers["server"] == "gunicorn"  # not Django's development server
         assert "Registered flows: demo-caching, demo-concurrency-limit" in text
         password_file = tmp_path / "home" / "admin-password"
         password = password_file.read_text().strip()
