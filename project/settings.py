@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 
 from runs import conf
 from runs.log_config import logging_config
-from runs.private_files import private_dir
+from runs.private_files import open_private, private_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUNS_HOME: Path = conf.settings.RUNS_HOME
@@ -118,7 +119,13 @@ def _database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 60,
         }
-        private_dir(Path(db["NAME"]).parent)
+        name = str(db["NAME"])
+        if name and name != ":memory:" and not name.startswith("file:"):
+            private_dir(Path(name).parent)
+            try:  # owner-only before SQLite creates it (its -wal and -shm take its mode)
+                os.close(open_private(Path(name)))
+            except OSError:
+                pass  # Django's connection says what is wrong with the path
     return db
 
 
