@@ -143,7 +143,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = RUNS_HOME / "static"
+STATIC_ROOT = private_dir(RUNS_HOME / "static")  # WhiteNoise looks here too: let it exist
 # WhiteNoise serves the apps' static files where they are: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

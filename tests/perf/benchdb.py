@@ -18,6 +18,8 @@ def prepare() -> str:
     """Point RUNS_HOME (and DATABASE_URL, on PostgreSQL) at throwaway places; returns RUNS_HOME."""
     home = tempfile.mkdtemp(prefix="runs-bench-")
     os.environ["RUNS_HOME"] = home
+    # Django's test client calls itself "testserver".
+    os.environ["RUNS_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
     atexit.register(shutil.rmtree, home, True)
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
