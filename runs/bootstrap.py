@@ -91,7 +91,7 @@ def secure_files() -> None:
 
 #: What `runs` writes directly in RUNS_HOME: folders, and the beginnings of file names (their
 #: temporary files included). Anything else there is the user's, and left as it is.
-_HOME_FOLDERS = frozenset({"broker", "storage", "logs"})
+_HOME_FOLDERS = frozenset({"broker", "storage", "logs", "static"})
 _HOME_FILES = (
     "runs.sqlite3",
     "secret_key",
