@@ -47,18 +47,20 @@ def _whole_number(text: str) -> int:
     return int(stripped)
 
 
-def _parse_nonnegative_int(text: str) -> int:
-    value = _whole_number(text)
-    if value < 0:
-        raise ValueError("expected a whole number of 0 or more")
-    return value
+def _whole_number_from(minimum: int) -> Callable[[str], int]:
+    """A parser of whole numbers of ``minimum`` or more."""
+
+    def parse(text: str) -> int:
+        value = _whole_number(text)
+        if value < minimum:
+            raise ValueError(f"expected a whole number of {minimum} or more")
+        return value
+
+    return parse
 
 
-def _parse_positive_int(text: str) -> int:
-    value = _whole_number(text)
-    if value < 1:
-        raise ValueError("expected a whole number of 1 or more")
-    return value
+_parse_nonnegative_int = _whole_number_from(0)
+_parse_positive_int = _whole_number_from(1)
 
 
 def _parse_message_length(text: str) -> int:

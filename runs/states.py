@@ -168,11 +168,12 @@ class State:
         return f"{self.name}(type={self.type.value}{message})"
 
 
-def _holds_states(data: Any) -> bool:
-    return isinstance(data, State) or (
-        isinstance(data, list | tuple | set)
-        and bool(data)
-        and all(isinstance(s, State) for s in data)
+def is_state_collection(value: Any) -> bool:
+    """A non-empty list, tuple or set of States only (what a flow that returned states holds)."""
+    return (
+        isinstance(value, list | tuple | set)
+        and bool(value)
+        and all(isinstance(v, State) for v in value)
     )
 
 
@@ -184,7 +185,7 @@ def _inner_exception(data: Any) -> BaseException | None:
         return data
     if isinstance(data, State):
         return data.result(raise_on_failure=False) if not data.is_completed() else None
-    if _holds_states(data):
+    if is_state_collection(data):
         for inner in data:
             if inner.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
                 return inner.result(raise_on_failure=False)

@@ -16,7 +16,7 @@ from types import GeneratorType
 from typing import Any
 
 from runs.futures import RunFuture
-from runs.states import Cancelled, Completed, Failed, State, StateType
+from runs.states import Cancelled, Completed, Failed, State, StateType, is_state_collection
 
 _MAX_DEPTH = 8
 
@@ -50,15 +50,6 @@ def _holds_future(value: Any, depth: int) -> bool:
     if isinstance(value, dict):
         return any(_holds_future(v, depth + 1) for v in value.values())
     return False
-
-
-def is_state_collection(value: Any) -> bool:
-    """A non-empty list, tuple or set of States only."""
-    return (
-        isinstance(value, list | tuple | set)
-        and bool(value)
-        and all(isinstance(v, State) for v in value)
-    )
 
 
 def is_run_state(state: State) -> bool:

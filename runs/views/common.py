@@ -96,3 +96,10 @@ def filter_choices() -> dict[str, Any]:
         "state_names": STATE_NAME_CHOICES,
         "ranges": [(key, label) for key, (label, _) in RANGES.items()],
     }
+
+
+def is_live(request: HttpRequest, page: Any) -> bool:
+    """Whether a list page refreshes itself: its first page shows a run that has not ended."""
+    return bool(
+        page and not request.GET.get("cursor") and any(not run.is_final for run in page.items)
+    )

@@ -17,7 +17,7 @@ from runs.selectors import flows as flow_selectors
 from runs.selectors import runs as run_selectors
 from runs.services.flow_runs import FlowRunError, cancel_flow_run
 from runs.timeline import build_timeline
-from runs.views.common import PAGE_SIZE, filter_choices, list_filters, render_page
+from runs.views.common import PAGE_SIZE, filter_choices, is_live, list_filters, render_page
 from runs.views.logs import logs_context, logs_fragment
 
 TASK_RUNS_SHOWN = 100
@@ -38,9 +38,7 @@ def flow_run_list(request: HttpRequest) -> HttpResponse:
             )
         except FilterError as exc:
             errors.update(exc.errors)
-    live = bool(
-        page and not request.GET.get("cursor") and any(not run.is_final for run in page.items)
-    )
+    live = is_live(request, page)
     context = {
         "page": page,
         "live": live,

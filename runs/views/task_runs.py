@@ -12,7 +12,7 @@ from runs.selectors import FilterError
 from runs.selectors import cache as cache_selectors
 from runs.selectors import runs as run_selectors
 from runs.states import FINAL_TYPES, now
-from runs.views.common import PAGE_SIZE, filter_choices, list_filters, render_page
+from runs.views.common import PAGE_SIZE, filter_choices, is_live, list_filters, render_page
 from runs.views.logs import logs_context, logs_fragment
 
 
@@ -29,9 +29,7 @@ def task_run_list(request: HttpRequest) -> HttpResponse:
             )
         except FilterError as exc:
             errors.update(exc.errors)
-    live = bool(
-        page and not request.GET.get("cursor") and any(not run.is_final for run in page.items)
-    )
+    live = is_live(request, page)
     context = {
         "page": page,
         "live": live,

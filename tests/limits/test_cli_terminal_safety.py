@@ -3,27 +3,15 @@ table row per line."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
 
 from runs import flow, task
+from tests.limits.test_cli import cli
 
 #: What must never reach the terminal: C0 controls but the newline ending each line, DEL, C1.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "runs.cli", "concurrency-limit", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
 
 
 def _rows(output: str, start: str) -> list[str]:
