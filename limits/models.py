@@ -18,6 +18,7 @@ class ConcurrencyLimit(models.Model):
 
     class Meta:
         ordering = ["tag"]
+        permissions = [("manage_limits", "Can create, change and delete concurrency limits")]
 
     def __str__(self) -> str:
         return f"{self.tag} ({self.concurrency_limit})"

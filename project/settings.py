@@ -49,7 +49,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Only for the data migration that turns older plaintext tokens into hashed ones.
     "rest_framework.authtoken",
+    "knox",  # API tokens, stored as digests
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "runs.api.middleware.JsonApiErrors",  # first: it sees every error of an /api/ request
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, by any WSGI server
+    "runs.admission.AdmitOrShed",  # a few requests at once per process; others a quick 503
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,16 +157,20 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "runs.api.tokens.TokenAuthentication",  # knox's, `Authorization: Token KEY`
         "rest_framework.authentication.SessionAuthentication",
         # Only requests made by runs.client inside this process carry its mark.
         "runs.api.auth.InProcessAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and the role's permission: reading needs Viewer, writing what the view names.
+    "DEFAULT_PERMISSION_CLASSES": ["runs.api.permissions.HasRolePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "runs.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+# Each token has its own expiry, set when it is made (`runs token create NAME --expires 90d`),
+# or none; using a token never extends it.
+REST_KNOX = {"TOKEN_TTL": None, "AUTO_REFRESH": False}
 SPECTACULAR_SETTINGS = {
     "TITLE": "runs API",
     "DESCRIPTION": "Flow runs, task runs, states, logs and concurrency limits.",
@@ -179,7 +186,7 @@ SPECTACULAR_SETTINGS = {
     ],
     # The in-process client's trust is not something an API user can use: leave it out.
     "AUTHENTICATION_WHITELIST": [
-        "rest_framework.authentication.TokenAuthentication",
+        "runs.api.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
 }

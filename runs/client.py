@@ -96,6 +96,7 @@ class FlowRun:
     end_time: dt.datetime | None
     parent_task_run_id: uuid.UUID | None
     task_run_ids: list[uuid.UUID] = field(default_factory=list)
+    rerun_of_id: uuid.UUID | None = None
 
     @classmethod
     def from_json(cls, data: dict) -> FlowRun:
@@ -112,6 +113,7 @@ class FlowRun:
             end_time=_time(data.get("end_time")),
             parent_task_run_id=_uuid(data.get("parent_task_run")),
             task_run_ids=[uuid.UUID(t["id"]) for t in data.get("task_runs", [])],
+            rerun_of_id=_uuid(data.get("rerun_of")),
         )
 
 
@@ -422,6 +424,11 @@ class _Operations:
     def cancel_flow_run(self, flow_run_id):
         """Cancel a scheduled or running flow run; returns it."""
         return self._do(_Call("POST", f"flow-runs/{flow_run_id}/cancel/", parse=FlowRun.from_json))
+
+    def rerun_flow_run(self, flow_run_id):
+        """Start a finished flow run's flow again with its parameters; returns the new FlowRun
+        (its ``rerun_of_id`` is the first run's id)."""
+        return self._do(_Call("POST", f"flow-runs/{flow_run_id}/rerun/", parse=FlowRun.from_json))
 
 
 class SyncClient(_Operations):

@@ -406,6 +406,36 @@ SETTINGS: dict[str, Setting] = {
             "5",
         ),
         Setting(
+            "RUNS_WEB_MAX_IN_FLIGHT",
+            _parse_positive_int,
+            4,
+            "requests each web server process works on at once; more wait up to "
+            "RUNS_WEB_QUEUE_SECONDS for a place, then are answered 503 with Retry-After",
+            "8",
+        ),
+        Setting(
+            "RUNS_WEB_QUEUE_SECONDS",
+            _parse_seconds,
+            0.5,
+            "longest a request waits for one of RUNS_WEB_MAX_IN_FLIGHT places before the web "
+            "server answers 503 (busy, retry later)",
+            "1",
+        ),
+        Setting(
+            "RUNS_DASHBOARD_POLL_SECONDS",
+            _parse_positive_seconds,
+            2.0,
+            "how often a dashboard page refreshes itself while something on it runs",
+            "1",
+        ),
+        Setting(
+            "RUNS_DASHBOARD_IDLE_POLL_SECONDS",
+            _parse_positive_seconds,
+            10.0,
+            "how often a dashboard page looks for new runs while nothing on it runs",
+            "30",
+        ),
+        Setting(
             "RUNS_SECRET_KEY",
             _parse_optional_text,
             None,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 import time
 from datetime import timedelta
+from typing import Annotated
+
+from annotated_types import Interval
 
 from runs import flow, get_run_logger, task
 from runs.tasks import task_input_hash
@@ -19,7 +22,7 @@ def flaky_step(failure_rate: float) -> str:
 
 
 @flow(name="demo-retries")
-def demo_retries(failure_rate: float = 0.6) -> str:
+def demo_retries(failure_rate: Annotated[float, Interval(ge=0, le=1)] = 0.6) -> str:
     """A task that fails at random and is retried (watch AwaitingRetry and Retrying)."""
     return flaky_step(failure_rate)
 
@@ -33,7 +36,7 @@ def slow_step(seconds: float) -> None:
 
 
 @flow(name="demo-timeout")
-def demo_timeout(seconds: float = 3.0) -> str:
+def demo_timeout(seconds: Annotated[float, Interval(ge=0, le=60)] = 3.0) -> str:
     """A task over its 1-second timeout ends TimedOut; the flow goes on."""
     state = slow_step(seconds, return_state=True)
     return state.name
@@ -58,7 +61,7 @@ def double(x: int) -> int:
 
 
 @flow(name="demo-map")
-def demo_map(count: int = 20) -> int:
+def demo_map(count: Annotated[int, Interval(ge=0, le=10_000)] = 20) -> int:
     """One task run per element with .map()."""
     return sum(future.result() for future in double.map(range(count)))
 
@@ -71,6 +74,6 @@ def limited_step(i: int) -> int:
 
 
 @flow(name="demo-concurrency-limit")
-def demo_concurrency_limit(count: int = 6) -> list:
+def demo_concurrency_limit(count: Annotated[int, Interval(ge=0, le=100)] = 6) -> list:
     """Create a limit on tag demo-limited (e.g. 2) and watch runs wait for slots."""
     return [future.result() for future in limited_step.map(range(count))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -32,7 +33,8 @@ def _field_for(name: str, spec: dict[str, Any]) -> forms.Field:
     default = spec.get("default")
     label = name.replace("_", " ")
     annotation = spec.get("annotation") or type_name
-    help_text = f"{_HELP.get(type_name, '')} ({annotation})".strip()
+    detail = "; ".join(filter(None, [annotation, spec.get("bounds_text")]))
+    help_text = f"{_HELP.get(type_name, '')} ({detail})".strip()
     common = {"label": label, "help_text": help_text, "required": required}
     if spec.get("choices"):  # a Literal: each choice sent as JSON, read back by raw_parameters
         choices = [(json.dumps(choice), str(choice)) for choice in spec["choices"]]
@@ -42,13 +44,15 @@ def _field_for(name: str, spec: dict[str, Any]) -> forms.Field:
         return forms.ChoiceField(**{**common, "help_text": ""}, choices=choices, initial=initial)
     if type_name == "boolean":
         return forms.BooleanField(**{**common, "required": False}, initial=bool(default))
-    if type_name == "integer":
-        return forms.CharField(
-            **common, initial=default, widget=forms.NumberInput(attrs={"step": "1"})
-        )
-    if type_name == "number":
-        return forms.CharField(
-            **common, initial=default, widget=forms.NumberInput(attrs={"step": "any"})
+    if type_name in ("integer", "number"):
+        # Text, not <input type=number>: a browser sends "" for what it cannot read as a
+        # number ("abc", "1e400"), and the run would start with the default. The server reads
+        # the text as typed and says what is wrong with it.
+        keyboard = "numeric" if type_name == "integer" else "decimal"
+        return NumberTextField(
+            **common,
+            initial=default,
+            widget=forms.TextInput(attrs={"inputmode": keyboard, "autocomplete": "off"}),
         )
     if type_name in ("array", "object"):
         initial = json.dumps(default) if default is not None else ""
@@ -62,6 +66,28 @@ def _field_for(name: str, spec: dict[str, Any]) -> forms.Field:
             **common, initial=default, widget=forms.DateInput(attrs={"type": "date"})
         )
     return forms.CharField(**common, initial=default, strip=False)
+
+
+class NumberTextField(forms.CharField):
+    """A number typed as text; checked by the parameter rules, except that text naming a number
+    too large for a float (``1e400``) is refused here, where the typed text is still known."""
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if value not in (None, ""):
+            try:
+                number = float(value)
+            except ValueError:
+                return value  # the parameter rules say what is wrong with it
+            if not math.isfinite(number) and value.strip().lower().lstrip("+-") not in (
+                "inf",
+                "infinity",
+                "nan",
+            ):
+                raise forms.ValidationError(
+                    f"{value.strip()[:40]} is too large to be a number here; type a smaller one."
+                )
+        return value
 
 
 class FlowRunForm(forms.Form):
@@ -83,6 +109,24 @@ class FlowRunForm(forms.Form):
         self.schema = schema
         for name, spec in schema.items():
             self.fields[name] = _field_for(name, spec)
+
+    @staticmethod
+    def initial_from(schema: dict[str, dict[str, Any]], parameters: dict[str, Any]) -> dict:
+        """Field values showing a run's recorded ``parameters`` (to run it again)."""
+        initial: dict[str, Any] = {}
+        for name, spec in schema.items():
+            if name not in parameters:
+                continue
+            value = parameters[name]
+            if spec.get("choices") or spec.get("type") in ("array", "object", "any"):
+                initial[name] = (
+                    value
+                    if isinstance(value, str) and spec.get("type") == "any"
+                    else (json.dumps(value))
+                )
+            else:
+                initial[name] = value
+        return initial
 
     def raw_parameters(self) -> dict[str, Any]:
         """Submitted values by parameter; empty optional fields are left to their defaults."""

@@ -83,9 +83,19 @@ class FlowRun(RunFields):
     )
     expected_start_time = models.DateTimeField(null=True, blank=True)
     result_key = models.CharField(max_length=200, blank=True, default="")
+    #: The flow run this one re-runs (its page's "Retry failed", or POST .../rerun/).
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
 
     class Meta:
         ordering = ["-created", "-id"]
+        # What the roles of runs.roles hold: reading is everything a Viewer may do.
+        permissions = [
+            ("view_history", "Can read flows, runs, logs, limits and the cache"),
+            ("operate_flows", "Can start, cancel and re-run flow runs and expire cache entries"),
+            ("manage_accounts", "Can manage users and API tokens"),
+        ]
         indexes = [
             models.Index(fields=["-created", "-id"], name="flowrun_created"),
             models.Index(fields=["state_type", "-created"], name="flowrun_state_created"),
@@ -123,7 +133,23 @@ class TaskRun(RunFields):
             models.Index(fields=["state_type", "-created"], name="taskrun_state_created"),
             models.Index(fields=["state_name", "-created"], name="taskrun_statename_created"),
             models.Index(fields=["task_name", "-created"], name="taskrun_task_created"),
-            models.Index(fields=["flow_run", "created"], name="taskrun_flowrun_created"),
+            # A flow run's timeline: its rows in order, filtered without reading the table, and
+            # its runs counted by task and state, and by end time (runs/selectors/timeline.py).
+            models.Index(
+                fields=["flow_run", "created", "id", "map_index", "task_key"],
+                name="taskrun_flowrun_rows",
+            ),
+            models.Index(
+                fields=[
+                    "flow_run",
+                    "state_type",
+                    "state_name",
+                    "task_key",
+                    "end_time",
+                    "map_index",
+                ],
+                name="taskrun_timeline",
+            ),
             models.Index(fields=["-start_time"], name="taskrun_start"),
             models.Index(fields=["state_type", "owner"], name="taskrun_state_owner"),
         ]
@@ -234,3 +260,7 @@ class ProcessLease(models.Model):
     #: Who the process is on its machine (boot, pid namespace, pid, start time), so that a
     #: process on the same machine can tell it is still alive when its lease has lapsed.
     process_key = models.CharField(max_length=200, blank=True, default="")
+    #: What the process is: "worker" (a Celery worker's pool process) or "script" (any other
+    #: process running flows); and, for a worker, the queues it consumes (comma-separated).
+    kind = models.CharField(max_length=20, blank=True, default="script")
+    queues = models.CharField(max_length=500, blank=True, default="")

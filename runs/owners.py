@@ -63,8 +63,19 @@ def renew() -> None:
                 "started": current,
                 "expires": current + dt.timedelta(seconds=lease_seconds()),
                 "process_key": process_key(),
+                "kind": "worker" if worker_queues() is not None else "script",
+                "queues": worker_queues() or "",
             },
         )
+
+
+#: The environment variable `runs worker` sets for its pool processes: the queues it consumes.
+WORKER_QUEUES_ENV = "RUNS_WORKER_QUEUES"
+
+
+def worker_queues() -> str | None:
+    """The queues this process consumes when it is a `runs worker` process, else None."""
+    return os.environ.get(WORKER_QUEUES_ENV)
 
 
 def dead_owners(owners: Iterable[str]) -> set[str]:

@@ -412,6 +412,78 @@ def _none_only(value: Any) -> Any:
     raise _Invalid("expected null", value)
 
 
+#: Bounds an ``Annotated`` type may carry (annotated_types' Ge, Interval, Len, MinLen...;
+#: pydantic's ``Field(ge=0)`` holds them in ``.metadata``), with how each is described.
+_BOUND_WORDS = {
+    "gt": "greater than",
+    "ge": "at least",
+    "lt": "less than",
+    "le": "at most",
+    "min_length": "of length at least {}",
+    "max_length": "of length at most {}",
+}
+
+
+def _bounds(metadata: tuple[Any, ...]) -> dict[str, Any]:
+    """The bounds (``ge``, ``lt``, ``min_length``...) named by ``Annotated`` metadata."""
+    found: dict[str, Any] = {}
+    for item in metadata:
+        for inner in getattr(item, "metadata", None) or ():  # pydantic's FieldInfo
+            found.update(_bounds((inner,)))
+        for name in _BOUND_WORDS:
+            value = getattr(item, name, None)
+            if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
+                found[name] = value
+    return found
+
+
+def _bounds_text(bounds: dict[str, Any]) -> str:
+    """``bounds`` in words: "at least 0 and at most 100"."""
+    words = []
+    for name, value in bounds.items():
+        word = _BOUND_WORDS[name]
+        words.append(word.format(value) if "{}" in word else f"{word} {value}")
+    return " and ".join(words)
+
+
+def _within(value: Any, bounds: dict[str, Any]) -> bool:
+    try:
+        size = len(value) if ("min_length" in bounds or "max_length" in bounds) else None
+    except TypeError:
+        size = None
+    tests = {
+        "gt": lambda v, b: v > b,
+        "ge": lambda v, b: v >= b,
+        "lt": lambda v, b: v < b,
+        "le": lambda v, b: v <= b,
+    }
+    for name, bound in bounds.items():
+        if name in tests:
+            try:
+                if not tests[name](value, bound):
+                    return False
+            except TypeError:
+                continue
+        elif size is not None:
+            if name == "min_length" and size < bound or name == "max_length" and size > bound:
+                return False
+    return True
+
+
+def _bounded(check: _Check | None, bounds: dict[str, Any]) -> _Check | None:
+    """``check``, then ``bounds`` on what it gives (as pydantic applies ``Field(ge=...)``)."""
+    if not bounds:
+        return check
+
+    def within(value: Any) -> Any:
+        value = check(value) if check is not None else value
+        if not _within(value, bounds):
+            raise _Invalid(f"expected a value {_bounds_text(bounds)}", value)
+        return value
+
+    return within
+
+
 def _checker(annotation: Any) -> _Check | None:
     """The check for ``annotation``, or None when any value passes unchanged."""
     try:
@@ -424,7 +496,7 @@ def _checker(annotation: Any) -> _Check | None:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _checker(args[0])
+        return _bounded(_checker(args[0]), _bounds(args[1:]))
     if origin is typing.Union or origin is types.UnionType:
         members = [a for a in args if a is not type(None)]
         return _union(members, len(members) < len(args))
@@ -501,6 +573,8 @@ def _resolved_annotations(fn: Callable[..., Any]) -> dict[str, Any]:
 def _label(annotation: Any) -> str:
     if annotation is inspect.Parameter.empty:
         return ""
+    if typing.get_origin(annotation) is typing.Annotated:  # its bounds are in the message
+        return _label(typing.get_args(annotation)[0])
     if annotation is type(None):
         return "None"
     if isinstance(annotation, type) and not typing.get_args(annotation):
@@ -594,6 +668,8 @@ def _annotation_type(annotation: Any) -> Any:
 def _annotation_text(annotation: Any) -> str:
     if annotation is inspect.Parameter.empty:
         return ""
+    if typing.get_origin(annotation) is typing.Annotated:  # the bounds are given apart
+        return _annotation_text(typing.get_args(annotation)[0])
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
@@ -623,6 +699,11 @@ def parameter_schema(fn: Callable[..., Any]) -> dict[str, dict[str, Any]]:
         }
         if plain is typing.Literal:
             schema[name]["choices"] = [_jsonable(c) for c in typing.get_args(annotation)]
+        if typing.get_origin(annotation) is typing.Annotated:
+            bounds = _bounds(typing.get_args(annotation)[1:])
+            if bounds:
+                schema[name]["bounds"] = {k: _jsonable(v) for k, v in bounds.items()}
+                schema[name]["bounds_text"] = _bounds_text(bounds)
     return schema
 
 

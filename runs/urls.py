@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from runs.views import auth, cache, flow_runs, flows, limits, overview, task_runs
+from runs.views import (
+    auth,
+    cache,
+    flow_page,
+    flow_runs,
+    flows,
+    limits,
+    log_download,
+    overview,
+    task_runs,
+    workers,
+)
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -11,14 +22,20 @@ urlpatterns = [
     path("flow-runs/", flow_runs.flow_run_list, name="flow-runs"),
     path("flow-runs/<uuid:flow_run_id>/", flow_runs.flow_run_detail, name="flow-run"),
     path("flow-runs/<uuid:flow_run_id>/cancel/", flow_runs.flow_run_cancel, name="flow-run-cancel"),
+    path("flow-runs/<uuid:flow_run_id>/rerun/", flow_runs.flow_run_rerun, name="flow-run-rerun"),
+    path("flow-runs/<uuid:flow_run_id>/logs.txt", log_download.flow_run_logs, name="flow-run-logs"),
     path("task-runs/", task_runs.task_run_list, name="task-runs"),
     path("task-runs/<uuid:task_run_id>/", task_runs.task_run_detail, name="task-run"),
+    path("task-runs/<uuid:task_run_id>/logs.txt", log_download.task_run_logs, name="task-run-logs"),
     path("flows/", flows.flow_list, name="flows"),
     path("flows/<str:flow_name>/run/", flows.flow_run_start, name="flow-run-start"),
+    # After the Run route: a flow's name may hold "/" (path), its page must still open.
+    path("flows/<path:flow_name>/", flow_page.flow_detail, name="flow"),
     path("limits/", limits.limit_list, name="limits"),
     path("limits/<uuid:limit_id>/", limits.limit_detail, name="limit"),
     path("limits/<uuid:limit_id>/edit/", limits.limit_edit, name="limit-edit"),
     path("limits/<uuid:limit_id>/delete/", limits.limit_delete, name="limit-delete"),
+    path("workers/", workers.worker_list, name="workers"),
     path("cache/", cache.cache_list, name="cache"),
     path("cache/expire/", cache.cache_expire, name="cache-expire"),
     path("cache/expire-task/", cache.cache_expire_task, name="cache-expire-task"),

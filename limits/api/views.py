@@ -3,8 +3,9 @@
 ``GET, POST /api/concurrency-limits/``; ``GET, PATCH, DELETE /api/concurrency-limits/ID/``;
 ``GET, DELETE /api/concurrency-limits/tag/TAG/``. They share the runs API's base views
 (:mod:`runs.api.base`): the same error format (404 ``{"detail"}``, 400 ``{"field": [...]}``)
-and the same keyset pages. Authentication and permissions are the project's defaults (token
-or session; anonymous requests get 401).
+and the same keyset pages. Authentication is the project's default (token or session;
+anonymous requests get 401); reading needs the Viewer role, changing limits the Admin role
+(``write_permission``, see runs.api.permissions).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class ConcurrencyLimitListView(PagedView):
     pagination_class = LimitPagination
     keyset_ordering = ("tag",)
     serializer_class = ConcurrencyLimitOutputSerializer
+    write_permission = "limits.manage_limits"
 
     @extend_schema(responses=ConcurrencyLimitOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -78,6 +80,8 @@ class ConcurrencyLimitListView(PagedView):
 
 
 class _OneLimitView(ApiView):
+    write_permission = "limits.manage_limits"
+
     def find(self, **kwargs) -> ConcurrencyLimit:
         """The limit the URL names; ObjectNotFound (a 404) when there is none."""
         raise NotImplementedError

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from runs.api.pagination import KeysetPagination
 from runs.api.parsers import DepthLimitedJSONParser
 from runs.exceptions import ObjectNotFound
-from runs.selectors import FilterError
+from runs.selectors import FilterError, run_sort
 
 
 class ApiView(APIView):
@@ -46,9 +46,23 @@ class PagedView(ApiView):
     keyset_ordering: tuple[str, ...] = ("-created", "-id")
     serializer_class: type[serializers.Serializer]
 
-    def page(self, request: Request, queryset) -> Response:
-        """The page of ``queryset`` the request asks for, serialized."""
+    def page(self, request: Request, queryset, ordering: tuple[str, ...] | None = None) -> Response:
+        """The page of ``queryset`` the request asks for, serialized; sorted by ``ordering``, or
+        the view's ``keyset_ordering``."""
         paginator = self.pagination_class()
-        items = paginator.paginate_queryset(queryset, request, view=self)
+        items = paginator.paginate_queryset(
+            queryset, request, view=self, ordering=ordering or self.keyset_ordering
+        )
         data = self.serializer_class(items, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
+
+    def sorted_page(self, request: Request, queryset) -> Response:
+        """A run list's page in the order ``?sort=`` names (runs.selectors.RUN_SORTS)."""
+        sort = request.query_params.get("sort")
+        if sort and "\x00" in sort:
+            raise ValidationError({"sort": ["A sort cannot contain a NUL character."]})
+        try:
+            queryset, ordering = run_sort(queryset, sort)
+        except FilterError as exc:
+            raise ValidationError({name: [text] for name, text in exc.errors.items()}) from None
+        return self.page(request, queryset, ordering)

@@ -1,18 +1,60 @@
 """Query-string filters of the list endpoints: what each accepts, and its OpenAPI description.
 
 Values are handed to :mod:`runs.selectors`, which raises FilterError for values it cannot use;
-the views turn that into a 400 naming the parameter.
+the views turn that into a 400 naming the parameter. An empty value (``?until=``) is the same
+as leaving the parameter out, as in an HTML form; each schema below says exactly what passes.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
-from runs.selectors import STATE_TYPE_NAMES, FilterError
+from runs.selectors import RUN_SORTS, STATE_TYPE_NAMES, FilterError
+from runs.selectors.filters import MAX_FILTER_SECONDS, MAX_LEVEL
 
 _STATES = ", ".join(STATE_TYPE_NAMES)
+#: The level names parse_level knows (logging's), and the numbers it takes: 1 to 6 ASCII digits
+#: (leading zeros included) worth 0 to MAX_LEVEL (32767; the pattern spells it out).
+_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "NOTSET")
+_LEVEL_NUMBER = (
+    "0{0,2}[0-9]{1,4}|0?(?:[12][0-9]{4}|3[01][0-9]{3}|32[0-6][0-9]{2}|327[0-5][0-9]|3276[0-7])"
+)
+
+#: An empty value (``?until=``) is the same as leaving the parameter out.
+EMPTY = {"type": "string", "maxLength": 0}
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+def _words(words) -> str:
+    return "|".join(_any_case(word) for word in words)
+
+
+def _optional(schema: dict) -> dict:
+    """``schema``, or an empty value meaning "no filter"."""
+    return {"anyOf": [schema, EMPTY]}
+
+
+#: Comma-separated state types in any case; spaces around them and empty items are ignored.
+_STATE_ITEM = rf"\s*(?:{_words(STATE_TYPE_NAMES)})?\s*"
+STATE_TYPES_SCHEMA = {"type": "string", "pattern": rf"^{_STATE_ITEM}(?:,{_STATE_ITEM})*$"}
+#: A level name in any case, or a number; spaces around it are ignored; empty means no filter.
+LEVEL_SCHEMA = {
+    "type": "string",
+    "pattern": rf"^(?:\s*(?:{_words(_LEVEL_NAMES)}|{_LEVEL_NUMBER})\s*)?$",
+}
+TIME_SCHEMA = _optional(
+    {
+        "anyOf": [
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "format": "date"},
+        ]
+    }
+)
+UUID_SCHEMA = _optional({"type": "string", "format": "uuid"})
 
 
 def _param(name: str, description: str, type_=str) -> OpenApiParameter:
@@ -21,28 +63,62 @@ def _param(name: str, description: str, type_=str) -> OpenApiParameter:
     )
 
 
-STATE_TYPE = _param("state", f"State types, comma-separated ({_STATES}); alias `state_type`.")
-STATE_TYPE_ALIAS = _param("state_type", "Same as `state`.")
+STATE_TYPE = _param(
+    "state",
+    f"State types, comma-separated, any case ({_STATES}); alias `state_type`.",
+    STATE_TYPES_SCHEMA,
+)
+STATE_TYPE_ALIAS = _param("state_type", "Same as `state`.", STATE_TYPES_SCHEMA)
 STATE_NAME = _param("state_name", "State names, comma-separated (e.g. `Cached,Retrying`).")
 TAG = _param("tag", "Only runs carrying this tag.")
-SINCE = _param("since", "Created at or after this time (ISO 8601).", OpenApiTypes.DATETIME)
-UNTIL = _param("until", "Created before this time (ISO 8601).", OpenApiTypes.DATETIME)
+SINCE = _param(
+    "since", "Created at or after this time (ISO 8601; a date means its midnight UTC).", TIME_SCHEMA
+)
+UNTIL = _param(
+    "until", "Created before this time (ISO 8601; a date means its midnight UTC).", TIME_SCHEMA
+)
 SEARCH = _param("search", "Part of the run's name, any case.")
 FLOW = _param("flow", "Name of the flow.")
 PARENT = _param(
-    "parent",
-    "Id of the task run (or of its flow run) a subflow was called from.",
-    OpenApiTypes.UUID,
+    "parent", "Id of the task run (or of its flow run) a subflow was called from.", UUID_SCHEMA
 )
-FLOW_RUN = _param("flow_run", "Id of the flow run.", OpenApiTypes.UUID)
-TASK_RUN = _param("task_run", "Id of the task run.", OpenApiTypes.UUID)
+FLOW_RUN = _param("flow_run", "Id of the flow run.", UUID_SCHEMA)
+TASK_RUN = _param("task_run", "Id of the task run.", UUID_SCHEMA)
 TASK = _param("task", "Name of the task; alias `task_name`.")
 TASK_ALIAS = _param("task_name", "Same as `task`.")
 LEVEL = _param(
     "level",
-    "Lowest level shown: a name (DEBUG, INFO, WARNING, ERROR, CRITICAL) or a number from 0 to "
-    "32767.",
+    "Lowest level shown: a name (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case) or a number "
+    f"from 0 to {MAX_LEVEL}.",
+    LEVEL_SCHEMA,
 )
+
+RETRIED = _param(
+    "retried",
+    "`true`: only runs that ran more than once (retried); `false`: only the others. Also "
+    "yes/no, 1/0, on/off, any case.",
+    _optional(
+        {
+            "type": "string",
+            "pattern": rf"^\s*(?:{_words(['true', 'false', 'yes', 'no', '1', '0', 'on', 'off'])})\s*$",
+        }
+    ),
+)
+_SECONDS = _optional({"type": "number", "minimum": 0, "maximum": MAX_FILTER_SECONDS})
+MIN_DURATION = _param(
+    "min_duration", "Only runs that ended and took at least this many seconds.", _SECONDS
+)
+MAX_DURATION = _param(
+    "max_duration", "Only runs that ended and took at most this many seconds.", _SECONDS
+)
+MESSAGE = _param("message", "Part of the current state's message, any case.")
+SORT = _param(
+    "sort",
+    "Order of the list: `-created` (newest first, the default), `created`, `-duration` "
+    "(longest first; runs not ended last), `duration`, `-runs` (most attempts first), `runs`.",
+    _optional({"type": "string", "enum": list(RUN_SORTS)}),
+)
+RUN_FILTERS = [RETRIED, MIN_DURATION, MAX_DURATION, MESSAGE, SORT]
 
 FLOW_RUN_FILTERS = [
     FLOW,
@@ -54,6 +130,7 @@ FLOW_RUN_FILTERS = [
     UNTIL,
     PARENT,
     SEARCH,
+    *RUN_FILTERS,
 ]
 TASK_RUN_FILTERS = [
     FLOW_RUN,
@@ -66,12 +143,20 @@ TASK_RUN_FILTERS = [
     SINCE,
     UNTIL,
     SEARCH,
+    *RUN_FILTERS,
 ]
-LOG_FILTERS = [LEVEL]
-ALL_LOG_FILTERS = [FLOW_RUN, TASK_RUN, LEVEL]
+LOG_SEARCH = _param("search", "Part of the message, any case.")
+LOG_FILTERS = [LEVEL, LOG_SEARCH]
+ALL_LOG_FILTERS = [FLOW_RUN, TASK_RUN, LEVEL, LOG_SEARCH]
 
 
 #: Selector keyword -> the query parameters that set it, first one preferred.
+SHARED_RUN_PARAMS = {
+    "retried": ("retried",),
+    "min_duration": ("min_duration",),
+    "max_duration": ("max_duration",),
+    "message": ("message",),
+}
 FLOW_RUN_PARAMS = {
     "flow": ("flow",),
     "state_type": ("state", "state_type"),
@@ -81,6 +166,7 @@ FLOW_RUN_PARAMS = {
     "until": ("until",),
     "parent": ("parent",),
     "search": ("search",),
+    **SHARED_RUN_PARAMS,
 }
 TASK_RUN_PARAMS = {
     "flow_run": ("flow_run",),
@@ -91,8 +177,11 @@ TASK_RUN_PARAMS = {
     "since": ("since",),
     "until": ("until",),
     "search": ("search",),
+    **SHARED_RUN_PARAMS,
 }
-LOG_PARAMS = {"flow_run": ("flow_run",), "task_run": ("task_run",), "level": ("level",)}
+#: A run's lines (``logs_for``): the filters the run pages and their download use too.
+RUN_LOG_PARAMS = {"level": ("level",), "search": ("search",)}
+LOG_PARAMS = {"flow_run": ("flow_run",), "task_run": ("task_run",), **RUN_LOG_PARAMS}
 
 
 def select(selector, spec: dict[str, tuple[str, ...]], params, **fixed):

@@ -17,6 +17,10 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from runs.selectors.filters import FilterError
 from runs.selectors.paging import keyset_page
 
+#: Cursors are unpadded URL-safe base64 (runs.selectors.paging); which ones are valid only the
+#: server that issued them knows.
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"
+
 
 class KeysetPagination(BasePagination):
     """Cursor pages over indexed columns; see the module docstring."""
@@ -66,8 +70,8 @@ class KeysetPagination(BasePagination):
             )
         return offset
 
-    def paginate_queryset(self, queryset, request, view=None):  # noqa: D102
-        ordering = getattr(view, "keyset_ordering", ("-created", "-id"))
+    def paginate_queryset(self, queryset, request, view=None, ordering=None):  # noqa: D102
+        ordering = ordering or getattr(view, "keyset_ordering", ("-created", "-id"))
         size = self.page_size_for(request)
         offset = self.offset_for(request)
         cursor = request.query_params.get(self.cursor_query_param) or None
@@ -128,8 +132,9 @@ class KeysetPagination(BasePagination):
                 "name": self.cursor_query_param,
                 "required": False,
                 "in": "query",
-                "description": "Opaque cursor from a `next` or `previous` link.",
-                "schema": {"type": "string"},
+                "description": "Opaque cursor from a `next` or `previous` link; empty for the "
+                "first page.",
+                "schema": {"type": "string", "pattern": CURSOR_PATTERN},
             },
             {
                 "name": self.page_size_query_param,

@@ -40,6 +40,7 @@ def add_error_responses(result, generator, request, public):
                 and not path.startswith("/api/schema")
             ):
                 responses.setdefault("401", _DETAIL)
+                responses.setdefault("403", _DETAIL)  # the user's role lacks the permission
             if "requestBody" in operation or parameters:
                 responses.setdefault("400", _FIELDS)
             if "requestBody" in operation:

@@ -154,6 +154,7 @@ class FlowRunSerializer(serializers.ModelSerializer):
             "start_time",
             "end_time",
             "parent_task_run",
+            "rerun_of",
             "url",
         ]
         read_only_fields = fields
@@ -183,18 +184,33 @@ class FlowRunDetailSerializer(FlowRunSerializer):
         return f"{url}?flow_run={run.id}"
 
 
-class FlowRunStartSerializer(serializers.Serializer):
-    """``POST /api/flow-runs/``: a registered flow's name and its parameters."""
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+        # Not only spaces (they are trimmed), and no NUL character.
+        "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+        "description": "Name of a registered flow (GET /api/flows/).",
+    }
+)
+class _FlowNameField(serializers.CharField):
+    """A flow's name: text with something besides spaces, and no NUL character."""
 
-    flow = serializers.CharField(max_length=200)
-    parameters = serializers.DictField(
-        child=serializers.JSONField(allow_null=True), required=False, default=dict
-    )
-
-    def validate_flow(self, value: str) -> str:  # noqa: D102
+    def to_internal_value(self, data) -> str:  # noqa: D102
+        value = super().to_internal_value(data)
         if "\x00" in value:
             raise serializers.ValidationError("The flow name contains a NUL character.")
         return value
+
+
+class FlowRunStartSerializer(serializers.Serializer):
+    """``POST /api/flow-runs/``: a registered flow's name and its parameters."""
+
+    flow = _FlowNameField(max_length=200)
+    parameters = serializers.DictField(
+        child=serializers.JSONField(allow_null=True), required=False, default=dict
+    )
 
     def validate_parameters(self, value: dict) -> dict:  # noqa: D102
         if _has_nul(value):

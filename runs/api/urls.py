@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-flow-run-cancel",
     ),
     path(
+        "flow-runs/<str:flow_run_id>/rerun/",
+        views.FlowRunRerunView.as_view(),
+        name="api-flow-run-rerun",
+    ),
+    path(
         "flow-runs/<str:flow_run_id>/states/",
         views.FlowRunStatesView.as_view(),
         name="api-flow-run-states",

@@ -2,7 +2,9 @@
 
 Thin views over :mod:`runs.selectors` (reading: a run's log lines are ``logs_for``, the same
 lines the dashboard shows) and :mod:`runs.services.flow_runs` (starting, cancelling). Unknown ids are a 404 ``{"detail"}``; bad filters and bodies a 400 naming the
-field. Authentication is the project's default (token, session; anonymous gets 401).
+field. Authentication is the project's default (token, session; anonymous gets 401); reading
+needs the Viewer role, starting and cancelling the Operator role (``write_permission``, see
+runs.api.permissions).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rest_framework.response import Response
 from runs import registry, selectors
 from runs.api import filters
 from runs.api.base import ApiView, PagedView
+from runs.api.parsers import DepthLimitedJSONParser
 from runs.api.serializers import (
     FlowRunDetailSerializer,
     FlowRunSerializer,
@@ -77,6 +80,9 @@ class FlowRunListView(PagedView):
     """List flow runs, or start a registered flow."""
 
     serializer_class = FlowRunSerializer
+    write_permission = "runs.operate_flows"
+    # JSON only: a form field cannot carry the ``parameters`` object.
+    parser_classes = [DepthLimitedJSONParser]
 
     @extend_schema(parameters=filters.FLOW_RUN_FILTERS, responses=FlowRunSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -84,7 +90,7 @@ class FlowRunListView(PagedView):
         queryset = filters.select(
             selectors.flow_runs, filters.FLOW_RUN_PARAMS, request.query_params
         )
-        return self.page(request, queryset)
+        return self.sorted_page(request, queryset)
 
     @extend_schema(request=FlowRunStartSerializer, responses={201: FlowRunSerializer})
     def post(self, request: Request) -> Response:
@@ -124,6 +130,8 @@ class FlowRunDetailView(ApiView):
 class FlowRunCancelView(ApiView):
     """Cancel a flow run."""
 
+    write_permission = "runs.operate_flows"
+
     @extend_schema(
         request=None,
         parameters=[_run_id("flow_run_id")],
@@ -139,6 +147,36 @@ class FlowRunCancelView(ApiView):
         except FlowRunError as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response(FlowRunSerializer(run, context={"request": request}).data)
+
+
+class FlowRunRerunView(ApiView):
+    """Run a finished flow run's flow again with the same parameters."""
+
+    write_permission = "runs.operate_flows"
+
+    @extend_schema(
+        request=None,
+        parameters=[_run_id("flow_run_id")],
+        responses={201: FlowRunSerializer, 409: _CONFLICT},
+    )
+    def post(self, request: Request, flow_run_id: str) -> Response:
+        """Start a new flow run of the same flow and parameters, linked by ``rerun_of``: 201
+        with it; 409 when the run has not finished or its flow is not registered."""
+        from runs.services.flow_runs import FlowRunError, rerun_flow_run
+
+        run = selectors.get_flow_run(flow_run_id)
+        try:
+            new = rerun_flow_run(flow_run_id=run.id)
+        except (FlowRunError, registry.UnknownFlow, registry.RegistrationError) as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        except ParameterError as error:
+            message = "; ".join(f"{name}: {text}" for name, text in error.errors.items())
+            return Response(
+                {"detail": f"The recorded parameters no longer fit the flow: {message}"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        data = FlowRunSerializer(new, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
 
 
 class FlowRunStatesView(PagedView):
@@ -164,11 +202,14 @@ class FlowRunLogsView(PagedView):
         responses=LogSerializer(many=True),
     )
     def get(self, request: Request, flow_run_id: str) -> Response:
-        """Log lines, oldest first; ``level`` keeps that level and above."""
+        """Log lines, oldest first; ``level`` keeps that level and above, ``search`` lines
+        whose message contains it."""
         run = selectors.get_flow_run(flow_run_id)
-        spec = {"level": filters.LOG_PARAMS["level"]}
         return self.page(
-            request, filters.select(selectors.logs_for, spec, request.query_params, run=run)
+            request,
+            filters.select(
+                selectors.logs_for, filters.RUN_LOG_PARAMS, request.query_params, run=run
+            ),
         )
 
 
@@ -186,7 +227,7 @@ class TaskRunListView(PagedView):
         queryset = filters.select(
             selectors.task_runs, filters.TASK_RUN_PARAMS, request.query_params
         )
-        return self.page(request, queryset)
+        return self.sorted_page(request, queryset)
 
 
 class TaskRunDetailView(ApiView):
@@ -222,11 +263,14 @@ class TaskRunLogsView(PagedView):
         responses=LogSerializer(many=True),
     )
     def get(self, request: Request, task_run_id: str) -> Response:
-        """Log lines, oldest first; ``level`` keeps that level and above."""
+        """Log lines, oldest first; ``level`` keeps that level and above, ``search`` lines
+        whose message contains it."""
         run = selectors.get_task_run(task_run_id)
-        spec = {"level": filters.LOG_PARAMS["level"]}
         return self.page(
-            request, filters.select(selectors.logs_for, spec, request.query_params, run=run)
+            request,
+            filters.select(
+                selectors.logs_for, filters.RUN_LOG_PARAMS, request.query_params, run=run
+            ),
         )
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "runs.cli.up",
     "runs.cli.deploy",
     "runs.cli.tokens",
+    "runs.cli.users",
     "runs.cli.prune",
 ]
 

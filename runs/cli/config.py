@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 from runs import conf
 from runs.cli import CommandError
@@ -39,6 +40,27 @@ def _assignments(tokens: list[str]) -> list[tuple[str, str]]:
     return [_split(" ".join(tokens))]
 
 
+#: Settings whose values are secrets: shown cut (their first characters only).
+SECRET_SETTINGS = frozenset({"RUNS_API_KEY", "RUNS_SECRET_KEY", "RUNS_ADMIN_PASSWORD"})
+#: Settings holding URLs, whose password (if any) is hidden.
+URL_SETTINGS = frozenset({"DATABASE_URL", "CELERY_BROKER_URL", "RUNS_API_URL"})
+
+
+def shown(name: str, value: object) -> object:
+    """``value`` as the terminal may show it: secrets cut, URLs without their password."""
+    if value in (None, ""):
+        return value
+    text = str(value)
+    if name in SECRET_SETTINGS:
+        return f"{text[:4]}… (hidden, {len(text)} characters)"
+    if name in URL_SETTINGS:
+        parts = urlsplit(text)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+            return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
 #: Exit status of a value the runtime would refuse (nothing is saved).
 INVALID_VALUE = 2
 
@@ -63,7 +85,7 @@ def set_settings(args: argparse.Namespace) -> int:
             return INVALID_VALUE
     for name, value in pairs:
         conf.write_profile_value(settings.profile_path, name, value)
-        print(f"Set {name}={safe(value)} in {settings.profile_path}")
+        print(f"Set {name}={safe(shown(name, value))} in {settings.profile_path}")
         if name in settings._environ:
             print(f"Note: {name} is also set in the environment, which takes precedence.")
     return 0
@@ -95,7 +117,7 @@ def view_settings(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         if source == "default" and not args.all:
             continue
-        rows.append([name, value, source])
+        rows.append([name, shown(name, value), source])
     print(f"Profile file: {settings.profile_path}")
     if not rows:
         print("Every setting is at its default (runs config view --all lists them).")

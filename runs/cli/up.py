@@ -23,7 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--web-workers", type=int, default=2, help="web server processes (2)", metavar="N"
     )
     parser.add_argument(
-        "--threads", type=int, default=8, help="threads per web server process (8)", metavar="N"
+        "--threads",
+        type=int,
+        default=32,
+        metavar="N",
+        help="threads per web server process, each taking a connection (32); of these, "
+        "RUNS_WEB_MAX_IN_FLIGHT work on requests at once, the others wait briefly or answer 503",
     )
     parser.set_defaults(handler=up)
 
@@ -89,9 +94,26 @@ def answered_hosts(bind: str) -> list[str] | None:
     return hosts
 
 
+#: Connections one web server process holds open (kept-alive ones included); past this it
+#: stops accepting and new ones wait in the listen backlog.
+WEB_WORKER_CONNECTIONS = 1000
+#: Connections the kernel queues for the web server before refusing more.
+WEB_BACKLOG = 2048
+#: Requests a web worker process serves before it is replaced by a fresh one.
+WEB_MAX_REQUESTS = 5000
+#: Seconds an idle kept-alive connection stays open.
+WEB_KEEPALIVE_SECONDS = 5
+
+
 def web_server_command(args: argparse.Namespace) -> list[str]:
     """gunicorn serving the project (static files through WhiteNoise): ``--web-workers``
-    processes of ``--threads`` threads; a request stuck for 30 s has its worker restarted."""
+    processes of ``--threads`` threads each.
+
+    Every thread takes a connection at once; only RUNS_WEB_MAX_IN_FLIGHT of a process's
+    requests run the views together (runs.admission), the others wait briefly and are answered
+    503 with Retry-After, so an overloaded server refuses quickly instead of queueing
+    connections for half a minute. A worker silent for 30 s is restarted.
+    """
     host = f"[{args.host}]" if ":" in args.host else args.host
     return [
         sys.executable,
@@ -105,7 +127,20 @@ def web_server_command(args: argparse.Namespace) -> list[str]:
         "--threads",
         str(args.threads),
         "--worker-class",
-        "gthread",
+        "runs.web_worker.ThreadWorker",  # gthread, noting when each request was queued
+        "--worker-connections",
+        str(WEB_WORKER_CONNECTIONS),
+        "--backlog",
+        str(WEB_BACKLOG),
+        "--keep-alive",
+        str(WEB_KEEPALIVE_SECONDS),
+        # A worker process is replaced after this many requests (spread so they do not all
+        # go at once): the memory and database connections a burst of load left behind are
+        # given back instead of kept for good.
+        "--max-requests",
+        str(WEB_MAX_REQUESTS),
+        "--max-requests-jitter",
+        str(WEB_MAX_REQUESTS // 10),
         "--timeout",
         "30",
         "--graceful-timeout",

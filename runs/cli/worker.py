@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from runs.cli import CommandError, setup_django
 
@@ -54,11 +55,15 @@ def run_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from project.celery import app
+    from runs.owners import WORKER_QUEUES_ENV
     from runs.registry import RegistrationError, sync_registered_flows
 
     try:
         sync_registered_flows()
     except RegistrationError as exc:
         raise CommandError(str(exc)) from None
-    app.worker_main(worker_argv(args, settings.CELERY_BROKER_URL))
+    argv = worker_argv(args, settings.CELERY_BROKER_URL)
+    # Inherited by the pool processes: their leases say they are this worker's, on these queues.
+    os.environ[WORKER_QUEUES_ENV] = next(a for a in argv if a.startswith("--queues=")).split("=")[1]
+    app.worker_main(argv)
     return 0

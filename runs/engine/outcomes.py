@@ -31,9 +31,10 @@ def failed_state(
 
 def timed_out_state(kind: str, run_name: str, seconds: float) -> State:
     """TimedOut after ``seconds``; its result raises TimeoutError."""
+    span = f"{seconds:g} second" + ("" if seconds == 1 else "s")
     return TimedOut(
-        f"{kind} run exceeded its timeout of {seconds:g} seconds; it was stopped.",
-        data=TimeoutError(f"{kind} run {run_name!r} timed out after {seconds:g} seconds"),
+        f"{kind} run exceeded its timeout of {span}; it was stopped.",
+        data=TimeoutError(f"{kind} run {run_name!r} timed out after {span}"),
     )
 
 

@@ -83,6 +83,7 @@ class FlowRunRecord(RunRecord):
     flow_id: int | None = None
     flow_name: str = ""
     parent_task_run_id: uuid.UUID | None = None
+    rerun_of_id: uuid.UUID | None = None
     cancel_requested: bool = False
     #: Made from its row to be driven by id (a worker, a service): other processes can end it
     #: too, so its final state is looked up in the database (see orchestration.rules).

@@ -121,6 +121,7 @@ def new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, An
         "version": _version(record),
         "created": record.created,
         "parent_task_run_id": record.parent_task_run_id,
+        "rerun_of_id": record.rerun_of_id,
         "expected_start_time": None,
         **columns,
     }

@@ -9,6 +9,7 @@ answer the same question the same way. By subject:
 - :mod:`.flows`: registered flows;
 - :mod:`.cache`: the one definition of a live cache entry, and the entries;
 - :mod:`.timeline`: a flow run's task runs and states in bulk, for its timeline;
+- :mod:`.stats`: runs over time by state, a flow's success rate and duration percentiles;
 - :mod:`.paging`: :func:`keyset_page`, the keyset pages of every list.
 
 Concurrency limits are read in :mod:`limits.selectors`.
@@ -17,12 +18,14 @@ Concurrency limits are read in :mod:`limits.selectors`.
 from __future__ import annotations
 
 from runs.selectors.filters import (
+    RUN_SORTS,
     STATE_TYPE_NAMES,
     FilterError,
     parse_level,
     parse_state_types,
     parse_time,
     parse_uuid,
+    run_sort,
 )
 from runs.selectors.logs import log_lines, log_table, logs, logs_for
 from runs.selectors.paging import Page, keyset_page
@@ -36,6 +39,7 @@ from runs.selectors.runs import (
 )
 
 __all__ = [
+    "RUN_SORTS",
     "STATE_TYPE_NAMES",
     "FilterError",
     "Page",
@@ -51,6 +55,7 @@ __all__ = [
     "parse_state_types",
     "parse_time",
     "parse_uuid",
+    "run_sort",
     "state_history",
     "task_runs",
     "upstream_ids",

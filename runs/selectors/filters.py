@@ -13,7 +13,8 @@ import logging
 import uuid
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import DurationField, ExpressionWrapper, F, Model, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
 from runs.models import STATE_TYPES
@@ -129,6 +130,39 @@ def parse_level(value: Any, *, field_name: str = "level") -> int:
     return number
 
 
+#: The longest duration a filter takes, in seconds (a year): beyond it nothing matches anyway.
+MAX_FILTER_SECONDS = 366 * 24 * 3600
+
+
+def parse_seconds(value: Any, *, field_name: str) -> dt.timedelta:
+    """A duration filter: a number of seconds, 0 or more (``1.5``); FilterError otherwise."""
+    text = str(value).strip()
+    try:
+        seconds = float(text) if text.isascii() else None
+    except ValueError:
+        seconds = None
+    if seconds is None or not 0 <= seconds <= MAX_FILTER_SECONDS:
+        raise FilterError(
+            {
+                field_name: (
+                    f"{text[:50]!r} is not a duration; give a number of seconds from 0 to "
+                    f"{MAX_FILTER_SECONDS}, e.g. 1.5."
+                )
+            }
+        )
+    return dt.timedelta(seconds=seconds)
+
+
+def parse_flag(value: Any, *, field_name: str) -> bool:
+    """A yes/no filter: true/false, yes/no, 1/0, on/off (any case); FilterError otherwise."""
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise FilterError({field_name: f"{text[:50]!r} is not yes or no; use true or false."})
+
+
 class Errors:
     """Collects the FilterErrors of several filters, to report them all at once."""
 
@@ -159,12 +193,91 @@ def time_range(queryset: QuerySet, since: Any, until: Any) -> QuerySet:
             continue
         with errors:
             bounds[name] = parse_time(value, field_name=name)
+    if "since" in bounds and "until" in bounds and bounds["since"] >= bounds["until"]:
+        errors.errors["until"] = (
+            f"Until ({until}) is not after since ({since}), so nothing could match; swap them."
+        )
     errors.raise_any()
     if "since" in bounds:
         queryset = queryset.filter(created__gte=bounds["since"])
     if "until" in bounds:
         queryset = queryset.filter(created__lt=bounds["until"])
     return queryset
+
+
+def run_filters(
+    queryset: QuerySet,
+    *,
+    retried: Any = None,
+    min_duration: Any = None,
+    max_duration: Any = None,
+    message: Any = None,
+) -> QuerySet:
+    """Filters flow runs and task runs share: ``retried`` (run more than once), a duration
+    range in seconds (runs that have ended), ``message`` (part of the state message)."""
+    errors = Errors()
+    if retried not in (None, ""):
+        with errors:
+            if parse_flag(retried, field_name="retried"):
+                queryset = queryset.filter(run_count__gt=1)
+            else:
+                queryset = queryset.filter(run_count__lte=1)
+    bounds = {}
+    for name, value in (("min_duration", min_duration), ("max_duration", max_duration)):
+        if value not in (None, ""):
+            with errors:
+                bounds[name] = parse_seconds(value, field_name=name)
+    if bounds:
+        queryset = with_duration(queryset).filter(end_time__isnull=False)
+        if "min_duration" in bounds:
+            queryset = queryset.filter(duration_key__gte=bounds["min_duration"])
+        if "max_duration" in bounds:
+            queryset = queryset.filter(duration_key__lte=bounds["max_duration"])
+    if message:
+        queryset = queryset.filter(state_message__icontains=message)
+    errors.raise_any()
+    return queryset
+
+
+#: What a run sorts by when its duration is unknown (not started or not ended): below all.
+NO_DURATION = dt.timedelta(microseconds=-1)
+
+
+def with_duration(queryset: QuerySet) -> QuerySet:
+    """``queryset`` with ``duration_key``: end minus start, or NO_DURATION when either is
+    missing (so it can be a keyset sort column: never null)."""
+    if "duration_key" in queryset.query.annotations:
+        return queryset
+    return queryset.annotate(
+        duration_key=Coalesce(
+            ExpressionWrapper(F("end_time") - F("start_time"), output_field=DurationField()),
+            Value(NO_DURATION, output_field=DurationField()),
+        )
+    )
+
+
+#: Sorts of the run lists: query value -> keyset ordering (unique last).
+RUN_SORTS: dict[str, tuple[str, ...]] = {
+    "-created": ("-created", "-id"),
+    "created": ("created", "id"),
+    "-duration": ("-duration_key", "-id"),
+    "duration": ("duration_key", "id"),
+    "-runs": ("-run_count", "-created", "-id"),
+    "runs": ("run_count", "created", "id"),
+}
+
+
+def run_sort(queryset: QuerySet, sort: Any) -> tuple[QuerySet, tuple[str, ...]]:
+    """``queryset`` ready to be sorted by ``sort`` (a key of RUN_SORTS; empty: newest first),
+    and the keyset ordering to page it by."""
+    sort = str(sort or "-created").strip()
+    if sort not in RUN_SORTS:
+        raise FilterError(
+            {"sort": f"Unknown sort {sort[:50]!r}; use one of {', '.join(RUN_SORTS)}."}
+        )
+    if "duration" in sort:
+        queryset = with_duration(queryset)
+    return queryset, RUN_SORTS[sort]
 
 
 def state_filters(queryset: QuerySet, state_type: Any, state_name: Any) -> QuerySet:

@@ -34,3 +34,13 @@ def flow_names() -> list[str]:
 def last_flow_run(flow: Flow) -> FlowRun | None:
     """The newest run of ``flow``, or None."""
     return flow.runs.order_by("-created", "-id").first()
+
+
+def get_flow(name: str) -> Flow:
+    """The flow named ``name``, registered or only run from a script; ObjectNotFound else."""
+    row = Flow.objects.filter(name=name).first()
+    if row is None:
+        raise ObjectNotFound(
+            f"No flow is named {name!r}; the Flows page and the Flow runs list show the known ones."
+        )
+    return row

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.duration import duration_iso_string
 
 from runs.selectors.filters import FilterError
 
@@ -56,17 +57,22 @@ def _decode(cursor: str) -> dict:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return duration_iso_string(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
 
 
 def _fields(queryset: QuerySet, ordering: Sequence[str]) -> list[tuple[str, bool, Any]]:
-    """(name, descending, model field) for each sort column."""
+    """(name, descending, field) for each sort column: a model field, or an annotation of the
+    queryset (its output field reads the cursor's values back)."""
     out = []
     for term in ordering:
         name = term.lstrip("-")
-        out.append((name, term.startswith("-"), queryset.model._meta.get_field(name)))
+        annotation = queryset.query.annotations.get(name)
+        field = annotation.output_field if annotation is not None else None
+        out.append((name, term.startswith("-"), field or queryset.model._meta.get_field(name)))
     return out
 
 
@@ -155,4 +161,4 @@ def _flip(term: str) -> str:
 
 
 def _key(row: Any, columns: Iterable[tuple[str, bool, Any]]) -> list[Any]:
-    return [_jsonable(getattr(row, f.attname)) for _, _, f in columns]
+    return [_jsonable(getattr(row, getattr(f, "attname", None) or name)) for name, _, f in columns]

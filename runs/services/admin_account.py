@@ -6,13 +6,15 @@ import secrets
 
 from runs import conf
 from runs.private_files import private_dir, write_private
+from runs.roles import ADMIN, set_role
 
 ADMIN_USERNAME = "admin"
 PASSWORD_FILE = "admin-password"
 
 
 def ensure_admin_account() -> tuple[str, str | None, bool]:
-    """Create the superuser "admin" unless any superuser exists: (username, password, created).
+    """Create the superuser "admin", in the Admin role, unless any superuser exists:
+    (username, password, created).
 
     The password is RUNS_ADMIN_PASSWORD, or a generated one written to RUNS_HOME/admin-password
     (readable by its owner only). ``password`` is None when no account was created and no
@@ -31,7 +33,8 @@ def ensure_admin_account() -> tuple[str, str | None, bool]:
         password = secrets.token_urlsafe(12)
         private_dir(path.parent)
         write_private(path, (password + "\n").encode(), durable=True)
-    User.objects.create_superuser(ADMIN_USERNAME, email="", password=password)
+    account = User.objects.create_superuser(ADMIN_USERNAME, email="", password=password)
+    set_role(account, ADMIN)  # a superuser has every permission anyway; the group says its role
     return ADMIN_USERNAME, password, True
 
 
@@ -50,4 +53,4 @@ def sign_in_message(username: str, password: str | None, created: bool) -> str:
         )
     if password:
         return f"Sign in as {username!r}; the password is in {path}."
-    return "Sign in with your admin account (add one with `python manage.py createsuperuser`)."
+    return "Sign in with your admin account (add one with `runs user create NAME --role admin`)."

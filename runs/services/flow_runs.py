@@ -26,6 +26,21 @@ class FlowRunNameError(FlowRunError):
     """The flow's ``flow_run_name`` cannot name a run with the parameters given."""
 
 
+def with_defaults(flow: Flow, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the flow's defaults for the parameters not given, in signature order (a
+    direct call records them too)."""
+    ordered: dict[str, Any] = {}
+    for name, param in flow.signature.parameters.items():
+        if name in values:
+            ordered[name] = values[name]
+        elif param.default is not param.empty and param.kind not in (
+            param.VAR_POSITIONAL,
+            param.VAR_KEYWORD,
+        ):
+            ordered[name] = param.default
+    return {**ordered, **values}
+
+
 def run_name_for(flow: Flow, values: dict[str, Any]) -> str:
     """The name of a new run of ``flow`` with parameters ``values`` (coerced; defaults are added
     here): its ``flow_run_name`` filled in, or a random name when it has none.
@@ -37,13 +52,8 @@ def run_name_for(flow: Flow, values: dict[str, Any]) -> str:
     template = flow.flow_run_name
     if template is None:
         return random_run_name()
-    defaults = {
-        name: param.default
-        for name, param in flow.signature.parameters.items()
-        if param.default is not param.empty
-    }
     try:
-        return format_run_name(template, {**defaults, **values}, kind="flow", owner=flow.name)
+        return format_run_name(template, with_defaults(flow, values), kind="flow", owner=flow.name)
     except (TypeError, ValueError) as exc:
         raise FlowRunNameError(f"The run could not be named: {exc}") from None
     except Exception as exc:  # the user's name function failed
@@ -53,7 +63,12 @@ def run_name_for(flow: Flow, values: dict[str, Any]) -> str:
         ) from None
 
 
-def start_flow_run(*, flow_name: str, parameters: dict[str, Any] | None = None) -> FlowRun:
+def start_flow_run(
+    *,
+    flow_name: str,
+    parameters: dict[str, Any] | None = None,
+    rerun_of: uuid.UUID | None = None,
+) -> FlowRun:
     """Create a SCHEDULED run of a registered flow and send it to a worker.
 
     The parameters are checked and coerced by the rules of direct calls (runs.parameters) and
@@ -71,13 +86,38 @@ def start_flow_run(*, flow_name: str, parameters: dict[str, Any] | None = None) 
         name=run_name_for(flow, values),
         flow_id=row.id,
         flow_name=row.name,
-        parameters=jsonable_parameters(values),
+        parameters=jsonable_parameters(with_defaults(flow, values)),
         sync=True,
         version=flow.version,
+        rerun_of_id=rerun_of,
     )
     propose_state(record, Scheduled("Waiting for a worker."))
     send(RUN_FLOW_RUN, [str(record.id), parameters or {}])
     return FlowRun.objects.select_related("flow").get(id=record.id)
+
+
+def rerun_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
+    """Start the flow of a finished flow run again with the same parameters: a new flow run
+    linked to the first (``rerun_of``), whose task runs all run anew.
+
+    Raises ObjectNotFound for an unknown id, FlowRunError for a run that has not finished or
+    whose flow is not registered (a script's flow: run the script again), and the errors of
+    :func:`start_flow_run` when the recorded parameters no longer fit the flow.
+    """
+    run = FlowRun.objects.select_related("flow").filter(id=flow_run_id).first()
+    if run is None:
+        raise ObjectNotFound(f"No flow run has id {flow_run_id}.")
+    if not run.is_final:
+        raise FlowRunError(
+            f"Flow run {run.name!r} is still {run.state_name}; re-run it once it has finished, "
+            "or cancel it first."
+        )
+    if not run.flow.entrypoint:
+        raise FlowRunError(
+            f"Flow {run.flow.name!r} is not registered, so no worker can start it; run the script "
+            f"that calls it again, or register it with `runs deploy MODULE:FUNCTION`."
+        )
+    return start_flow_run(flow_name=run.flow.name, parameters=run.parameters, rerun_of=run.id)
 
 
 def cancel_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:

@@ -8,9 +8,29 @@ import logging
 from django import template
 from django.utils.html import format_html
 
+from runs import conf
 from runs.badges import badge_for
 
 register = template.Library()
+
+
+@register.simple_tag
+def poll(url: str, live: bool):
+    """The HTMX attributes that refresh an element from ``url``: often while something on it
+    runs (RUNS_DASHBOARD_POLL_SECONDS), seldom when idle (RUNS_DASHBOARD_IDLE_POLL_SECONDS),
+    never in a hidden tab, and at once when the tab is shown again."""
+    seconds = (
+        conf.settings.RUNS_DASHBOARD_POLL_SECONDS
+        if live
+        else conf.settings.RUNS_DASHBOARD_IDLE_POLL_SECONDS
+    )
+    return format_html(
+        'hx-get="{}" hx-trigger="every {}ms [!document.hidden], '
+        'visibilitychange[!document.hidden] from:document" hx-swap="outerHTML" data-poll="{}"',
+        url,
+        round(seconds * 1000),
+        "live" if live else "idle",
+    )
 
 
 @register.simple_tag
@@ -72,6 +92,12 @@ def pairs(mapping) -> list[tuple]:
     return list(mapping.items()) if isinstance(mapping, dict) else []
 
 
+@register.filter
+def item(mapping, key) -> str:
+    """``mapping[key]``, or "" when it is missing: ``{{ errors|item:name }}``."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters changed (None or "" removes them)."""
@@ -82,3 +108,39 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, label: str, key: str, css: str = ""):
+    """A column header that sorts the list by ``key`` (a RUN_SORTS name without its sign):
+    newest/longest/most first on the first click, the other way on the next; the cursor is
+    dropped, since a page of one order means nothing in another."""
+    current = context["request"].GET.get("sort") or "-created"
+    active = current.lstrip("-") == key
+    descending = current.startswith("-")
+    target = (key if descending else f"-{key}") if active else f"-{key}"
+    arrow = (" ▼" if descending else " ▲") if active else ""
+    aria = ("descending" if descending else "ascending") if active else "none"
+    return format_html(
+        '<th scope="col" class="{}" aria-sort="{}"><a class="sort-link" href="{}">{}{}</a></th>',
+        css,
+        aria,
+        query_with(context, sort=target, cursor=None),
+        label,
+        arrow,
+    )
+
+
+@register.filter
+def ago(moment) -> str:
+    """How long ago ``moment`` was, to the second when recent: "4 s ago", "3 min ago"."""
+    if not moment:
+        return "—"
+    seconds = max((dt.datetime.now(dt.UTC) - moment).total_seconds(), 0)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,9 +11,10 @@ from django.views.decorators.http import require_POST
 from runs.selectors import cache as cache_selectors
 from runs.services import cache as cache_service
 from runs.views.common import render_page
+from runs.views.permissions import can_operate, can_view
 
 
-@login_required
+@can_view
 def cache_list(request: HttpRequest) -> HttpResponse:
     """Cache entries (task, key, created, expires, size) matching ``?q=``."""
     search = request.GET.get("q", "").strip()
@@ -33,7 +33,7 @@ def _back(request: HttpRequest):
     return redirect("cache")
 
 
-@login_required
+@can_operate
 @require_POST
 def cache_expire(request: HttpRequest) -> HttpResponse:
     """Expire one cache key now: the next run with that key runs its task."""
@@ -48,7 +48,7 @@ def cache_expire(request: HttpRequest) -> HttpResponse:
     return _back(request)
 
 
-@login_required
+@can_operate
 @require_POST
 def cache_expire_task(request: HttpRequest) -> HttpResponse:
     """Expire every cache entry a task wrote."""

@@ -8,11 +8,28 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from runs import selectors
 from runs.badges import STATE_NAME_CHOICES, STATE_TYPE_CHOICES
 from runs.selectors import FilterError
 from runs.states import now
 
 PAGE_SIZE = 50
+
+#: The filter fields every list form shows, each with its error beside it.
+FILTER_FIELDS = (
+    "state",
+    "tag",
+    "range",
+    "since",
+    "until",
+    "retried",
+    "min_duration",
+    "max_duration",
+    "message",
+    "q",
+)
+#: Filters the selectors read under the same name (they check the values).
+PASSED_AS_IS = ("retried", "min_duration", "max_duration", "message")
 
 #: Quick time ranges of the list filters: query value -> (label, length).
 RANGES: dict[str, tuple[str, dt.timedelta]] = {
@@ -60,10 +77,7 @@ def state_filter(value: str) -> dict[str, str]:
 def list_filters(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
     """(selector keyword arguments, values to show in the form, errors by field) from the query."""
     query = request.GET
-    shown = {
-        key: query.get(key, "").strip()
-        for key in ("state", "tag", "q", "range", "since", "until", *extra)
-    }
+    shown = {key: query.get(key, "").strip() for key in (*FILTER_FIELDS, "sort", *extra)}
     kwargs: dict[str, Any] = {}
     errors: dict[str, str] = {}
     if shown["state"]:
@@ -80,7 +94,7 @@ def list_filters(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> tuple[
             kwargs["since"] = now() - RANGES[shown["range"]][1]
         else:
             errors["range"] = f"Unknown range {shown['range']!r}; choose one from the list."
-    for name in ("since", "until"):
+    for name in ("since", "until", *PASSED_AS_IS):
         if shown[name]:
             kwargs[name] = shown[name]
     for name in extra:
@@ -89,13 +103,27 @@ def list_filters(request: HttpRequest, *, extra: tuple[str, ...] = ()) -> tuple[
     return kwargs, shown, errors
 
 
-def filter_choices() -> dict[str, Any]:
-    """Options of the state and range selects."""
+def filter_choices(*fields: str) -> dict[str, Any]:
+    """Options of the state and range selects, and the form's fields (``fields`` first)."""
     return {
+        "filter_fields": (*fields, *FILTER_FIELDS),
         "state_types": STATE_TYPE_CHOICES,
         "state_names": STATE_NAME_CHOICES,
         "ranges": [(key, label) for key, (label, _) in RANGES.items()],
     }
+
+
+def sorted_page(request: HttpRequest, queryset, sort: str):
+    """The page of ``queryset`` the query's cursor names, sorted by ``sort`` (RUN_SORTS)."""
+    queryset, ordering = selectors.run_sort(queryset, sort)
+    return selectors.keyset_page(
+        queryset, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE, ordering=ordering
+    )
+
+
+def is_filtered(shown: dict) -> bool:
+    """Whether any filter (not the sort) is set."""
+    return any(value for key, value in shown.items() if key != "sort")
 
 
 def is_live(request: HttpRequest, page: Any) -> bool:

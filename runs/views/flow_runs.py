@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -12,41 +11,51 @@ from django.views.decorators.http import require_POST
 
 from runs import selectors
 from runs.exceptions import ObjectNotFound
+from runs.parameters import ParameterError
+from runs.registry import RegistrationError, UnknownFlow
 from runs.selectors import FilterError
 from runs.selectors import flows as flow_selectors
 from runs.selectors import runs as run_selectors
-from runs.services.flow_runs import FlowRunError, cancel_flow_run
+from runs.services.flow_runs import FlowRunError, cancel_flow_run, rerun_flow_run
 from runs.timeline import build_timeline
-from runs.views.common import PAGE_SIZE, filter_choices, is_live, list_filters, render_page
+from runs.views.common import (
+    filter_choices,
+    is_filtered,
+    is_live,
+    list_filters,
+    render_page,
+    sorted_page,
+)
 from runs.views.logs import logs_context, logs_fragment
+from runs.views.permissions import can_operate, can_view
 
 TASK_RUNS_SHOWN = 100
 LINKS_SHOWN = 200
 
 
-@login_required
+@can_view
 def flow_run_list(request: HttpRequest) -> HttpResponse:
     """Flow runs, newest first; every filter lives in the query string."""
     kwargs, shown, errors = list_filters(request, extra=("flow",))
     page = None
     if not errors:
         try:
-            page = selectors.keyset_page(
-                selectors.flow_runs(**kwargs),
-                cursor=request.GET.get("cursor") or None,
-                size=PAGE_SIZE,
-            )
+            page = sorted_page(request, selectors.flow_runs(**kwargs), shown["sort"])
         except FilterError as exc:
             errors.update(exc.errors)
+    if page:
+        summary = run_selectors.task_state_summary([run.id for run in page.items])
+        for run in page.items:
+            run.task_problems = summary.get(run.id, [])
     live = is_live(request, page)
     context = {
         "page": page,
         "live": live,
         "filters": shown,
         "errors": errors,
-        **filter_choices(),
+        **filter_choices("flow"),
         "flows": flow_selectors.flow_names(),
-        "filtered": any(shown.values()),
+        "filtered": is_filtered(shown),
         "has_flows": flow_selectors.any_registered_flows(),
     }
     return render_page(
@@ -58,14 +67,18 @@ def flow_run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@can_view
 def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
     """One flow run; ``?fragment=live`` gives only the part that polls while it is unfinished."""
     try:
         run = selectors.get_flow_run(flow_run_id)
     except ObjectNotFound as exc:
         raise Http404(str(exc)) from None
-    context = {"run": run, **logs_context(request, run)}
+    context = {
+        "run": run,
+        "task_problems": run_selectors.task_state_summary([run.id]).get(run.id, []),
+        **logs_context(request, run),
+    }
     response = logs_fragment(request, "runs/flow_run.html", context)
     if response is not None:
         return response
@@ -78,7 +91,11 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
 
     prefix = context["task_run_prefix"]
     timeline = build_timeline(
-        run, expand=expand, run_url=lambda rid: f"{prefix}{rid}/", expand_url=expand_url
+        run,
+        expand=expand,
+        page=request.GET.get("rows"),
+        run_url=lambda rid: f"{prefix}{rid}/",
+        expand_url=expand_url,
     )
     task_runs = run_selectors.task_runs_of(run, limit=TASK_RUNS_SHOWN, summary=True)
     query = request.GET.copy()
@@ -102,7 +119,7 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
     return render_page(request, "runs/flow_run.html", context)
 
 
-@login_required
+@can_operate
 @require_POST
 def flow_run_cancel(request: HttpRequest, flow_run_id) -> HttpResponse:
     """Cancel a scheduled, pending or running flow run, then show its page again."""
@@ -114,4 +131,28 @@ def flow_run_cancel(request: HttpRequest, flow_run_id) -> HttpResponse:
         messages.info(request, str(exc))
     else:
         messages.success(request, f"Cancelled flow run {run.name!r}.")
+    return redirect("flow-run", flow_run_id=flow_run_id)
+
+
+@can_operate
+@require_POST
+def flow_run_rerun(request: HttpRequest, flow_run_id) -> HttpResponse:
+    """Run a finished flow run's flow again with its parameters ("Retry failed"), then open the
+    new run's page; what stops it is said on the first run's page."""
+    try:
+        new = rerun_flow_run(flow_run_id=flow_run_id)
+    except ObjectNotFound as exc:
+        raise Http404(str(exc)) from None
+    except (FlowRunError, UnknownFlow, RegistrationError) as exc:
+        messages.error(request, str(exc))
+    except ParameterError as exc:
+        problems = "; ".join(f"{name}: {text}" for name, text in exc.errors.items())
+        messages.error(
+            request,
+            f"The recorded parameters no longer fit the flow ({problems}); use Run again to "
+            "change them.",
+        )
+    else:
+        messages.success(request, f"Started {new.name!r}, a re-run of this flow run's flow.")
+        return redirect("flow-run", flow_run_id=new.id)
     return redirect("flow-run", flow_run_id=flow_run_id)

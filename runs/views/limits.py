@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
@@ -11,13 +10,16 @@ from django.views.decorators.http import require_http_methods
 from limits import selectors as limit_selectors
 from limits import services as limit_services
 from limits.services import LimitError
+from runs import roles
 from runs.exceptions import ObjectNotFound
 from runs.forms import LimitForm
 from runs.views.common import render_page
+from runs.views.permissions import can_manage_limits, can_view, requires
 
 
-def _usage(limit) -> dict:
-    active = len(limit_selectors.active_slots(limit))
+def _usage(limit, holders: list | None = None) -> dict:
+    """The limit's usage bar; from ``holders`` when the page shows them too (one read)."""
+    active = len(limit_selectors.active_slots(limit) if holders is None else holders)
     if limit.concurrency_limit:
         percent = min(100, round(100 * active / limit.concurrency_limit))
     else:
@@ -37,7 +39,7 @@ def _get(limit_id):
         raise Http404(str(exc)) from None
 
 
-@login_required
+@requires(roles.VIEW, writes=roles.MANAGE_LIMITS)
 @require_http_methods(["GET", "POST"])
 def limit_list(request: HttpRequest) -> HttpResponse:
     """Every limit with a usage bar, and the create form (errors shown beside the fields)."""
@@ -57,7 +59,7 @@ def limit_list(request: HttpRequest) -> HttpResponse:
             )
             return redirect("limits")
     limits = [_usage(limit) for limit in limit_selectors.list_limits()]
-    context = {"limits": limits, "form": form}
+    context = {"limits": limits, "form": form, "live": any(u["active"] for u in limits)}
     if request.method == "POST" and getattr(request, "htmx", False):
         return render_page(
             request,
@@ -71,14 +73,14 @@ def limit_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@can_view
 def limit_detail(request: HttpRequest, limit_id) -> HttpResponse:
     """A limit's holders (task runs with a slot) and waiters (task runs in line for one)."""
     limit = _get(limit_id)
     holders = list(limit_selectors.holders(limit))
     waiters = list(limit_selectors.waiters(limit))
     context = {
-        "usage": _usage(limit),
+        "usage": _usage(limit, holders),
         "limit": limit,
         "holders": holders,
         "waiters": waiters,
@@ -91,7 +93,7 @@ def limit_detail(request: HttpRequest, limit_id) -> HttpResponse:
     return render_page(request, "runs/limit.html", context)
 
 
-@login_required
+@can_manage_limits
 @require_http_methods(["GET", "POST"])
 def limit_edit(request: HttpRequest, limit_id) -> HttpResponse:
     """Change a limit's tag or number."""
@@ -117,7 +119,7 @@ def limit_edit(request: HttpRequest, limit_id) -> HttpResponse:
     )
 
 
-@login_required
+@can_manage_limits
 @require_http_methods(["GET", "POST"])
 def limit_delete(request: HttpRequest, limit_id) -> HttpResponse:
     """Ask, then delete: the tag becomes unlimited and waiting runs go on."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from runs.badges import badge_for
+from runs.charts import runs_chart
 from runs.selectors import flows as flow_selectors
 from runs.selectors import runs as run_selectors
 from runs.states import STATE_NAMES, now
 from runs.views.common import render_page
+from runs.views.permissions import can_view
 
 WINDOWS = [
     ("Last hour", dt.timedelta(hours=1)),
@@ -34,9 +36,9 @@ def _counts(kind: str, since: dt.datetime) -> list[dict]:
     return sorted(counts, key=lambda c: -c["count"])
 
 
-@login_required
+@can_view
 def overview(request: HttpRequest) -> HttpResponse:
-    """The landing page; its "running now" fragment polls while anything runs."""
+    """The landing page; it refreshes itself, often while anything runs (the poll tag)."""
     moment = now()
     running_flows = run_selectors.active_flow_runs(limit=20)
     running_tasks = run_selectors.running_task_runs(limit=20)
@@ -45,10 +47,6 @@ def overview(request: HttpRequest) -> HttpResponse:
         "running_tasks": running_tasks,
         "live": bool(running_flows or running_tasks),
     }
-    if getattr(request, "htmx", False) and request.GET.get("fragment") == "running":
-        return render_page(
-            request, "runs/overview.html", context, partial="runs/partials/running_now.html"
-        )
     windows = []
     for label, length in WINDOWS:
         since = moment - length
@@ -67,6 +65,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "failed_task_runs": run_selectors.failed_task_runs(limit=10),
             "has_runs": run_selectors.any_flow_runs(),
             "has_flows": flow_selectors.any_registered_flows(),
+            "chart": runs_chart(request.GET.get("chart"), list_base=reverse("flow-runs")),
         }
     )
     return render_page(request, "runs/overview.html", context)

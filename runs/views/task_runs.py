@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
@@ -12,11 +11,19 @@ from runs.selectors import FilterError
 from runs.selectors import cache as cache_selectors
 from runs.selectors import runs as run_selectors
 from runs.states import FINAL_TYPES, now
-from runs.views.common import PAGE_SIZE, filter_choices, is_live, list_filters, render_page
+from runs.views.common import (
+    filter_choices,
+    is_filtered,
+    is_live,
+    list_filters,
+    render_page,
+    sorted_page,
+)
 from runs.views.logs import logs_context, logs_fragment
+from runs.views.permissions import can_view
 
 
-@login_required
+@can_view
 def task_run_list(request: HttpRequest) -> HttpResponse:
     """Task runs, newest first; every filter lives in the query string."""
     kwargs, shown, errors = list_filters(request, extra=("task_name", "flow_run"))
@@ -24,9 +31,7 @@ def task_run_list(request: HttpRequest) -> HttpResponse:
     if not errors:
         try:
             runs = selectors.task_runs(**kwargs, with_flow_run=True)
-            page = selectors.keyset_page(
-                runs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE
-            )
+            page = sorted_page(request, runs, shown["sort"])
         except FilterError as exc:
             errors.update(exc.errors)
     live = is_live(request, page)
@@ -35,8 +40,8 @@ def task_run_list(request: HttpRequest) -> HttpResponse:
         "live": live,
         "filters": shown,
         "errors": errors,
-        **filter_choices(),
-        "filtered": any(shown.values()),
+        **filter_choices("task_name"),
+        "filtered": is_filtered(shown),
     }
     return render_page(
         request,
@@ -61,7 +66,7 @@ def _history_rows(states: list) -> list[dict]:
     return rows
 
 
-@login_required
+@can_view
 def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
     """One task run; ``?fragment=live`` gives only the part that polls while it is unfinished."""
     try:
@@ -81,6 +86,7 @@ def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
             "downstream": run_selectors.downstream_task_runs(run),
             "subflows": run_selectors.subflow_runs(run),
             "cache_expired": cache_selectors.is_expired(run.cache_expiration),
+            "cache_source": run_selectors.cache_source(run),
             "live_url": reverse("task-run", args=[run.id]) + "?fragment=live",
         }
     )

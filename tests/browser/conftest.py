@@ -84,7 +84,10 @@ def browser_user():
     from django.contrib.auth import get_user_model
 
     username = f"browser-{uuid.uuid4().hex[:8]}"
-    get_user_model().objects.create_user(username=username, password=PASSWORD)
+    from runs.roles import set_role
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    set_role(user, "admin")  # the browser tests use every page and action
     return username
 
 

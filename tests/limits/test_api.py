@@ -28,7 +28,11 @@ def limits_urls():
 
 @pytest.fixture
 def api() -> APIClient:
+    """An Admin's client: changing limits needs that role (tests/runs/api/test_roles_matrix.py)."""
+    from runs.roles import set_role
+
     user = get_user_model().objects.create_user(username=f"u-{uuid.uuid4().hex[:8]}")
+    set_role(user, "admin")
     client = APIClient()
     client.force_authenticate(user)
     return client

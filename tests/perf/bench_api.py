@@ -129,10 +129,12 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
+    from runs.roles import set_role
+
     client = APIClient()
-    client.force_authenticate(
-        get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
-    )
+    bench_user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
+    set_role(bench_user, "viewer")
+    client.force_authenticate(bench_user)
     total = TaskRun.objects.count()
     seeding = "none seeded" if args.skip_seed else f"{args.n} seeded in {seeded:.1f} s"
     print(

@@ -161,7 +161,7 @@ def live_server():
 
 @pytest.fixture
 def token() -> str:
-    key, _ = create_token(username=seed.user().username)
+    key = create_token(username=seed.user().username).key
     return key
 
 

@@ -225,9 +225,12 @@ def test_the_worker_keeps_the_name_and_passes_coerced_values(typed_row):
 def web():
     from django.contrib.auth import get_user_model
 
+    from runs.roles import set_role
+
     user = get_user_model().objects.create_user(
         username=f"pv-{uuid.uuid4().hex[:8]}", password="pw-123456"
     )
+    set_role(user, "operator")  # starts flows from the form
     client = Client()
     client.force_login(user)
     return client
@@ -246,7 +249,8 @@ def test_the_form_offers_a_literal_as_choices_and_names_the_run(web, typed_row):
     assert response.status_code == 302
     run = FlowRun.objects.filter(flow=typed_row).order_by("-created").first()
     assert run.name == "typed-slow-5"
-    assert run.parameters == {"n": 5, "mode": "slow", "xs": [1, 2]}
+    # The effective parameters: those left at their defaults are recorded too.
+    assert run.parameters == {"n": 5, "mode": "slow", "xs": [1, 2], "day": None, "limit": None}
 
 
 def test_the_form_shows_the_shared_rules_errors_on_the_fields(web, typed_row):

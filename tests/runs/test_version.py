@@ -39,7 +39,10 @@ def unversioned_flow() -> int:
 
 
 def _signed_in() -> Client:
+    from runs.roles import set_role
+
     user = get_user_model().objects.create_user(username=f"version-{uuid.uuid4().hex[:8]}")
+    set_role(user, "viewer")
     client = Client()
     client.force_login(user)
     return client

@@ -17,13 +17,19 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def user(**extra):
-    return get_user_model().objects.create_user(username=unique("user"), **extra)
+def user(role: str | None = "admin", **extra):
+    """A new user with ``role`` (viewer, operator, admin; None: no role at all)."""
+    from runs.roles import set_role
+
+    made = get_user_model().objects.create_user(username=unique("user"), **extra)
+    if role is not None:
+        set_role(made, role)
+    return made
 
 
-def api_client(**extra) -> APIClient:
+def api_client(role: str | None = "admin", **extra) -> APIClient:
     client = APIClient()
-    client.force_authenticate(user(**extra))
+    client.force_authenticate(user(role, **extra))
     return client
 
 

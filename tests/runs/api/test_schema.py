@@ -1,10 +1,10 @@
 """The OpenAPI schema, and schemathesis fuzzing every operation of it against the WSGI app.
 
-For any generated input: no 500, and every response matches the schema (status code
-documented, body shape, content type, authentication enforced). Two checks are left out
-because they judge validation the schema cannot express: ``positive_data_acceptance`` (an
-opaque cursor or an unregistered flow name is a string the schema allows, and still a 400) and
-``negative_data_rejection`` (an empty filter such as ``?until=`` means "no filter").
+For any generated input, with a fixed seed: no 500, every response matches the schema (status
+code documented, body shape, content type, authentication enforced), and the schema matches the
+validation: a request valid by the schema is not refused with a 400, one invalid by it is not
+accepted. Two rules JSON Schema cannot state are left to the server: which cursors it issued,
+and, for POST /api/flow-runs/, which flows are registered and what parameters each takes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import seed as fixed_seed
 from rest_framework.test import APIClient
 from schemathesis import checks
 
@@ -23,7 +24,7 @@ from tests.runs.api import seed
 
 @pytest.fixture(scope="module")
 def token() -> str:
-    key, _ = create_token(username=seed.user().username)
+    key = create_token(username=seed.user().username).key
     return key
 
 
@@ -39,12 +40,53 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@fixed_seed(14)
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_api_conforms_to_its_schema(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Token {token}"},
-        excluded_checks=[checks.positive_data_acceptance, checks.negative_data_rejection],
+        excluded_checks=[checks.positive_data_acceptance],
+        additional_checks=[positive_data_acceptance],
     )
+
+
+def positive_data_acceptance(ctx, response, case):
+    """Schemathesis's check, but for two rules JSON Schema cannot state (see below)."""
+    if case.query and case.query.get("cursor"):
+        # A cursor is valid when this server issued it: the schema gives its alphabet only.
+        return None
+    if case.operation.label == "POST /api/flow-runs/" and _refused_by_a_flows_own_rules(response):
+        return None
+    if _refused_for_an_empty_time_range(response):
+        return None
+    return checks.positive_data_acceptance(ctx, response, case)
+
+
+def _refused_by_a_flows_own_rules(response) -> bool:
+    """A 400 for what the schema of POST /api/flow-runs/ cannot carry: which flows are
+    registered, each one's parameters (a Python signature), and, in ``parameters``, no NUL
+    character in names (OpenAPI 3.0 has no ``propertyNames``) nor nesting deeper than 64."""
+    if response.status_code != 400:
+        return False
+    body = response.json()
+    return set(body) <= {"flow", "parameters"} and all(
+        "runs deploy" in message for message in body.get("flow", [])
+    )
+
+
+def _refused_for_an_empty_time_range(response) -> bool:
+    """A 400 naming only ``until`` when it is not after ``since``: a rule between two
+    parameters, which JSON Schema cannot state for a query string."""
+    if response.status_code != 400:
+        return False
+    body = response.json()
+    return set(body) == {"until"} and all("is not after since" in m for m in body["until"])
 
 
 def test_schema_lists_every_endpoint():
@@ -57,6 +99,7 @@ def test_schema_lists_every_endpoint():
         "/api/flow-runs/",
         "/api/flow-runs/{flow_run_id}/",
         "/api/flow-runs/{flow_run_id}/cancel/",
+        "/api/flow-runs/{flow_run_id}/rerun/",
         "/api/flow-runs/{flow_run_id}/states/",
         "/api/flow-runs/{flow_run_id}/logs/",
         "/api/task-runs/",

@@ -21,7 +21,7 @@ from tests.runs.live_server import serving
 @pytest.fixture
 def server_and_token():
     register_flow("runs.demo_flows:demo_map")
-    key, _ = create_token(username=seed.user().username)
+    key = create_token(username=seed.user().username).key
     with serving() as url:
         yield url, key
 

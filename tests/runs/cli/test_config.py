@@ -127,3 +127,21 @@ def test_a_profile_file_that_is_not_toml_is_one_line_saying_how_to_fix_it(tmp_pa
         f"Error: The profile file {home / 'profiles.toml'} is not valid TOML"
     )
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_config_never_prints_a_secret_or_a_url_password(tmp_path):
+    key = "k" * 40
+    env = private_env(tmp_path)
+
+    saved = run_cli("config", "set", f"RUNS_API_KEY={key}", env=env)
+    listed = run_cli(
+        "config",
+        "view",
+        env={**env, "DATABASE_URL": "postgres://runs:s3cret-pw@127.0.0.1:5432/runs"},
+    )
+
+    assert saved.returncode == 0, saved.stderr
+    assert key not in saved.stdout and "kkkk… (hidden, 40 characters)" in saved.stdout
+    assert key not in listed.stdout and "(hidden, 40 characters)" in listed.stdout
+    assert "s3cret-pw" not in listed.stdout
+    assert "postgres://runs:***@127.0.0.1:5432/runs" in listed.stdout

@@ -13,9 +13,22 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def make_user(role: str | None = "admin"):
+    """A new user with ``role`` (viewer, operator, admin; None: no role at all)."""
+    from runs.roles import set_role
+
+    made = get_user_model().objects.create_user(
+        username=unique(role or "user"), password="pw-123456"
+    )
+    if role is not None:
+        set_role(made, role)
+    return made
+
+
 @pytest.fixture
 def user():
-    return get_user_model().objects.create_user(username=unique("viewer"), password="pw-123456")
+    """An Admin: the views' own tests reach every page and action."""
+    return make_user("admin")
 
 
 @pytest.fixture

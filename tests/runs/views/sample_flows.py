@@ -58,3 +58,19 @@ def dashboard_sample(count: int = 5, salt: str = "s", hold: bool = False) -> int
 def dashboard_quick(n: int, label: str = "x", ratio: float = 0.5, loud: bool = False) -> int:
     """Typed parameters for the Run form."""
     return square(n)
+
+
+#: Set by a test to let held_flow's task finish; cleared, the flow run stays RUNNING.
+release_held = threading.Event()
+release_held.set()
+
+
+@task
+def waits_for_release() -> None:
+    release_held.wait(10)
+
+
+@flow(name="rerun-held")
+def held_flow() -> None:
+    """A flow run that stays RUNNING until the test sets ``release_held``."""
+    waits_for_release()

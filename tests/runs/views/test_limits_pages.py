@@ -83,6 +83,6 @@ def test_inspect_shows_holders_and_usage(client):
     ConcurrencySlot.objects.create(limit=limit, task_run=holder, acquired=now())
     html = client.get(f"/limits/{limit.id}/").content.decode()
     assert holder.name in html and "Usage: 1 of 2" in html
-    assert 'hx-trigger="every 2s"' in html
+    assert 'data-poll="live"' in html
     listing = client.get("/limits/").content.decode()
     assert 'aria-valuenow="1"' in listing and "width: 50%" in listing

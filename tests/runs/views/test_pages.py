@@ -94,11 +94,11 @@ def test_overview_counts_runs_by_state_and_lists_failures(client):
     assert "badge--timedout" in html
 
 
-def test_overview_polls_running_work_and_stops_when_none_runs(client):
+def test_overview_polls_often_while_work_runs_and_seldom_when_none_does(client):
     running = make_flow_run(state="Running", name=unique("overview-running"))
     html = client.get("/").content.decode()
     assert running.name in html
-    assert 'hx-trigger="every 2s"' in html
+    assert 'data-poll="live"' in html and 'hx-select="#overview-live"' in html
     running.state_type, running.state_name = "COMPLETED", "Completed"
     running.save()
     from runs.models import FlowRun, TaskRun
@@ -107,5 +107,5 @@ def test_overview_polls_running_work_and_stops_when_none_runs(client):
         not FlowRun.objects.filter(state_type__in=["RUNNING", "PENDING", "SCHEDULED"]).exists()
         and not TaskRun.objects.filter(state_type="RUNNING").exists()
     ):
-        fragment = client.get("/?fragment=running", HTTP_HX_REQUEST="true").content.decode()
-        assert "hx-trigger" not in fragment
+        again = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+        assert 'data-poll="idle"' in again

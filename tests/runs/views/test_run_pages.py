@@ -38,7 +38,7 @@ def test_expanding_a_map_draws_one_row_per_run(client, sample_run):
     html = client.get(f"/flow-runs/{sample_run.id}/", {"expand": square.task_key}).content.decode()
     assert "square ×4" not in html
     for index in range(4):
-        assert f">square-{index}</text>" in html
+        assert f">square-{index}</a>" in html  # one labelled row per run
 
 
 def test_unfinished_flow_run_polls_and_a_final_one_does_not(client):
@@ -134,7 +134,9 @@ def test_log_lines_poll_while_the_run_is_unfinished(client):
     flow_run_logger(running).info("still going")
     writer.flush()
     html = client.get(f"/flow-runs/{running.id}/").content.decode()
-    assert 'id="log-lines" hx-get=' in html and "fragment=log-lines" in html
+    assert (
+        'id="log-follow"' in html and "fragment=log-follow" in html
+    )  # tests/runs/views/test_logs.py
     lines = client.get(
         f"/flow-runs/{running.id}/", {"fragment": "log-lines"}, HTTP_HX_REQUEST="true"
     ).content.decode()
