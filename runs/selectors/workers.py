@@ -15,7 +15,7 @@ from runs.models import FlowRun, ProcessLease, TaskRun
 from runs.owners import dead_owners, lease_seconds
 from runs.states import now
 
-#: How many of a process's running runs the page names.
+#: How many of a process's running runs the page names (the latest started first).
 RUNS_NAMED = 5
 
 
@@ -46,12 +46,12 @@ def worker_processes(*, include_scripts: bool = True) -> list[WorkerProcess]:
     dead = dead_owners(owners)
     running_tasks = list(
         TaskRun.objects.filter(owner__in=owners, state_type="RUNNING")
-        .order_by("start_time")
+        .order_by("-start_time")
         .only("id", "name", "owner", "start_time", "state_type", "state_name")
     )
     running_flows = list(
         FlowRun.objects.filter(owner__in=owners, state_type="RUNNING")
-        .order_by("start_time")
+        .order_by("-start_time")
         .only("id", "name", "owner", "start_time", "state_type", "state_name")
     )
     renewal = dt.timedelta(seconds=lease_seconds())

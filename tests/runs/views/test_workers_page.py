@@ -46,7 +46,12 @@ def test_a_script_running_a_task_is_listed_with_what_it_runs(client):
     try:
         mine = _wait_for(
             lambda: next(
-                (p for p in worker_processes() if p.pid == os.getpid() and p.running_task_runs),
+                (
+                    p
+                    for p in worker_processes()
+                    if p.pid == os.getpid()
+                    and any(run.name.startswith("waits_for_the_test") for run in p.running)
+                ),
                 None,
             )
         )
