@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db.models import F
+
 from runs.models import FlowRun, ProcessLease, TaskRun
 from runs.owners import dead_owners, lease_seconds
 from runs.states import now
@@ -46,12 +48,12 @@ def worker_processes(*, include_scripts: bool = True) -> list[WorkerProcess]:
     dead = dead_owners(owners)
     running_tasks = list(
         TaskRun.objects.filter(owner__in=owners, state_type="RUNNING")
-        .order_by("-start_time")
+        .order_by(F("start_time").desc(nulls_last=True))
         .only("id", "name", "owner", "start_time", "state_type", "state_name")
     )
     running_flows = list(
         FlowRun.objects.filter(owner__in=owners, state_type="RUNNING")
-        .order_by("-start_time")
+        .order_by(F("start_time").desc(nulls_last=True))
         .only("id", "name", "owner", "start_time", "state_type", "state_name")
     )
     renewal = dt.timedelta(seconds=lease_seconds())

@@ -30,8 +30,11 @@ def _row(page: str, marker: str) -> str:
 
 
 def _wait_for(predicate, timeout: float = 20.0):
+    from runs.orchestration.writer import writer
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        writer.flush()  # the RUNNING state may still wait in this process's write-behind
         found = predicate()
         if found:
             return found
