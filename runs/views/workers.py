@@ -19,7 +19,6 @@ def worker_list(request: HttpRequest) -> HttpResponse:
     processes = worker_processes(include_scripts=scripts)
     context = {
         "processes": processes,
-        "workers": [p for p in processes if p.kind == "worker"],
         "alive_workers": sum(1 for p in processes if p.kind == "worker" and p.alive),
         "lost": sum(1 for p in processes if not p.alive),
         "scripts": scripts,

@@ -53,28 +53,13 @@ def test_a_flow_started_after_the_page_opened_appears_without_a_reload(page, liv
 
 
 def test_the_overview_shows_a_flow_started_after_it_opened_as_running(page, live_server):
-    import threading
-
-    from runs.orchestration.writer import writer
-    from tests.runs.views.sample_flows import held_flow, release_held
+    from tests.runs.views.sample_flows import held_run
 
     page.goto(f"{live_server.url}/")
     _mark_no_reload(page)
-    release_held.clear()
-    thread = threading.Thread(target=held_flow, daemon=True)
-    thread.start()
-    try:
-        running = page.locator("#running-now").get_by_text("rerun-held")
-        deadline_ms = 10_000
-        while deadline_ms > 0 and not running.count():
-            writer.flush()
-            page.wait_for_timeout(200)
-            deadline_ms -= 200
-        expect(running.first).to_be_visible()
+    with held_run():
+        expect(page.locator("#running-now").get_by_text("rerun-held").first).to_be_visible()
         screenshot(page, "overview-live-running")
-    finally:
-        release_held.set()
-        thread.join(10)
     assert page.evaluate("window.notReloaded") is True
 
 

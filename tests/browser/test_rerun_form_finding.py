@@ -4,7 +4,6 @@ finding a retried run and sorting by duration (item 5)."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 
 import pytest
@@ -49,17 +48,9 @@ def test_retry_failed_and_run_again_from_a_flow_runs_page(page, live_server, fin
 
 def test_cancel_asks_first(page, live_server):
     from runs.models import FlowRun
-    from runs.orchestration.writer import writer
-    from tests.runs.views.sample_flows import held_flow, release_held
+    from tests.runs.views.sample_flows import held_run
 
-    release_held.clear()
-    thread = threading.Thread(target=held_flow, daemon=True)
-    thread.start()
-    try:
-        run = None
-        while run is None:
-            writer.flush()
-            run = FlowRun.objects.filter(flow__name="rerun-held", state_type="RUNNING").first()
+    with held_run() as run:
         page.goto(f"{live_server.url}/flow-runs/{run.id}/")
         cancel = page.get_by_role("button", name="Cancel this run")
 
@@ -71,9 +62,6 @@ def test_cancel_asks_first(page, live_server):
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Cancel this run").click()
         expect(page.locator("#flow-run-live h1 .badge")).to_contain_text("Cancelled")
-    finally:
-        release_held.set()
-        thread.join(10)
 
 
 def test_a_number_the_browser_cannot_read_is_an_error_beside_its_field(page, live_server):

@@ -3,9 +3,6 @@ flow run linked to the first, from scripts."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from runs.models import FlowRun
@@ -13,7 +10,7 @@ from runs.orchestration.writer import writer
 from runs.registry import register_flow
 from tests.runs.api.flows import needs_name
 from tests.runs.api.seed import api_client
-from tests.runs.views.sample_flows import held_flow, release_held
+from tests.runs.views.sample_flows import held_run
 
 
 @pytest.fixture
@@ -37,21 +34,8 @@ def test_rerun_answers_201_with_a_new_linked_run_of_the_same_parameters(finished
 
 
 def test_rerun_of_an_unfinished_run_is_409_naming_why():
-    release_held.clear()
-    thread = threading.Thread(target=held_flow, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        run = None
-        while run is None and time.monotonic() < deadline:
-            writer.flush()
-            run = FlowRun.objects.filter(flow__name="rerun-held", state_type="RUNNING").first()
-            time.sleep(0.05)
-        assert run is not None
+    with held_run() as run:
         response = api_client("operator").post(f"/api/flow-runs/{run.id}/rerun/")
-    finally:
-        release_held.set()
-        thread.join(10)
 
     assert response.status_code == 409
     assert "once it has finished" in response.json()["detail"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from runs import flow, get_run_logger, task
@@ -74,3 +75,27 @@ def waits_for_release() -> None:
 def held_flow() -> None:
     """A flow run that stays RUNNING until the test sets ``release_held``."""
     waits_for_release()
+
+
+@contextmanager
+def held_run(timeout: float = 10.0):
+    """Run held_flow in a thread; yield its flow run once it is recorded RUNNING, and let it
+    finish on exit."""
+    from runs.models import FlowRun
+    from runs.orchestration.writer import writer
+
+    release_held.clear()
+    thread = threading.Thread(target=held_flow, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        run = None
+        while run is None and time.monotonic() < deadline:
+            writer.flush()  # the RUNNING state may still wait in the write-behind
+            run = FlowRun.objects.filter(flow__name="rerun-held", state_type="RUNNING").first()
+            time.sleep(0.05)
+        assert run is not None, "held_flow was not recorded RUNNING in time"
+        yield run
+    finally:
+        release_held.set()
+        thread.join(timeout)

@@ -4,16 +4,13 @@ run linked to the first; a Cancel asks first."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from runs.models import FlowRun
 from runs.registry import register_flow
 from runs.services.flow_runs import start_flow_run
 from tests.runs.views.conftest import make_user
-from tests.runs.views.sample_flows import held_flow, release_held
+from tests.runs.views.sample_flows import held_run
 
 
 @pytest.fixture
@@ -76,25 +73,9 @@ def test_a_viewer_sees_no_rerun_buttons_and_cannot_post(finished_failed_run):
 
 
 def test_an_unfinished_run_cannot_be_rerun_and_its_cancel_asks_first(client):
-    from runs.orchestration.writer import writer
-
-    release_held.clear()
-    thread = threading.Thread(target=held_flow, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        run = None
-        while run is None and time.monotonic() < deadline:
-            writer.flush()
-            run = FlowRun.objects.filter(flow__name="rerun-held", state_type="RUNNING").first()
-            time.sleep(0.05)
-        assert run is not None
-
+    with held_run() as run:
         response = client.post(f"/flow-runs/{run.id}/rerun/", follow=True)
         page = client.get(f"/flow-runs/{run.id}/").content.decode()
-    finally:
-        release_held.set()
-        thread.join(10)
 
     assert "re-run it once it has finished" in response.content.decode()
     assert not FlowRun.objects.filter(rerun_of=run).exists()
