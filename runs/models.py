@@ -24,6 +24,15 @@ STATE_TYPES = [
 ]
 
 
+CATCHUP_POLICIES = [
+    ("once", "Once: one run for the latest missed time"),
+    ("all", "All: a run for every missed time"),
+    ("skip", "Skip: no run for missed times"),
+]
+
+SCHEDULE_KINDS = [("cron", "Cron"), ("interval", "Interval"), ("rrule", "RRule")]
+
+
 class Flow(models.Model):
     """A flow known by name; ``entrypoint`` (``module:function``) is set when it is registered."""
 
@@ -87,6 +96,26 @@ class FlowRun(RunFields):
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )
+    #: The deployment it runs (None: a flow started by name, or called directly).
+    deployment = models.ForeignKey(
+        "Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    #: The work queue that starts it when it has room (None: called directly, not queued).
+    work_queue = models.ForeignKey(
+        "WorkQueue", null=True, blank=True, on_delete=models.SET_NULL, related_name="flow_runs"
+    )
+    #: The schedule that made it ahead of time (None: started by hand).
+    schedule = models.ForeignKey(
+        "DeploymentSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
+    auto_scheduled = models.BooleanField(default=False)
+    #: When its queue gave it a place among the runs it lets run and sent it to a worker; it
+    #: holds that place until it ends (None: still waiting, or not queued).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -102,10 +131,105 @@ class FlowRun(RunFields):
             models.Index(fields=["state_name", "-created"], name="flowrun_statename_created"),
             models.Index(fields=["flow", "-created"], name="flowrun_flow_created"),
             models.Index(fields=["-start_time"], name="flowrun_start"),
+            # A queue's runs that hold a place (sent, not final), and those waiting in line.
+            models.Index(
+                fields=["work_queue", "dispatched_at"],
+                name="flowrun_queue_active",
+                condition=models.Q(dispatched_at__isnull=False)
+                & ~models.Q(state_type__in=sorted(t.value for t in FINAL_TYPES)),
+            ),
+            models.Index(
+                fields=["work_queue", "expected_start_time", "created"],
+                name="flowrun_queue_waiting",
+                condition=models.Q(dispatched_at__isnull=True, state_type="SCHEDULED"),
+            ),
+            models.Index(
+                fields=["deployment", "-expected_start_time"], name="flowrun_deployment_expected"
+            ),
+        ]
+        constraints = [
+            # Every scheduled time of a deployment gets one run, whichever scheduler made it.
+            models.UniqueConstraint(
+                fields=["deployment", "expected_start_time"],
+                condition=models.Q(auto_scheduled=True),
+                name="flowrun_one_per_scheduled_time",
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.state_name})"
+
+
+class WorkQueue(models.Model):
+    """A Celery queue that flow runs are sent to, and how many of them may run at once."""
+
+    #: The Celery queue's name: ``runs worker -Q NAME`` serves it.
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True, default="")
+    #: Flow runs of this queue that may be sent and not yet final at once (None: no limit; 0:
+    #: none start, like a pause).
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Deployment(models.Model):
+    """A registered flow with a name, default parameters, a work queue, tags and schedules."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="deployments")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    parameters = models.JSONField(default=dict, blank=True)
+    work_queue = models.ForeignKey(WorkQueue, on_delete=models.PROTECT, related_name="deployments")
+    tags = models.JSONField(default=list, blank=True)
+    paused = models.BooleanField(default=False)
+    #: What the scheduler does with the times it missed while no scheduler ran.
+    catchup = models.CharField(max_length=8, choices=CATCHUP_POLICIES, default="once")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["flow__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "name"], name="deployment_flow_name")
+        ]
+
+    @property
+    def full_name(self) -> str:
+        """``flow-name/deployment-name``, as Prefect names a deployment."""
+        return f"{self.flow.name}/{self.name}"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class DeploymentSchedule(models.Model):
+    """When a deployment runs by itself: a cron, an interval from an anchor, or an RRule."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="schedules")
+    kind = models.CharField(max_length=8, choices=SCHEDULE_KINDS)
+    #: The cron expression, the interval in seconds, or the RRule text, by ``kind``.
+    value = models.TextField()
+    #: An interval's first time (its times are anchor + k * interval).
+    anchor = models.DateTimeField(null=True, blank=True)
+    #: An IANA time zone name: a cron's and an RRule's times are read in it.
+    timezone = models.CharField(max_length=64, default="UTC")
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["deployment", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
 
 
 class TaskRun(RunFields):

@@ -215,13 +215,24 @@ def _run_message(
 
 @shared_task(name="runs.run_flow_run", acks_late=True, reject_on_worker_lost=True)
 def run_flow_run(flow_run_id: str, parameters: dict) -> str:
-    """Run a flow run created by ``start_flow_run``; returns the final state's name."""
+    """Run a flow run created by ``start_flow_run``; returns the final state's name. Once it
+    has ended, its work queue's next runs are sent."""
+    from runs.services.dispatch import dispatch_after
+
+    try:
+        return _run_flow_run(flow_run_id, parameters)
+    finally:
+        dispatch_after(flow_run_id)
+
+
+def _run_flow_run(flow_run_id: str, parameters: dict) -> str:
     from runs.bootstrap import ensure_ready
     from runs.engine.flow_engine import FlowRunEngine
     from runs.leases import ensure_heartbeat
     from runs.orchestration import load_flow_run_record, set_flow_run_state
     from runs.parameters import ParameterError, coerce_parameters
     from runs.registry import RegistrationError, UnknownFlow, load_flow
+    from runs.services.flow_runs import given_parameters
     from runs.states import Failed
 
     ensure_ready()
@@ -237,7 +248,7 @@ def run_flow_run(flow_run_id: str, parameters: dict) -> str:
         return record.state.name
     try:
         flow = load_flow(record.flow_name)
-        values = coerce_parameters(flow.fn, parameters)
+        values = coerce_parameters(flow.fn, given_parameters(flow, parameters))
     except (UnknownFlow, RegistrationError, ParameterError) as exc:
         return set_flow_run_state(flow_run_id, Failed(str(exc))).name
     engine = FlowRunEngine(flow, (), values, record=record)

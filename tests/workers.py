@@ -82,7 +82,7 @@ def start_worker(
                 "--queues",
                 queue,
                 "--hostname",
-                f"{queue}-{uuid.uuid4().hex[:4]}@%h",
+                f"{queue.replace(',', '+')}-{uuid.uuid4().hex[:4]}@%h",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -102,6 +102,6 @@ def start_worker(
 @pytest.fixture(scope="session")
 def runs_worker(tmp_path_factory) -> WorkerProcess:
     """One ``runs worker`` on the default queue for the whole test session."""
-    worker = start_worker(tmp_path_factory.mktemp("workers"), queue="celery")
+    worker = start_worker(tmp_path_factory.mktemp("workers"), queue="celery,default")
     yield worker
     worker.stop()

@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--queues",
         "-Q",
-        default="celery",
-        help="comma-separated queues to consume (default: celery)",
+        default="celery,default",
+        help="comma-separated queues to consume: work queues by name, and 'celery' for the "
+        "task runs a CeleryTaskRunner sends (default: celery,default)",
     )
     parser.add_argument("--loglevel", "-l", default="INFO", help="log level (default INFO)")
     parser.add_argument("--hostname", "-n", default=None, help="worker name (default: Celery's)")

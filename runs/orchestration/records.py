@@ -84,6 +84,11 @@ class FlowRunRecord(RunRecord):
     flow_name: str = ""
     parent_task_run_id: uuid.UUID | None = None
     rerun_of_id: uuid.UUID | None = None
+    deployment_id: int | None = None
+    #: The work queue that starts it (a run started by id: a form, the API, a deployment).
+    work_queue_id: int | None = None
+    #: When it is meant to start (a queued run waits for this time and for room in its queue).
+    expected_start_time: dt.datetime | None = None
     cancel_requested: bool = False
     #: Made from its row to be driven by id (a worker, a service): other processes can end it
     #: too, so its final state is looked up in the database (see orchestration.rules).

@@ -122,7 +122,9 @@ def new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, An
         "created": record.created,
         "parent_task_run_id": record.parent_task_run_id,
         "rerun_of_id": record.rerun_of_id,
-        "expected_start_time": None,
+        "deployment_id": record.deployment_id,
+        "work_queue_id": record.work_queue_id,
+        "expected_start_time": record.expected_start_time,
         **columns,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +13,11 @@ from runs.orchestration import propose_state, set_flow_run_state
 from runs.orchestration.records import FlowRunRecord
 from runs.parameters import coerce_parameters, jsonable_parameters
 from runs.registry import get_registered_flow, load_flow
-from runs.states import Cancelled, Scheduled
+from runs.states import Cancelled, Scheduled, now
 
 if TYPE_CHECKING:
     from runs.flows import Flow
+    from runs.models import Deployment
 
 
 class FlowRunError(ValueError):
@@ -39,6 +41,21 @@ def with_defaults(flow: Flow, values: dict[str, Any]) -> dict[str, Any]:
         ):
             ordered[name] = param.default
     return {**ordered, **values}
+
+
+def given_parameters(flow: Flow, recorded: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a run was given, from those recorded with the flow's defaults: a value
+    recorded as its default's stored form is left out, so the default itself is used (a
+    tuple or a date stays one, instead of its JSON form)."""
+    defaults = with_defaults(flow, {})
+    if not defaults:
+        return dict(recorded)
+    stored = jsonable_parameters(defaults)
+    return {
+        name: value
+        for name, value in recorded.items()
+        if not (name in stored and stored[name] == value and type(stored[name]) is type(value))
+    }
 
 
 def run_name_for(flow: Flow, values: dict[str, Any]) -> str:
@@ -68,32 +85,59 @@ def start_flow_run(
     flow_name: str,
     parameters: dict[str, Any] | None = None,
     rerun_of: uuid.UUID | None = None,
+    deployment: Deployment | None = None,
+    work_queue: str | None = None,
+    scheduled_time: dt.datetime | None = None,
 ) -> FlowRun:
-    """Create a SCHEDULED run of a registered flow and send it to a worker.
+    """Create a SCHEDULED run of a registered flow in a work queue, which sends it to a worker
+    as soon as its time has come and the queue has room.
 
     The parameters are checked and coerced by the rules of direct calls (runs.parameters) and
-    the run is named by the flow's ``flow_run_name``; the worker keeps that name. Raises
-    UnknownFlow for a name that is not registered, ParameterError (with an error per field) for
-    parameters that do not fit the flow's signature, and FlowRunNameError when the flow's
-    ``flow_run_name`` cannot be formatted with them.
+    the run is named by the flow's ``flow_run_name``; the worker keeps that name. A
+    ``deployment``'s default parameters are merged under the given ones and its tags and
+    queue are the run's. The queue is ``work_queue``, else the deployment's, else the default
+    queue. Raises UnknownFlow for a name that is not registered, ParameterError (with an error
+    per field) for parameters that do not fit the flow's signature, FlowRunNameError when the
+    flow's ``flow_run_name`` cannot be formatted with them, and WorkQueueError (field
+    ``work_queue``) for a queue that does not exist.
     """
-    from runs.runners.messages import RUN_FLOW_RUN, send
+    from runs.services.dispatch import dispatch
+    from runs.services.work_queues import DEFAULT_WORK_QUEUE, WorkQueueError, get_work_queue
 
     row = get_registered_flow(flow_name)
     flow = load_flow(flow_name)
-    values = coerce_parameters(flow.fn, parameters or {})
+    given = {**(deployment.parameters if deployment else {}), **(parameters or {})}
+    values = coerce_parameters(flow.fn, given)
+    queue_name = work_queue or (deployment.work_queue.name if deployment else DEFAULT_WORK_QUEUE)
+    try:
+        queue = get_work_queue(queue_name)
+    except ObjectNotFound as exc:
+        raise WorkQueueError(str(exc), field="work_queue") from None
+    created = now()
     record = FlowRunRecord(
         name=run_name_for(flow, values),
         flow_id=row.id,
         flow_name=row.name,
         parameters=jsonable_parameters(with_defaults(flow, values)),
+        tags=list(deployment.tags) if deployment else [],
         sync=True,
         version=flow.version,
         rerun_of_id=rerun_of,
+        deployment_id=deployment.id if deployment else None,
+        work_queue_id=queue.id,
+        expected_start_time=max(scheduled_time, created) if scheduled_time else created,
+        created=created,
     )
-    propose_state(record, Scheduled("Waiting for a worker."))
-    send(RUN_FLOW_RUN, [str(record.id), parameters or {}])
-    return FlowRun.objects.select_related("flow").get(id=record.id)
+    waits = "its start time and " if scheduled_time and scheduled_time > created else ""
+    propose_state(
+        record,
+        Scheduled(
+            f"Waiting for {waits}room in work queue {queue.name!r}.",
+            scheduled_time=record.expected_start_time,
+        ),
+    )
+    dispatch(queue.id)
+    return FlowRun.objects.select_related("flow", "work_queue", "deployment").get(id=record.id)
 
 
 def rerun_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
@@ -104,7 +148,11 @@ def rerun_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
     whose flow is not registered (a script's flow: run the script again), and the errors of
     :func:`start_flow_run` when the recorded parameters no longer fit the flow.
     """
-    run = FlowRun.objects.select_related("flow").filter(id=flow_run_id).first()
+    run = (
+        FlowRun.objects.select_related("flow", "deployment__work_queue", "work_queue")
+        .filter(id=flow_run_id)
+        .first()
+    )
     if run is None:
         raise ObjectNotFound(f"No flow run has id {flow_run_id}.")
     if not run.is_final:
@@ -117,7 +165,13 @@ def rerun_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
             f"Flow {run.flow.name!r} is not registered, so no worker can start it; run the script "
             f"that calls it again, or register it with `runs deploy MODULE:FUNCTION`."
         )
-    return start_flow_run(flow_name=run.flow.name, parameters=run.parameters, rerun_of=run.id)
+    return start_flow_run(
+        flow_name=run.flow.name,
+        parameters=run.parameters,
+        rerun_of=run.id,
+        deployment=run.deployment,
+        work_queue=run.work_queue.name if run.work_queue else None,
+    )
 
 
 def cancel_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
@@ -129,6 +183,10 @@ def cancel_flow_run(*, flow_run_id: uuid.UUID | str) -> FlowRun:
         set_flow_run_state(run.id, Cancelled("Cancelled by request."))
         run.refresh_from_db()
         if run.state_type == "CANCELLED":
+            if run.dispatched_at is not None:  # it held a place in its queue: the next may go
+                from runs.services.dispatch import dispatch_quietly
+
+                dispatch_quietly(run.work_queue_id)
             return run
     # ended before the cancel, or while it was decided (its worker's last step finished first)
     raise FlowRunError(

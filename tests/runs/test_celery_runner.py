@@ -172,7 +172,7 @@ def test_a_registered_flow_started_by_id_runs_on_a_worker(tmp_path):
     from runs.services.flow_runs import start_flow_run
 
     register_flow("tests.runs.celery_flows:add_flow")
-    worker = start_worker(tmp_path, queue="celery", concurrency=1)
+    worker = start_worker(tmp_path, queue="celery,default", concurrency=1)
     try:
         run = start_flow_run(flow_name="celery-add", parameters={"x": "41"})
         assert run.state_type == StateType.SCHEDULED
@@ -223,7 +223,7 @@ def test_cancelling_a_running_flow_run_stops_its_next_task_runs(tmp_path):
     from runs.services.flow_runs import cancel_flow_run, start_flow_run
 
     register_flow("tests.runs.celery_flows:cancellable")
-    worker = start_worker(tmp_path, queue="celery", concurrency=1)
+    worker = start_worker(tmp_path, queue="celery,default", concurrency=1)
     try:
         run = start_flow_run(
             flow_name="celery-cancellable", parameters={"folder": str(tmp_path), "seconds": 1.0}
