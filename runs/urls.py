@@ -5,6 +5,7 @@ from django.urls import path
 from runs.views import (
     auth,
     cache,
+    deployments,
     flow_page,
     flow_runs,
     flows,
@@ -12,6 +13,7 @@ from runs.views import (
     log_download,
     overview,
     task_runs,
+    work_queues,
     workers,
 )
 
@@ -36,6 +38,29 @@ urlpatterns = [
     path("limits/<uuid:limit_id>/edit/", limits.limit_edit, name="limit-edit"),
     path("limits/<uuid:limit_id>/delete/", limits.limit_delete, name="limit-delete"),
     path("workers/", workers.worker_list, name="workers"),
+    path("deployments/", deployments.deployment_list, name="deployments"),
+    path("deployments/<int:deployment_id>/", deployments.deployment_detail, name="deployment"),
+    path(
+        "deployments/<int:deployment_id>/pause/",
+        deployments.deployment_pause,
+        name="deployment-pause",
+    ),
+    path(
+        "deployments/<int:deployment_id>/resume/",
+        deployments.deployment_resume,
+        name="deployment-resume",
+    ),
+    path("deployments/<int:deployment_id>/run/", deployments.deployment_run, name="deployment-run"),
+    path(
+        "deployments/<int:deployment_id>/schedules/<int:schedule_id>/active/",
+        deployments.schedule_active,
+        name="deployment-schedule-active",
+    ),
+    path("work-queues/", work_queues.work_queue_list, name="work-queues"),
+    path("work-queues/<str:name>/", work_queues.work_queue_detail, name="work-queue"),
+    path("work-queues/<str:name>/pause/", work_queues.work_queue_pause, name="work-queue-pause"),
+    path("work-queues/<str:name>/resume/", work_queues.work_queue_resume, name="work-queue-resume"),
+    path("work-queues/<str:name>/limit/", work_queues.work_queue_limit, name="work-queue-limit"),
     path("cache/", cache.cache_list, name="cache"),
     path("cache/expire/", cache.cache_expire, name="cache-expire"),
     path("cache/expire-task/", cache.cache_expire_task, name="cache-expire-task"),

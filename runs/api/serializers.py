@@ -132,10 +132,12 @@ class TaskRunDetailSerializer(TaskRunSerializer):
 
 
 class FlowRunSerializer(serializers.ModelSerializer):
-    """A flow run in a list."""
+    """A flow run in a list; ``deployment`` is its deployment's id and ``work_queue`` its work
+    queue's name (null for a flow called directly)."""
 
     flow = serializers.CharField(source="flow.name", read_only=True)
     state = CurrentStateField()
+    work_queue = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -155,12 +157,28 @@ class FlowRunSerializer(serializers.ModelSerializer):
             "end_time",
             "parent_task_run",
             "rerun_of",
+            "deployment",
+            "work_queue",
+            "auto_scheduled",
             "url",
         ]
         read_only_fields = fields
 
     def get_url(self, run: FlowRun) -> str:  # noqa: D102
         return reverse("api-flow-run-detail", args=[run.id], request=self.context.get("request"))
+
+    def get_work_queue(self, run: FlowRun) -> str | None:  # noqa: D102
+        if run.work_queue_id is None:
+            return None
+        # One query per response for a page of runs: the queues are few.
+        names = self.context.get("_work_queue_names")
+        if names is None or run.work_queue_id not in names:
+            from runs.models import WorkQueue
+
+            names = dict(WorkQueue.objects.values_list("id", "name"))
+            if isinstance(self.context, dict):
+                self.context["_work_queue_names"] = names
+        return names.get(run.work_queue_id)
 
 
 class FlowRunDetailSerializer(FlowRunSerializer):

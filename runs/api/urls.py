@@ -3,10 +3,67 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from runs.api import views
+from runs.api import deployments, views, work_queues
 
 urlpatterns = [
     path("concurrency-limits/", include("limits.api.urls")),
+    path("work-queues/", work_queues.WorkQueueListView.as_view(), name="api-work-queue-list"),
+    path(
+        "work-queues/<str:name>/",
+        work_queues.WorkQueueDetailView.as_view(),
+        name="api-work-queue-detail",
+    ),
+    path(
+        "work-queues/<str:name>/pause/",
+        work_queues.WorkQueuePauseView.as_view(),
+        name="api-work-queue-pause",
+    ),
+    path(
+        "work-queues/<str:name>/resume/",
+        work_queues.WorkQueueResumeView.as_view(),
+        name="api-work-queue-resume",
+    ),
+    path(
+        "work-queues/<str:name>/runs/",
+        work_queues.WorkQueueRunsView.as_view(),
+        name="api-work-queue-runs",
+    ),
+    path("deployments/", deployments.DeploymentListView.as_view(), name="api-deployment-list"),
+    path(
+        "deployments/name/<str:flow_name>/<str:deployment_name>/",
+        deployments.DeploymentByNameView.as_view(),
+        name="api-deployment-by-name",
+    ),
+    path(
+        "deployments/<int:deployment_id>/",
+        deployments.DeploymentDetailView.as_view(),
+        name="api-deployment-detail",
+    ),
+    path(
+        "deployments/<int:deployment_id>/pause/",
+        deployments.DeploymentPauseView.as_view(),
+        name="api-deployment-pause",
+    ),
+    path(
+        "deployments/<int:deployment_id>/resume/",
+        deployments.DeploymentResumeView.as_view(),
+        name="api-deployment-resume",
+    ),
+    path(
+        "deployments/<int:deployment_id>/run/",
+        deployments.DeploymentRunView.as_view(),
+        name="api-deployment-run",
+    ),
+    path(
+        "deployments/<int:deployment_id>/schedules/",
+        deployments.ScheduleListView.as_view(),
+        name="api-deployment-schedules",
+    ),
+    path(
+        "deployments/<int:deployment_id>/schedules/<int:schedule_id>/",
+        deployments.ScheduleDetailView.as_view(),
+        name="api-deployment-schedule-detail",
+    ),
     path("flows/", views.FlowListView.as_view(), name="api-flow-list"),
     path("flows/<str:name>/", views.FlowDetailView.as_view(), name="api-flow-detail"),
     path("flow-runs/", views.FlowRunListView.as_view(), name="api-flow-run-list"),

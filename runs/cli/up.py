@@ -176,10 +176,11 @@ def up(args: argparse.Namespace) -> int:
         [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(args.concurrency)],
         env=env,
     )
-    processes = [web, worker]
+    scheduler = subprocess.Popen([sys.executable, "-m", "runs.cli", "scheduler"], env=env)
+    processes = [web, worker, scheduler]
     print(
         f"runs is up: dashboard http://{args.host}:{args.port}/  API "
-        f"http://{args.host}:{args.port}/api/  (Ctrl-C stops both)",
+        f"http://{args.host}:{args.port}/api/  (Ctrl-C stops them)",
         flush=True,
     )
 
@@ -193,7 +194,7 @@ def up(args: argparse.Namespace) -> int:
         while not stopping["signal"]:
             for process in processes:
                 if process.poll() is not None:
-                    name = "web server" if process is web else "worker"
+                    name = {web: "web server", worker: "worker"}.get(process, "scheduler")
                     print(
                         f"The {name} stopped (exit status {process.returncode}); stopping.",
                         file=sys.stderr,

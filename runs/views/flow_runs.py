@@ -16,6 +16,7 @@ from runs.registry import RegistrationError, UnknownFlow
 from runs.selectors import FilterError
 from runs.selectors import flows as flow_selectors
 from runs.selectors import runs as run_selectors
+from runs.selectors.work_queues import queue_place
 from runs.services.flow_runs import FlowRunError, cancel_flow_run, rerun_flow_run
 from runs.timeline import build_timeline
 from runs.views.common import (
@@ -77,6 +78,7 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
     context = {
         "run": run,
         "task_problems": run_selectors.task_state_summary([run.id]).get(run.id, []),
+        "queue_place": queue_place(run),
         **logs_context(request, run),
     }
     response = logs_fragment(request, "runs/flow_run.html", context)
