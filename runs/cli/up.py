@@ -150,6 +150,40 @@ def web_server_command(args: argparse.Namespace) -> list[str]:
     ]
 
 
+#: How often ``runs up`` looks for work queues created since it started (seconds).
+NEW_QUEUE_LOOK_SECONDS = 5.0
+
+
+def _queues_to_serve() -> list[str]:
+    """``celery`` (task runs sent by a CeleryTaskRunner) and every work queue."""
+    from runs.selectors.work_queues import work_queue_names
+
+    try:
+        return ["celery", *work_queue_names()]
+    except Exception:  # the database is busy or away for a moment: look again later
+        return ["celery", "default"]
+
+
+def _start_worker(args: argparse.Namespace, queues: list[str], env: dict) -> subprocess.Popen:
+    """A ``runs worker`` child serving ``queues``; ``runs up`` starts one more for the work
+    queues created while it runs, so every queue has a worker."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runs.cli",
+            "worker",
+            "--concurrency",
+            str(args.concurrency),
+            "--queues",
+            ",".join(queues),
+            "--hostname",
+            f"up-{'+'.join(queues)[:60]}@%h",
+        ],
+        env=env,
+    )
+
+
 def up(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CommandError(f"--port must be between 1 and 65535; got {args.port}.")
@@ -172,10 +206,8 @@ def up(args: argparse.Namespace) -> int:
             flush=True,
         )
     web = subprocess.Popen(web_server_command(args), env=env)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "runs.cli", "worker", "--concurrency", str(args.concurrency)],
-        env=env,
-    )
+    served = set(_queues_to_serve())
+    worker = _start_worker(args, sorted(served), env)
     scheduler = subprocess.Popen([sys.executable, "-m", "runs.cli", "scheduler"], env=env)
     processes = [web, worker, scheduler]
     print(
@@ -191,10 +223,18 @@ def up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        next_look = time.monotonic() + NEW_QUEUE_LOOK_SECONDS
         while not stopping["signal"]:
+            if time.monotonic() >= next_look:
+                next_look = time.monotonic() + NEW_QUEUE_LOOK_SECONDS
+                new = sorted(set(_queues_to_serve()) - served)
+                if new:
+                    served.update(new)
+                    processes.append(_start_worker(args, new, env))
+                    print(f"Serving new work queue(s): {safe(', '.join(new))}", flush=True)
             for process in processes:
                 if process.poll() is not None:
-                    name = {web: "web server", worker: "worker"}.get(process, "scheduler")
+                    name = {web: "web server", scheduler: "scheduler"}.get(process, "worker")
                     print(
                         f"The {name} stopped (exit status {process.returncode}); stopping.",
                         file=sys.stderr,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 
 from runs.exceptions import ObjectNotFound
-from runs.models import FlowRun, WorkQueue
+from runs.models import FlowRun, ProcessLease, WorkQueue
 from runs.orchestration.queues import waiting_runs
 from runs.states import FINAL_TYPES, now
 
@@ -25,6 +25,9 @@ class WorkQueueSummary:
     waiting: int = 0
     scheduled_later: int = 0
     late: int = 0
+    #: Worker processes with a live lease that consume this queue (0: nothing will start its
+    #: runs; serve it with ``runs worker -Q NAME``).
+    workers: int = 0
 
     @property
     def full(self) -> bool:
@@ -68,9 +71,23 @@ def _counts(queues, at) -> dict[int, dict[str, int]]:
     return {row["id"]: row for row in rows}
 
 
-def _summary(queue: WorkQueue, counts: dict[str, int], cls=WorkQueueSummary, **extra):
+def _workers_by_queue(at) -> dict[str, int]:
+    served: dict[str, int] = {}
+    leases = ProcessLease.objects.filter(kind="worker", expires__gt=at).values_list(
+        "queues", flat=True
+    )
+    for queues in leases:
+        for name in {q for q in queues.split(",") if q}:
+            served[name] = served.get(name, 0) + 1
+    return served
+
+
+def _summary(
+    queue: WorkQueue, counts: dict[str, int], served: dict[str, int], cls=WorkQueueSummary, **extra
+):
     return cls(
         queue=queue,
+        workers=served.get(queue.name, 0),
         running=counts["n_running"],
         waiting=counts["n_waiting"],
         scheduled_later=counts["n_later"],
@@ -79,11 +96,18 @@ def _summary(queue: WorkQueue, counts: dict[str, int], cls=WorkQueueSummary, **e
     )
 
 
+def work_queue_names() -> list[str]:
+    """The names of every work queue (the Celery queues a worker serving them all consumes)."""
+    return list(WorkQueue.objects.order_by("name").values_list("name", flat=True))
+
+
 def work_queue_summaries() -> list[WorkQueueSummary]:
     """Every work queue by name, with its counts."""
+    at = now()
     queues = WorkQueue.objects.all()
-    counts = _counts(queues, now())
-    return [_summary(queue, counts[queue.id]) for queue in queues]
+    counts = _counts(queues, at)
+    served = _workers_by_queue(at)
+    return [_summary(queue, counts[queue.id], served) for queue in queues]
 
 
 def work_queue_detail(name: str) -> WorkQueueDetail:
@@ -110,6 +134,7 @@ def work_queue_detail(name: str) -> WorkQueueDetail:
     return _summary(
         queue,
         counts,
+        _workers_by_queue(at),
         WorkQueueDetail,
         running_runs=list(running),
         waiting_runs=list(line),
