@@ -3,11 +3,17 @@
 A flow is registered by its entrypoint (``module:function``): from the modules listed in
 RUNS_FLOW_MODULES (every ``@flow`` in them), or with ``runs deploy MODULE:FLOW``. A request
 names a registered flow by name; nothing received ever names code to import.
+
+A Django task (``@task`` of django_tasks, run by runs.django_tasks.RunsBackend) is registered
+as the flow ``django-task:MODULE.FUNCTION`` with that entrypoint: a flow of two parameters,
+``args`` and ``kwargs``, that hands them to its backend's ``run_task``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -24,9 +30,53 @@ class RegistrationError(ValueError):
     """An entrypoint that does not name a flow."""
 
 
+#: The entrypoint (and flow name) prefix of a Django task: ``django-task:myapp.tasks.send``.
+DJANGO_TASK_PREFIX = "django-task:"
+
+
+def _django_task_flow(entrypoint: str):
+    """The flow that runs the Django task named by ``django-task:MODULE.FUNCTION`` through its
+    backend's ``run_task``, with the backend's OPTIONS ``retries`` and ``retry_delay_seconds``."""
+    from runs.flows import Flow
+
+    path = entrypoint.removeprefix(DJANGO_TASK_PREFIX)
+    module_name, _, attribute = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except (ImportError, ValueError) as exc:
+        raise RegistrationError(f"Cannot import module {module_name!r}: {exc}.") from None
+    task = getattr(module, attribute, None)
+    if not callable(getattr(task, "func", None)) or not hasattr(task, "get_backend"):
+        raise RegistrationError(
+            f"{path!r} is not a Django task: {attribute!r} in {module_name!r} must be a function "
+            "decorated with @task (django_tasks or django.tasks)."
+        )
+    backend = task.get_backend()
+    run_task = getattr(backend, "run_task", None)
+    if run_task is None:
+        raise RegistrationError(
+            f"Django task {path!r} uses the task backend {task.backend!r}, which is "
+            f"{type(backend).__module__}.{type(backend).__qualname__} here; runs runs only the "
+            "tasks of runs.django_tasks.RunsBackend: set it in this process's TASKS setting."
+        )
+
+    def django_task(args: list, kwargs: dict) -> Any:
+        return run_task(task, args, kwargs)
+
+    return Flow(
+        django_task,
+        name=f"{DJANGO_TASK_PREFIX}{path}",
+        description=inspect.getdoc(task.func) or "",
+        retries=backend.options.get("retries"),
+        retry_delay_seconds=backend.options.get("retry_delay_seconds"),
+    )
+
+
 def _import_entrypoint(entrypoint: str):
     from runs.flows import Flow
 
+    if entrypoint.startswith(DJANGO_TASK_PREFIX):
+        return _django_task_flow(entrypoint)
     module_name, sep, attribute = entrypoint.partition(":")
     if not sep or not module_name or not attribute:
         raise RegistrationError(

@@ -15,6 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ls.add_argument("--limit", type=int, default=20, help="how many to show (default 20)")
     ls.add_argument("--flow", help="only runs of this flow")
     ls.add_argument("--state", help="only runs in these state types, comma-separated")
+    ls.add_argument(
+        "--upcoming",
+        action="store_true",
+        help="list the runs scheduled for later too (deployments' schedules make them ahead)",
+    )
     ls.set_defaults(handler=list_flow_runs)
     inspect = commands.add_parser("inspect", help="one flow run with its task runs")
     inspect.add_argument("id", help="flow run id (or a unique prefix of it)")
@@ -38,19 +43,24 @@ def list_flow_runs(args: argparse.Namespace) -> int:
     from runs.selectors import runs as run_selectors
 
     try:
-        runs = run_selectors.latest_flow_runs(flow=args.flow, state=args.state, limit=args.limit)
+        runs = run_selectors.latest_flow_runs(
+            flow=args.flow, state=args.state, limit=args.limit, upcoming=args.upcoming
+        )
     except FilterError as exc:
         raise CommandError(f"--state: {exc.errors['state']}") from None
+    upcoming = 0 if args.upcoming else run_selectors.upcoming_flow_run_count()
     if not runs:
         print("No flow runs yet. Run a flow (python my_flow.py) and they appear here.")
-        return 0
-    print_table(
-        ["ID", "FLOW", "NAME", "STATE", "STARTED", "DURATION"],
-        [
-            [r.id, r.flow.name, r.name, r.state_name, _when(r.start_time), _duration(r)]
-            for r in runs
-        ],
-    )
+    else:
+        print_table(
+            ["ID", "FLOW", "NAME", "STATE", "STARTED", "DURATION"],
+            [
+                [r.id, r.flow.name, r.name, r.state_name, _when(r.start_time), _duration(r)]
+                for r in runs
+            ],
+        )
+    if upcoming:
+        print(f"(and {upcoming} run(s) scheduled for later: --upcoming lists them too)")
     return 0
 
 

@@ -18,13 +18,14 @@ from runs.models import FlowRun, RunTag, State, TaskRun, TaskRunDependency
 from runs.selectors.filters import (
     Errors,
     FilterError,
+    parse_flag,
     parse_state_types,
     parse_uuid,
     run_filters,
     state_filters,
     time_range,
 )
-from runs.states import STATE_NAMES
+from runs.states import STATE_NAMES, now
 
 #: State types of runs that have not ended yet, as the overview's "running now" shows them.
 ACTIVE_TYPES = ("RUNNING", "PENDING", "SCHEDULED")
@@ -45,6 +46,7 @@ def flow_runs(
     min_duration: Any = None,
     max_duration: Any = None,
     message: str | None = None,
+    upcoming: Any = True,
 ) -> QuerySet[FlowRun]:
     """Flow runs, newest first, filtered.
 
@@ -53,10 +55,15 @@ def flow_runs(
     bound ``created``; ``parent`` is the id of the task run a subflow was called from, or of the
     flow run that task run belongs to; ``search`` matches part of the run's name, any case;
     ``retried``, ``min_duration``/``max_duration`` and ``message`` as in
-    :func:`runs.selectors.filters.run_filters`.
+    :func:`runs.selectors.filters.run_filters`. ``upcoming`` false leaves out the runs
+    scheduled for later that have not started (a deployment's schedules make them ahead).
     """
     queryset = FlowRun.objects.select_related("flow")
     errors = Errors()
+    if upcoming not in (None, ""):
+        with errors:
+            if not parse_flag(upcoming, field_name="upcoming"):
+                queryset = queryset.exclude(not_yet_due())
     if flow:
         queryset = queryset.filter(flow__name=flow)
     with errors:
@@ -293,11 +300,24 @@ def state_counts(kind: str, since: dt.datetime) -> dict[str, int]:
     return {name: count for name, count in zip(names, row, strict=True) if count}
 
 
+def not_yet_due() -> Q:
+    """Runs scheduled for later that have not started: what a deployment's schedules made
+    ahead of time, or a run started with a delay."""
+    return Q(state_type="SCHEDULED", expected_start_time__gt=now())
+
+
+def upcoming_flow_run_count() -> int:
+    """How many flow runs are scheduled for later (left out of the lists by default)."""
+    return FlowRun.objects.filter(not_yet_due()).count()
+
+
 def active_flow_runs(*, limit: int = 20) -> list[FlowRun]:
-    """Flow runs that have not ended (scheduled, pending, running), newest first."""
+    """Flow runs that have not ended (scheduled and due, pending, running), newest first;
+    runs scheduled for later are left out."""
     return list(
         FlowRun.objects.select_related("flow")
         .filter(state_type__in=ACTIVE_TYPES)
+        .exclude(not_yet_due())
         .order_by("-created")[:limit]
     )
 
@@ -327,13 +347,18 @@ def any_flow_runs() -> bool:
 
 
 def latest_flow_runs(
-    *, flow: str | None = None, state: str | None = None, limit: int = 20
+    *,
+    flow: str | None = None,
+    state: str | None = None,
+    limit: int = 20,
+    upcoming: bool = False,
 ) -> list[FlowRun]:
     """The newest ``limit`` flow runs, of the flow named ``flow`` and in the state types
-    ``state`` (comma-separated) when given; FilterError names an unknown state type."""
+    ``state`` (comma-separated) when given, runs scheduled for later only with ``upcoming``;
+    FilterError names an unknown state type."""
     if state:
         parse_state_types(state, field_name="state")
-    return list(flow_runs(flow=flow, state_type=state)[:limit])
+    return list(flow_runs(flow=flow, state_type=state, upcoming=upcoming)[:limit])
 
 
 #: Task-run states a flow run's summary counts: those a person should look at.

@@ -88,14 +88,15 @@ def start_flow_run(
     deployment: Deployment | None = None,
     work_queue: str | None = None,
     scheduled_time: dt.datetime | None = None,
+    tags: list[str] | None = None,
 ) -> FlowRun:
     """Create a SCHEDULED run of a registered flow in a work queue, which sends it to a worker
     as soon as its time has come and the queue has room.
 
     The parameters are checked and coerced by the rules of direct calls (runs.parameters) and
     the run is named by the flow's ``flow_run_name``; the worker keeps that name. A
-    ``deployment``'s default parameters are merged under the given ones and its tags and
-    queue are the run's. The queue is ``work_queue``, else the deployment's, else the default
+    ``deployment``'s default parameters are merged under the given ones and its tags (with
+    ``tags``) and queue are the run's. The queue is ``work_queue``, else the deployment's, else the default
     queue. Raises UnknownFlow for a name that is not registered, ParameterError (with an error
     per field) for parameters that do not fit the flow's signature, FlowRunNameError when the
     flow's ``flow_run_name`` cannot be formatted with them, and WorkQueueError (field
@@ -119,7 +120,7 @@ def start_flow_run(
         flow_id=row.id,
         flow_name=row.name,
         parameters=jsonable_parameters(with_defaults(flow, values)),
-        tags=list(deployment.tags) if deployment else [],
+        tags=[*(deployment.tags if deployment else []), *(tags or [])],
         sync=True,
         version=flow.version,
         rerun_of_id=rerun_of,
