@@ -21,8 +21,6 @@ from runs import arrivals, conf
 
 logger = logging.getLogger(__name__)
 
-#: Where project.urls mounts the API (its refusals answer JSON).
-API_PREFIX = "/api/"
 #: Seconds a refused client is asked to wait before trying again.
 RETRY_AFTER_SECONDS = 1
 
@@ -83,7 +81,9 @@ def reset_process_gate() -> None:
 
 def busy_response(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: JSON ``{"detail": ...}`` under /api/, a short page elsewhere."""
-    if request.path_info.startswith(API_PREFIX):
+    from runs.api.middleware import api_prefix
+
+    if request.path_info.startswith(api_prefix()):
         response: HttpResponse = JsonResponse({"detail": BUSY_DETAIL}, status=503)
     else:
         response = HttpResponse(BUSY_PAGE, status=503, content_type="text/html; charset=utf-8")

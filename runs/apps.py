@@ -7,7 +7,9 @@ class RunsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from runs import sqlite  # noqa: F401  (connects the WAL set-up to new connections)
+        from runs import conf, sqlite  # noqa: F401  (sqlite: the WAL set-up of new connections)
+
+        conf.read_host_settings_with(_host_runs_setting)
 
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="runs.ensure_roles")
 
@@ -17,3 +19,11 @@ def _ensure_roles(sender, using="default", **kwargs) -> None:
     from runs.roles import ensure_roles
 
     ensure_roles(using=using)
+
+
+def _host_runs_setting():
+    """The ``RUNS`` dict of the project's settings (runs.conf reads it after the environment and
+    the profile); None when it has none."""
+    from django.conf import settings
+
+    return getattr(settings, "RUNS", None)

@@ -24,8 +24,30 @@ _secured = False
 _secure_lock = threading.Lock()
 
 
+#: runs' own settings module: a process configured with it is runs' own project.
+OWN_SETTINGS_MODULE = "project.settings"
+
+
+class NotMigratedError(RuntimeError):
+    """runs is an app of a host project whose database lacks runs' tables."""
+
+
+def self_configured() -> bool:
+    """Whether Django runs (or will run) with runs' own settings, not a host project's."""
+    from django.conf import settings
+
+    if settings.configured:
+        return getattr(settings, "SETTINGS_MODULE", None) == OWN_SETTINGS_MODULE
+    return os.environ.get("DJANGO_SETTINGS_MODULE", OWN_SETTINGS_MODULE) == OWN_SETTINGS_MODULE
+
+
 def ensure_ready() -> None:
-    """Configure Django with ``project.settings`` unless already configured, and migrate if needed."""
+    """Configure Django with ``project.settings`` unless already configured, and migrate if needed.
+
+    In a host project (Django configured with another settings module) runs never migrates:
+    when its tables are missing or behind, :class:`NotMigratedError` says to run
+    ``python manage.py migrate``.
+    """
     global _ready
     if _ready:
         return
@@ -46,12 +68,38 @@ def ensure_ready() -> None:
 
         private_dir(conf.settings.RUNS_HOME)  # before the settings make it with the umask's mode
         if not settings.configured:
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", OWN_SETTINGS_MODULE)
         if not apps.ready:
             django.setup()
         secure_files()
-        migrate_if_needed()
+        if self_configured():
+            migrate_if_needed()
+        else:
+            _check_migrated()
         _ready = True
+
+
+#: The apps whose tables runs needs.
+RUNS_APPS = ("runs", "limits")
+
+
+def _check_migrated() -> None:
+    """In a host project: raise NotMigratedError when runs' migrations are not all applied."""
+    missing = sorted(
+        {f"{m.app_label}.{m.name}" for m, _ in _unapplied_migrations() if m.app_label in RUNS_APPS}
+    )
+    if missing:
+        from django.conf import settings
+
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise NotMigratedError(
+            f"runs' tables are missing or out of date in this project's database "
+            f"(unapplied: {shown}); run `python manage.py migrate` "
+            f"(settings: {settings.SETTINGS_MODULE or 'settings.configure()'}). runs migrates by "
+            "itself only with its own settings."
+        )
 
 
 def secure_files() -> None:
@@ -116,9 +164,12 @@ def _result_file(name: str) -> bool:
 
 
 def _sqlite_files() -> list[Path]:
-    """The default database's file, ``-wal`` and ``-shm`` when it is an SQLite file."""
+    """The default database's file, ``-wal`` and ``-shm`` when it is an SQLite file of runs' own
+    settings (a host project's database file is the host's to protect)."""
     from django.conf import settings
 
+    if not self_configured():
+        return []
     database = settings.DATABASES.get("default", {})
     name = str(database.get("NAME") or "")
     if not database.get("ENGINE", "").endswith("sqlite3") or not name:

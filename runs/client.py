@@ -97,6 +97,10 @@ class FlowRun:
     parent_task_run_id: uuid.UUID | None
     task_run_ids: list[uuid.UUID] = field(default_factory=list)
     rerun_of_id: uuid.UUID | None = None
+    deployment_id: int | None = None
+    work_queue_name: str | None = None
+    expected_start_time: dt.datetime | None = None
+    auto_scheduled: bool = False
 
     @classmethod
     def from_json(cls, data: dict) -> FlowRun:
@@ -114,6 +118,10 @@ class FlowRun:
             parent_task_run_id=_uuid(data.get("parent_task_run")),
             task_run_ids=[uuid.UUID(t["id"]) for t in data.get("task_runs", [])],
             rerun_of_id=_uuid(data.get("rerun_of")),
+            deployment_id=data.get("deployment"),
+            work_queue_name=data.get("work_queue"),
+            expected_start_time=_time(data.get("expected_start_time")),
+            auto_scheduled=bool(data.get("auto_scheduled")),
         )
 
 
@@ -177,6 +185,99 @@ class LogLine:
         )
 
 
+@dataclass
+class WorkQueue:
+    """A work queue (its name is its Celery queue's) and how many of its runs hold a place
+    (``running``), wait their turn (``waiting``), wait for a later time, are late."""
+
+    name: str
+    description: str
+    concurrency_limit: int | None
+    is_paused: bool
+    running: int = 0
+    waiting: int = 0
+    scheduled_later: int = 0
+    late: int = 0
+    created: dt.datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> WorkQueue:
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            concurrency_limit=data.get("concurrency_limit"),
+            is_paused=bool(data.get("paused")),
+            running=data.get("running", 0),
+            waiting=data.get("waiting", 0),
+            scheduled_later=data.get("scheduled_later", 0),
+            late=data.get("late", 0),
+            created=_time(data.get("created")),
+        )
+
+
+@dataclass
+class DeploymentSchedule:
+    """One schedule of a deployment; ``description`` says it in words."""
+
+    id: int
+    kind: str
+    value: str
+    timezone: str = "UTC"
+    anchor: dt.datetime | None = None
+    active: bool = True
+    description: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> DeploymentSchedule:
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            value=data["value"],
+            timezone=data.get("timezone", "UTC"),
+            anchor=_time(data.get("anchor")),
+            active=bool(data.get("active", True)),
+            description=data.get("description", ""),
+        )
+
+
+@dataclass
+class Deployment:
+    """A deployment: a registered flow with default parameters, a work queue, tags and
+    schedules; ``full_name`` is ``flow/name``."""
+
+    id: int
+    name: str
+    flow_name: str
+    full_name: str
+    parameters: dict
+    work_queue_name: str
+    tags: list[str]
+    paused: bool
+    catchup: str
+    description: str = ""
+    schedules: list[DeploymentSchedule] = field(default_factory=list)
+    next_run_ids: list[uuid.UUID] = field(default_factory=list)
+    created: dt.datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> Deployment:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            flow_name=data["flow"],
+            full_name=data["full_name"],
+            parameters=data.get("parameters") or {},
+            work_queue_name=data["work_queue"],
+            tags=data.get("tags") or [],
+            paused=bool(data.get("paused")),
+            catchup=data.get("catchup", "once"),
+            description=data.get("description", ""),
+            schedules=[DeploymentSchedule.from_json(s) for s in data.get("schedules", [])],
+            next_run_ids=[uuid.UUID(r["id"]) for r in data.get("next_runs", [])],
+            created=_time(data.get("created")),
+        )
+
+
 # --- requests, independent of sync or async ----------------------------------------------------
 
 
@@ -196,6 +297,55 @@ def _tag_path(tag: str) -> str:
     if not isinstance(tag, str) or not tag.strip():
         raise ValueError("Give the tag of the concurrency limit (non-empty text).")
     return f"concurrency-limits/tag/{quote(tag, safe='')}/"
+
+
+#: What a keyword left out of an ``update_...`` call means: no change.
+_UNSET: Any = object()
+
+
+def _changes(**values) -> dict:
+    """The keywords given (not left at _UNSET), JSON-ready."""
+    return {
+        name: value.isoformat() if isinstance(value, dt.datetime) else value
+        for name, value in values.items()
+        if value is not _UNSET
+    }
+
+
+def _queue_path(name: str, action: str = "") -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("Give the work queue's name (non-empty text).")
+    return f"work-queues/{quote(name, safe='')}/{action}"
+
+
+def _deployment_path(deployment_id, action: str = "") -> str:
+    """A deployment's URL by id; ``flow/name`` is looked up by name (reading only)."""
+    if isinstance(deployment_id, str) and "/" in deployment_id:
+        if action:
+            raise ValueError(
+                f"Name the deployment by its id here; read_deployment({deployment_id!r}).id "
+                "gives it."
+            )
+        flow_name, _, name = deployment_id.partition("/")
+        return f"deployments/name/{quote(flow_name, safe='')}/{quote(name, safe='')}/"
+    try:
+        number = int(deployment_id)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"A deployment is named by its id or as FLOW/NAME; {deployment_id!r} is neither."
+        ) from None
+    return f"deployments/{number}/{action}"
+
+
+def _schedule_json(schedule) -> dict:
+    """A schedule given as a dict or an object with ``kind``, ``value``... attributes."""
+    if not isinstance(schedule, dict):
+        schedule = {
+            key: getattr(schedule, key)
+            for key in ("kind", "value", "timezone", "anchor", "active")
+            if hasattr(schedule, key)
+        }
+    return _changes(**schedule)
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -279,9 +429,11 @@ class _InProcess:
     def _request(self, method: str, path: str, kwargs: dict) -> httpx.Response:
         if self._http is None:
             app = _marked_app()
+            from runs.api.middleware import api_prefix
+
             self._http = httpx.Client(
                 transport=httpx.WSGITransport(app=app),
-                base_url=f"http://{_in_process_host()}/api/",
+                base_url=f"http://{_in_process_host()}{api_prefix()}",
                 timeout=TIMEOUT,
             )
         return self._http.request(method, path, **kwargs)
@@ -361,6 +513,207 @@ class _Operations:
     def delete_concurrency_limit_by_tag(self, tag: str):
         """Remove ``tag``'s limit; ObjectNotFound when it has none."""
         return self._do(_Call("DELETE", _tag_path(tag), parse=lambda data: None))
+
+    # work queues
+    def create_work_queue(
+        self,
+        name: str,
+        description: str = "",
+        concurrency_limit: int | None = None,
+        is_paused: bool = False,
+    ):
+        """Make a work queue (``runs worker -Q NAME`` serves it); returns the WorkQueue."""
+        return self._do(
+            _Call(
+                "POST",
+                "work-queues/",
+                json={
+                    "name": name,
+                    "description": description,
+                    "concurrency_limit": concurrency_limit,
+                    "paused": is_paused,
+                },
+                parse=WorkQueue.from_json,
+            )
+        )
+
+    def read_work_queue(self, name: str):
+        """The work queue called ``name``, with its counts."""
+        return self._do(_Call("GET", _queue_path(name), parse=WorkQueue.from_json))
+
+    read_work_queue_by_name = read_work_queue
+
+    def read_work_queues(self, limit: int | None = None, offset: int = 0):
+        """Work queues by name (every one, or ``limit`` of them after the first ``offset``)."""
+        end = None if limit is None else offset + limit
+        return self._do(
+            _Call(
+                "GET",
+                "work-queues/",
+                paged=True,
+                parse=lambda items: [WorkQueue.from_json(item) for item in items][offset:end],
+            )
+        )
+
+    def update_work_queue(
+        self,
+        name: str,
+        *,
+        description: Any = _UNSET,
+        concurrency_limit: Any = _UNSET,
+        is_paused: Any = _UNSET,
+    ):
+        """Change what is given (``concurrency_limit=None``: no limit); returns the WorkQueue."""
+        return self._do(
+            _Call(
+                "PATCH",
+                _queue_path(name),
+                json=_changes(
+                    description=description, concurrency_limit=concurrency_limit, paused=is_paused
+                ),
+                parse=WorkQueue.from_json,
+            )
+        )
+
+    def pause_work_queue(self, name: str):
+        """Start nothing new from the queue; returns the WorkQueue."""
+        return self._do(_Call("POST", _queue_path(name, "pause/"), parse=WorkQueue.from_json))
+
+    def resume_work_queue(self, name: str):
+        """Start the queue's waiting runs again; returns the WorkQueue."""
+        return self._do(_Call("POST", _queue_path(name, "resume/"), parse=WorkQueue.from_json))
+
+    def delete_work_queue(self, name: str):
+        """Delete a queue no deployment and no unfinished run uses."""
+        return self._do(_Call("DELETE", _queue_path(name), parse=lambda data: None))
+
+    # deployments
+    def create_deployment(
+        self,
+        flow_name: str,
+        name: str,
+        *,
+        parameters: dict | None = None,
+        work_queue_name: str = "default",
+        tags: list[str] | None = None,
+        description: str = "",
+        schedules: list | None = None,
+        paused: bool = False,
+        catchup: str = "once",
+    ):
+        """Deploy the registered flow ``flow_name`` as ``name``; returns the deployment's id.
+
+        ``schedules``: dicts (or objects) with ``kind`` (cron, interval, rrule), ``value``, and
+        optionally ``timezone``, ``anchor``, ``active``.
+        """
+        return self._do(
+            _Call(
+                "POST",
+                "deployments/",
+                json={
+                    "flow": flow_name,
+                    "name": name,
+                    "parameters": parameters or {},
+                    "work_queue": work_queue_name,
+                    "tags": list(tags or []),
+                    "description": description,
+                    "schedules": [_schedule_json(s) for s in schedules or []],
+                    "paused": paused,
+                    "catchup": catchup,
+                },
+                parse=lambda data: data["id"],
+            )
+        )
+
+    def read_deployment(self, deployment_id):
+        """A deployment by id, or by ``flow/name``."""
+        return self._do(_Call("GET", _deployment_path(deployment_id), parse=Deployment.from_json))
+
+    def read_deployment_by_name(self, name: str):
+        """The deployment ``flow/name`` (Prefect's name for it)."""
+        if not isinstance(name, str) or "/" not in name:
+            raise ValueError(f"Name the deployment as FLOW/NAME; {name!r} is not.")
+        return self.read_deployment(name)
+
+    def read_deployments(self, flow_name: str | None = None, work_queue_name: str | None = None):
+        """Every deployment by full name; only one flow's or one queue's when given."""
+        params = {
+            key: value
+            for key, value in (("flow", flow_name), ("work_queue", work_queue_name))
+            if value is not None
+        }
+        return self._do(
+            _Call(
+                "GET",
+                "deployments/",
+                params=params,
+                paged=True,
+                parse=lambda items: [Deployment.from_json(item) for item in items],
+            )
+        )
+
+    def update_deployment(
+        self,
+        deployment_id,
+        *,
+        parameters: Any = _UNSET,
+        work_queue_name: Any = _UNSET,
+        tags: Any = _UNSET,
+        description: Any = _UNSET,
+        catchup: Any = _UNSET,
+        paused: Any = _UNSET,
+    ):
+        """Change what is given; the runs its schedules made that have not started are made
+        again. Returns the Deployment."""
+        return self._do(
+            _Call(
+                "PATCH",
+                _deployment_path(deployment_id),
+                json=_changes(
+                    parameters=parameters,
+                    work_queue=work_queue_name,
+                    tags=list(tags) if isinstance(tags, list | tuple) else tags,
+                    description=description,
+                    catchup=catchup,
+                    paused=paused,
+                ),
+                parse=Deployment.from_json,
+            )
+        )
+
+    def pause_deployment(self, deployment_id):
+        """Stop the deployment's schedules; returns the Deployment."""
+        return self._do(
+            _Call("POST", _deployment_path(deployment_id, "pause/"), parse=Deployment.from_json)
+        )
+
+    def resume_deployment(self, deployment_id):
+        """Let the deployment's schedules make runs again; returns the Deployment."""
+        return self._do(
+            _Call("POST", _deployment_path(deployment_id, "resume/"), parse=Deployment.from_json)
+        )
+
+    def delete_deployment(self, deployment_id):
+        """Delete the deployment, its schedules and its runs that have not started."""
+        return self._do(_Call("DELETE", _deployment_path(deployment_id), parse=lambda data: None))
+
+    def create_flow_run_from_deployment(
+        self,
+        deployment_id,
+        *,
+        parameters: dict | None = None,
+        scheduled_time: dt.datetime | None = None,
+    ):
+        """Start a run of the deployment (its parameters under ``parameters``), now or at
+        ``scheduled_time``; returns the new FlowRun, waiting in the deployment's queue."""
+        return self._do(
+            _Call(
+                "POST",
+                _deployment_path(deployment_id, "run/"),
+                json={"parameters": parameters or {}, **_changes(scheduled_time=scheduled_time)},
+                parse=FlowRun.from_json,
+            )
+        )
 
     # runs and their history
     def read_flow_run(self, flow_run_id):

@@ -1,4 +1,5 @@
-"""Every setting `runs` reads: from the environment, then the active profile, then the default.
+"""Every setting `runs` reads: from the environment, then the active profile, then a host
+project's ``settings.RUNS`` dict (when runs is an app of another Django project), then the default.
 
 This is the one module that reads ``os.environ`` for the project. Each setting has a type,
 a default and a parser whose errors name the setting, the value, where it came from and what
@@ -495,11 +496,61 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-class Settings:
-    """The values in force, read once and cached; ``source(name)`` says where each came from."""
+#: Where a value from a host project's ``settings.RUNS`` dict is said to come from.
+DJANGO_SOURCE = "django settings"
 
-    def __init__(self, environ: dict[str, str] | None = None) -> None:
+
+def host_key(name: str) -> str:
+    """The key of setting ``name`` in a host's ``RUNS`` dict: its name without ``RUNS_``."""
+    return name.removeprefix("RUNS_")
+
+
+#: Reads a host project's ``settings.RUNS`` (set by runs' AppConfig once Django's settings are
+#: configured; this module knows nothing of Django). None until then.
+_host_reader: Callable[[], Any] | None = None
+
+
+def read_host_settings_with(reader: Callable[[], Any] | None) -> None:
+    """Take the host's ``RUNS`` dict from ``reader()`` from now on (None: no host settings)."""
+    global _host_reader
+    _host_reader = reader
+
+
+def _host_runs_dict() -> dict[str, Any]:
+    """The host project's ``RUNS`` dict (empty when there is none or it cannot be read yet)."""
+    values = None if _host_reader is None else _host_reader()
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise SettingError(
+            f"settings.RUNS must be a dict of runs settings, not {type(values).__name__}; "
+            'for example RUNS = {"FLOW_MODULES": ["myapp.flows"]}.'
+        )
+    return values
+
+
+def _as_text(value: Any) -> str:
+    """A Python value of a ``RUNS`` dict as the text the setting's parser reads."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return json.dumps([str(v) if isinstance(v, Path) else v for v in value])
+    return str(value)
+
+
+class Settings:
+    """The values in force, read once and cached; ``source(name)`` says where each came from.
+
+    ``host`` stands for a host project's ``settings.RUNS`` dict (tests); by default it is read
+    through the reader runs' AppConfig sets once Django's settings are configured. Until then a
+    value left at its default is not cached, so a ``RUNS`` dict read later still counts.
+    """
+
+    def __init__(
+        self, environ: dict[str, str] | None = None, host: dict[str, Any] | None = None
+    ) -> None:
         self._environ = dict(os.environ if environ is None else environ)
+        self._host = host
         self._values: dict[str, Any] = {}
         self._sources: dict[str, str] = {}
         self._lock = threading.RLock()  # resolving one setting may first resolve RUNS_HOME
@@ -523,8 +574,27 @@ class Settings:
             pass
         with self._lock:
             if name not in self._values:
-                self._values[name], self._sources[name] = self._resolve(SETTINGS[name])
+                value, source = self._resolve(SETTINGS[name])
+                if source == "default" and self._host is None and _host_reader is None:
+                    return value
+                self._values[name], self._sources[name] = value, source
         return self._values[name]
+
+    def host_values(self) -> dict[str, Any]:
+        """The host project's ``RUNS`` dict (empty when there is none); unknown keys refused."""
+        values = _host_runs_dict() if self._host is None else self._host
+        known = {host_key(n) for n in (*SETTINGS, *ALIASES)}
+        for key in values:
+            if key in known:
+                continue
+            hint = ""
+            if isinstance(key, str) and host_key(key) in known:
+                hint = f" (write {host_key(key)!r}: the keys have no RUNS_ prefix)"
+            raise SettingError(
+                f"settings.RUNS has an unknown key {key!r}{hint}. "
+                f"Known keys: {', '.join(sorted(host_key(n) for n in SETTINGS))}."
+            )
+        return values
 
     def _resolve(self, setting: Setting) -> tuple[Any, str]:
         if setting.name != "RUNS_HOME":
@@ -542,13 +612,19 @@ class Settings:
                     raw, source = profile[name], f"profile {self.profile_path}"
                     break
         if raw is None:
+            host = self.host_values()
+            for name in names:
+                if host.get(host_key(name)) is not None:
+                    raw, source = _as_text(host[host_key(name)]), DJANGO_SOURCE
+                    break
+        if raw is None:
             default = setting.default
             return (default(self) if callable(default) else default), source
         return parse_setting(setting.name, raw, source), source
 
     def source(self, name: str) -> str:
         getattr(self, name)
-        return self._sources[name]
+        return self._sources.get(name, "default")
 
     def environ(self, name: str, default: str | None = None) -> str | None:
         """A variable of the environment that is not a `runs` setting (DJANGO_SETTINGS_MODULE...)."""
@@ -563,6 +639,7 @@ CHECKED_BY_THE_RUN = frozenset({"RUNS_DEFAULT_TASK_RUNNER"})
 def validate_all() -> None:
     """Read every setting now, so a malformed value fails early with a message naming it (except
     those in CHECKED_BY_THE_RUN, which fail the run that reads them)."""
+    settings.host_values()
     for name in SETTINGS:
         if name not in CHECKED_BY_THE_RUN:
             getattr(settings, name)

@@ -1,6 +1,7 @@
-"""URLs of the dashboard."""
+"""URLs of the dashboard, and the REST API under ``api/``: include them under any prefix
+(``path("runs/", include("runs.urls"))``)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from runs.views import (
     auth,
@@ -18,6 +19,7 @@ from runs.views import (
 )
 
 urlpatterns = [
+    path("api/", include("runs.api.urls")),
     path("", overview.overview, name="overview"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),

@@ -8,11 +8,33 @@ error response under /api/ that is not JSON with one that is, keeping its status
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-#: Where project.urls mounts the API.
+#: Where runs' own project mounts the API (a host mounts it under its prefix: see api_prefix).
 API_PREFIX = "/api/"
+
+
+def api_prefix() -> str:
+    """The path (without the script prefix) the API is mounted at: ``/api/`` in runs' own
+    project, ``/runs/api/`` when a host includes ``runs.urls`` under ``runs/``."""
+    from django.urls import get_urlconf
+
+    return _api_prefix(get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=8)
+def _api_prefix(urlconf) -> str:
+    from django.urls import NoReverseMatch, get_resolver
+
+    try:
+        schema = get_resolver(urlconf).reverse("api-schema")
+    except NoReverseMatch:  # runs' URLs are not included: nothing is the API
+        return API_PREFIX
+    return "/" + schema.removesuffix("schema/")
+
 
 DETAILS = {
     413: (
@@ -46,7 +68,7 @@ class JsonApiErrors:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:  # noqa: D102
-        if not request.path_info.startswith(API_PREFIX):
+        if not request.path_info.startswith(api_prefix()):
             return self.get_response(request)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and _content_length(request) > limit:

@@ -28,6 +28,9 @@ _FIELDS = {
 
 def add_error_responses(result, generator, request, public):
     """Postprocessing hook: add 400, 401, 404, 415 answers to the operations that can give them."""
+    from runs.api.middleware import api_prefix
+
+    prefix = api_prefix()
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -36,8 +39,8 @@ def add_error_responses(result, generator, request, public):
             parameters = operation.get("parameters", [])
             if (
                 operation.get("security") != [{}]
-                and path.startswith("/api/")
-                and not path.startswith("/api/schema")
+                and path.startswith(prefix)
+                and not path.startswith(f"{prefix}schema")
             ):
                 responses.setdefault("401", _DETAIL)
                 responses.setdefault("403", _DETAIL)  # the user's role lacks the permission

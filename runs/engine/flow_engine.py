@@ -60,13 +60,19 @@ def flow_id_for(flow: Flow) -> int:
     if flow_id is not None:
         return flow_id
     from runs.models import Flow as FlowRow
+    from runs.orchestration.writer import apart_from_caller, run_apart
 
-    with _flow_ids_lock:
-        row, created = FlowRow.objects.get_or_create(
+    def get_or_create() -> int:
+        row, _ = FlowRow.objects.get_or_create(
             name=flow.name, defaults={"description": flow.description or ""}
         )
-        _flow_ids[flow.name] = row.id
         return row.id
+
+    with _flow_ids_lock:
+        # Like the run history, the row outlives a caller's transaction that rolls back.
+        flow_id = run_apart(get_or_create) if apart_from_caller() else get_or_create()
+        _flow_ids[flow.name] = flow_id
+        return flow_id
 
 
 class FlowRunEngine:

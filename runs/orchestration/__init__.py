@@ -15,7 +15,7 @@ from runs.orchestration.decisions import Decision, Verdict
 from runs.orchestration.policy import Policy, Transition
 from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
 from runs.orchestration.rules import FLOW_RUN_POLICY, TASK_RUN_POLICY
-from runs.orchestration.writer import writer
+from runs.orchestration.writer import apart_from_caller, run_apart, writer
 from runs.states import State, StateType
 
 __all__ = [
@@ -43,6 +43,8 @@ def decide_state(record: RunRecord, proposed: State) -> Decision:
     The decision's ``state`` is the run's state afterwards: the one written (accept, wait,
     abort) or the one it keeps (reject, nothing written).
     """
+    if apart_from_caller():  # the caller's transaction must not carry the run's history
+        return run_apart(lambda: decide_state(record, proposed))
     policy = TASK_RUN_POLICY if isinstance(record, TaskRunRecord) else FLOW_RUN_POLICY
     with record.lock:
         transition = Transition(record, proposed)

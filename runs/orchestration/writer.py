@@ -5,6 +5,12 @@ background thread every ``FLUSH_INTERVAL`` seconds, when the buffer grows, and w
 transition must be decided in the database (``in_transaction``) or a flow run ends. Nothing
 buffered is lost on a normal exit: ``flush`` runs at interpreter exit too.
 
+History survives the caller's transactions: a flow called inside ``transaction.atomic()`` (or a
+view under ATOMIC_REQUESTS) has its transitions decided and written on runs' history thread,
+whose database connection is its own (:func:`apart_from_caller`, :func:`run_apart`), so the
+caller rolling back keeps them; the flow's own ORM work stays in the caller's transaction. On
+SQLite, which has one writer, the history follows the caller's transaction instead.
+
 A batch the database refuses never stops the history of the process: it is tried once more,
 then run by run; a run whose rows still fail is logged once (its id, the table, the database's
 error) and set aside, and every other run goes on being recorded. Only a database that cannot
@@ -87,6 +93,9 @@ class Writer:
 
         Raises only when the database cannot be reached; the rows then wait for the next flush.
         """
+        if apart_from_caller():
+            run_apart(self.flush)
+            return
         with self._flush_lock:
             batch = self._drain()
             if not any(batch):
@@ -113,7 +122,7 @@ class Writer:
             after: Batch = ({}, [], [])
             stage = "others"
             try:
-                with transaction.atomic():
+                with transaction.atomic(), _own_transaction():
                     rows.write_batch(others)
                     stage = "decide"
                     result = decide()
@@ -261,10 +270,70 @@ class Writer:
             self._unreachable_since = None
 
 
+_apart_lock = threading.Lock()
+_apart_executor: Any = None
+_apart_pid = 0
+_apart_ident: int | None = None
+
+
+#: Per thread: how deep it is in transactions the writer opened itself.
+_own = threading.local()
+
+
+@contextmanager
+def _own_transaction() -> Iterator[None]:
+    _own.depth = getattr(_own, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _own.depth -= 1
+
+
+def apart_from_caller() -> bool:
+    """Whether this thread is inside a transaction that is not the writer's own (the host's
+    ``atomic()``), so run history must be written on runs' history thread to outlive a
+    rollback.
+
+    Never on SQLite: it has one writer, and the caller's transaction may hold the write lock
+    (runs' own settings begin every transaction IMMEDIATE), so history written apart would
+    wait for a lock its own caller holds. There the history follows the caller's transaction.
+    """
+    from django.db import connection
+
+    return (
+        connection.in_atomic_block
+        and not getattr(_own, "depth", 0)
+        and threading.get_ident() != _apart_ident
+        and connection.vendor != "sqlite"
+    )
+
+
+def run_apart(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on runs' history thread, whose database connection is its own, and wait."""
+    import contextvars
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    global _apart_executor, _apart_pid
+    with _apart_lock:
+        if _apart_executor is None or _apart_pid != os.getpid():
+            _apart_executor = ThreadPoolExecutor(1, thread_name_prefix="runs-history")
+            _apart_pid = os.getpid()
+        executor = _apart_executor
+    context = contextvars.copy_context()
+    return executor.submit(context.run, _on_history_thread, fn).result()
+
+
+def _on_history_thread(fn: Callable[[], T]) -> T:
+    global _apart_ident
+    _apart_ident = threading.get_ident()
+    return fn()
+
+
 def _write_committed(batch: Batch) -> None:
     from django.db import transaction
 
-    with transaction.atomic():
+    with transaction.atomic(), _own_transaction():
         rows.write_batch(batch)
     rows.mark_persisted(batch)
 
