@@ -68,6 +68,15 @@ def get_deployment(id_or_full_name: int | str) -> Deployment:
     return found
 
 
+def deployments_of_flows(flow_ids: Iterable[int]) -> list[Deployment]:
+    """The deployments of these flows, by flow and name (for the Run forms' selects)."""
+    return list(
+        Deployment.objects.filter(flow_id__in=list(flow_ids))
+        .select_related("flow", "work_queue")
+        .order_by("flow__name", "name")
+    )
+
+
 def describe_schedule(schedule: DeploymentSchedule) -> str:
     """A schedule as a short sentence ("every 5 minutes", "cron '0 9 * * 1-5' (Europe/Paris)"),
     with "(paused)" when it is not active."""

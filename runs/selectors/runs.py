@@ -152,7 +152,9 @@ def get_flow_run(flow_run_id: Any) -> FlowRun:
         run_id = parse_uuid(flow_run_id, field_name="id")
     except FilterError:
         raise ObjectNotFound(f"No flow run has id {flow_run_id}.") from None
-    run = FlowRun.objects.select_related("flow").filter(id=run_id).first()
+    run = (
+        FlowRun.objects.select_related("flow", "deployment", "work_queue").filter(id=run_id).first()
+    )
     if run is None:
         raise ObjectNotFound(f"No flow run has id {flow_run_id}.")
     return run

@@ -57,6 +57,8 @@ class QueuePlace:
     paused: bool
     #: False: its start time has not come yet (it is not in the line).
     due: bool = True
+    #: How many runs wait in the line (due), this one included when it is due.
+    waiting: int = 0
 
 
 def _counts(queues, at) -> dict[int, dict[str, int]]:
@@ -170,4 +172,5 @@ def queue_place(flow_run: FlowRun) -> QueuePlace | None:
         running=counts["n_running"],
         paused=queue.paused,
         due=due,
+        waiting=counts["n_waiting"],
     )

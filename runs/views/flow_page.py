@@ -13,6 +13,7 @@ from runs.selectors import flows as flow_selectors
 from runs.selectors import runs as run_selectors
 from runs.selectors import stats
 from runs.views.common import render_page
+from runs.views.flows import run_choices
 from runs.views.permissions import can_view
 
 LATEST_RUNS = 10
@@ -36,6 +37,7 @@ def flow_detail(request: HttpRequest, flow_name: str) -> HttpResponse:
             "flow": row,
             "form": FlowRunForm(schema=row.parameters_schema, prefix=f"f{row.id}"),
             "last_run": latest[0] if latest else None,
+            **run_choices([row.id])[row.id],
         }
     context = {
         "flow": row,

@@ -13,7 +13,7 @@ from runs.registry import RegistrationError, UnknownFlow
 from runs.selectors import deployments as deployment_selectors
 from runs.selectors import flows as flow_selectors
 from runs.selectors import runs as run_selectors
-from runs.selectors.work_queues import work_queue_summaries
+from runs.selectors.work_queues import work_queue_names
 from runs.services.flow_runs import FlowRunNameError, start_flow_run
 from runs.services.work_queues import DEFAULT_WORK_QUEUE, WorkQueueError
 from runs.views.common import render_page
@@ -24,12 +24,10 @@ def run_choices(flow_ids: list[int], chosen: dict | None = None) -> dict[int, di
     """The Deployment and Work queue selects of the Run forms, by flow id: the flow's
     deployments, every queue, and what is selected (``chosen`` by flow id: ``deployment``,
     ``work_queue``, ``errors``; else no deployment and the default queue)."""
-    queues = [s.queue.name for s in work_queue_summaries()]
+    queues = work_queue_names()
     deployments: dict[int, list] = {}
-    for summary in deployment_selectors.deployment_summaries():
-        deployment = summary.deployment
-        if deployment.flow_id in flow_ids:
-            deployments.setdefault(deployment.flow_id, []).append(deployment)
+    for deployment in deployment_selectors.deployments_of_flows(flow_ids):
+        deployments.setdefault(deployment.flow_id, []).append(deployment)
     out = {}
     for flow_id in flow_ids:
         picked = (chosen or {}).get(flow_id, {})
