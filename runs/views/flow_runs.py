@@ -38,6 +38,9 @@ LINKS_SHOWN = 200
 def flow_run_list(request: HttpRequest) -> HttpResponse:
     """Flow runs, newest first; every filter lives in the query string."""
     kwargs, shown, errors = list_filters(request, extra=("flow",))
+    # runs a deployment's schedules made ahead stay out of the list unless asked for
+    show_upcoming = request.GET.get("upcoming", "") in ("1", "true", "yes", "on")
+    kwargs["upcoming"] = show_upcoming
     page = None
     if not errors:
         try:
@@ -58,6 +61,8 @@ def flow_run_list(request: HttpRequest) -> HttpResponse:
         "flows": flow_selectors.flow_names(),
         "filtered": is_filtered(shown),
         "has_flows": flow_selectors.any_registered_flows(),
+        "show_upcoming": show_upcoming,
+        "upcoming_count": 0 if show_upcoming else run_selectors.upcoming_flow_run_count(),
     }
     return render_page(
         request,

@@ -125,3 +125,21 @@ def test_a_list_with_unfinished_runs_polls_often_and_a_finished_one_seldom(clien
     assert 'data-poll="live"' in busy_page and "every 2000ms [!document.hidden]" in busy_page
     # Still polled, so a run started later shows up without a reload.
     assert 'data-poll="idle"' in done_page and "every 10000ms [!document.hidden]" in done_page
+
+
+def test_runs_scheduled_for_later_stay_out_of_the_list_until_asked_for(client):
+    from runs.registry import register_flow
+    from runs.services.flow_runs import cancel_flow_run, start_flow_run
+
+    register_flow("tests.runs.deploy_flows:hello")
+    later = start_flow_run(
+        flow_name="deploy-tests-hello", scheduled_time=now() + dt.timedelta(hours=1)
+    )
+    try:
+        html = client.get("/flow-runs/").content.decode()
+        assert later.name not in html
+        assert "scheduled for later" in html and "upcoming=1" in html
+        html = client.get("/flow-runs/", {"upcoming": "1"}).content.decode()
+        assert later.name in html and "Hide them" in html
+    finally:
+        cancel_flow_run(flow_run_id=later.id)
