@@ -763,16 +763,15 @@ class _Operations:
             )
         )
 
-    def start_flow_run(self, flow: str, parameters: dict | None = None):
-        """Start the registered flow ``flow`` on a worker; returns the new (SCHEDULED) FlowRun."""
-        return self._do(
-            _Call(
-                "POST",
-                "flow-runs/",
-                json={"flow": flow, "parameters": parameters or {}},
-                parse=FlowRun.from_json,
-            )
-        )
+    def start_flow_run(
+        self, flow: str, parameters: dict | None = None, work_queue_name: str | None = None
+    ):
+        """Start the registered flow ``flow`` on a worker; returns the new (SCHEDULED) FlowRun,
+        waiting in ``work_queue_name`` (default: "default") until the queue has room."""
+        body = {"flow": flow, "parameters": parameters or {}}
+        if work_queue_name is not None:
+            body["work_queue"] = work_queue_name
+        return self._do(_Call("POST", "flow-runs/", json=body, parse=FlowRun.from_json))
 
     def cancel_flow_run(self, flow_run_id):
         """Cancel a scheduled or running flow run; returns it."""

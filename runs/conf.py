@@ -107,7 +107,7 @@ _DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
 
 
 def _parse_database_url(text: str) -> str | None:
-    """A PostgreSQL or SQLite URL that Django can use, checked as ``project.settings`` reads it."""
+    """A PostgreSQL or SQLite URL that Django can use, checked as ``runs_project.settings`` reads it."""
     url = text.strip()
     if not url:
         return None

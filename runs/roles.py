@@ -31,7 +31,7 @@ ROLES: dict[str, tuple[str, ...]] = {
 ACTIONS: dict[str, str] = {
     VIEW: "Reading flows, runs, logs, limits and the cache",
     OPERATE: "Starting and cancelling flow runs and expiring cache entries",
-    MANAGE_LIMITS: "Creating, changing and deleting concurrency limits",
+    MANAGE_LIMITS: "Creating, changing and deleting concurrency limits, work queues and deployments",
     MANAGE_ACCOUNTS: "Managing users and API tokens",
 }
 

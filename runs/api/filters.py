@@ -119,6 +119,13 @@ SORT = _param(
     _optional({"type": "string", "enum": list(RUN_SORTS)}),
 )
 RUN_FILTERS = [RETRIED, MIN_DURATION, MAX_DURATION, MESSAGE, SORT]
+UPCOMING = _param(
+    "upcoming",
+    "`false`: leave out the runs scheduled for later that have not started (a deployment's "
+    "schedules make them ahead of time); `true`, the default: list them too. Also yes/no, "
+    "1/0, on/off, any case.",
+    RETRIED.type,
+)
 
 FLOW_RUN_FILTERS = [
     FLOW,
@@ -130,6 +137,7 @@ FLOW_RUN_FILTERS = [
     UNTIL,
     PARENT,
     SEARCH,
+    UPCOMING,
     *RUN_FILTERS,
 ]
 TASK_RUN_FILTERS = [
@@ -166,6 +174,7 @@ FLOW_RUN_PARAMS = {
     "until": ("until",),
     "parent": ("parent",),
     "search": ("search",),
+    "upcoming": ("upcoming",),
     **SHARED_RUN_PARAMS,
 }
 TASK_RUN_PARAMS = {

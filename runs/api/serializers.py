@@ -82,7 +82,9 @@ class FlowSerializer(serializers.ModelSerializer):
         return flow.parameters_schema or {}
 
     def get_url(self, flow: Flow) -> str:  # noqa: D102
-        return reverse("api-flow-detail", args=[flow.name], request=self.context.get("request"))
+        return reverse(
+            "runs:api-flow-detail", args=[flow.name], request=self.context.get("request")
+        )
 
 
 class TaskRunSerializer(serializers.ModelSerializer):
@@ -114,7 +116,9 @@ class TaskRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, run: TaskRun) -> str:  # noqa: D102
-        return reverse("api-task-run-detail", args=[run.id], request=self.context.get("request"))
+        return reverse(
+            "runs:api-task-run-detail", args=[run.id], request=self.context.get("request")
+        )
 
 
 class TaskRunDetailSerializer(TaskRunSerializer):
@@ -165,7 +169,9 @@ class FlowRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, run: FlowRun) -> str:  # noqa: D102
-        return reverse("api-flow-run-detail", args=[run.id], request=self.context.get("request"))
+        return reverse(
+            "runs:api-flow-run-detail", args=[run.id], request=self.context.get("request")
+        )
 
     def get_work_queue(self, run: FlowRun) -> str | None:  # noqa: D102
         if run.work_queue_id is None:
@@ -198,7 +204,7 @@ class FlowRunDetailSerializer(FlowRunSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_task_runs_url(self, run: FlowRun) -> str:  # noqa: D102
-        url = reverse("api-task-run-list", request=self.context.get("request"))
+        url = reverse("runs:api-task-run-list", request=self.context.get("request"))
         return f"{url}?flow_run={run.id}"
 
 
@@ -222,13 +228,50 @@ class _FlowNameField(serializers.CharField):
         return value
 
 
-class FlowRunStartSerializer(serializers.Serializer):
-    """``POST /api/flow-runs/``: a registered flow's name and its parameters."""
+class _DeploymentField(serializers.Field):
+    """A deployment's id (a whole number) or ``flow/name``, as text."""
 
-    flow = _FlowNameField(max_length=200)
+    def to_internal_value(self, data) -> str:  # noqa: D102
+        if isinstance(data, int) and not isinstance(data, bool):
+            return str(data)
+        return _FlowNameField(max_length=401).run_validation(data)
+
+    def to_representation(self, value) -> str:  # noqa: D102
+        return str(value)
+
+
+class FlowRunStartSerializer(serializers.Serializer):
+    """``POST /api/flow-runs/``: a registered flow's name, or a deployment (its id or
+    ``flow/name``, whose defaults the given parameters go over), and the parameters; a flow's
+    run may name its ``work_queue`` (default: "default")."""
+
+    flow = _FlowNameField(max_length=200, required=False)
+    deployment = _DeploymentField(required=False)
+    work_queue = _FlowNameField(max_length=100, required=False)
     parameters = serializers.DictField(
         child=serializers.JSONField(allow_null=True), required=False, default=dict
     )
+
+    def validate(self, attrs: dict) -> dict:  # noqa: D102
+        if ("flow" in attrs) == ("deployment" in attrs):
+            raise serializers.ValidationError(
+                {
+                    "flow": [
+                        "Give exactly one of flow (a registered flow's name) or deployment (a "
+                        "deployment's id or FLOW/NAME)."
+                    ]
+                }
+            )
+        if "deployment" in attrs and "work_queue" in attrs:
+            raise serializers.ValidationError(
+                {
+                    "work_queue": [
+                        "A deployment's run goes to the deployment's work queue; leave "
+                        "work_queue out, or change the deployment's."
+                    ]
+                }
+            )
+        return attrs
 
     def validate_parameters(self, value: dict) -> dict:  # noqa: D102
         if _has_nul(value):

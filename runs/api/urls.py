@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from runs.api import deployments, views, work_queues
 
 urlpatterns = [
-    path("concurrency-limits/", include("limits.api.urls")),
+    path("concurrency-limits/", include("runs_limits.api.urls")),
     path("work-queues/", work_queues.WorkQueueListView.as_view(), name="api-work-queue-list"),
     path(
         "work-queues/<str:name>/",
@@ -110,7 +110,7 @@ urlpatterns = [
     ),
     path("logs/", views.LogListView.as_view(), name="api-log-list"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="runs:api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="runs:api-schema"), name="api-redoc"),
     re_path(r"^[\s\S]*\Z", views.NotFoundView.as_view()),  # newlines too
 ]

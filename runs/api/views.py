@@ -30,6 +30,7 @@ from runs.api.serializers import (
     TaskRunDetailSerializer,
     TaskRunSerializer,
 )
+from runs.exceptions import ObjectNotFound
 from runs.parameters import ParameterError
 from runs.selectors import flows as flow_selectors
 
@@ -42,6 +43,57 @@ _CONFLICT = OpenApiResponse(
     },
     description="The flow run has already ended.",
 )
+
+
+def _deployment(id_or_full_name: str):
+    """The deployment a start request names; a 400 naming ``deployment`` when there is none."""
+    from runs.services.deployments import get_deployment
+
+    try:
+        return get_deployment(id_or_full_name)
+    except ObjectNotFound as error:
+        raise ValidationError({"deployment": [str(error)]}) from None
+
+
+def _start_body(required: str, *, queue: bool) -> dict:
+    """One way to start a run: by ``flow`` (with an optional ``work_queue``) or by
+    ``deployment``; the request body is exactly one of them."""
+    text = {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}
+    if required == "flow":
+        named = {**text, "maxLength": 200, "description": "Name of a registered flow."}
+    else:
+        named = {
+            "anyOf": [{**text, "maxLength": 401}, {"type": "integer", "minimum": 1}],
+            "description": "A deployment's id or FLOW/NAME (GET /api/deployments/).",
+        }
+    properties = {
+        required: named,
+        "parameters": {
+            "type": "object",
+            "additionalProperties": {},
+            "description": "Parameter values by name (over the deployment's defaults).",
+        },
+    }
+    if queue:
+        properties["work_queue"] = {
+            **text,
+            "maxLength": 100,
+            "description": 'The work queue the run waits in (default: "default").',
+        }
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [required],
+        "additionalProperties": False,
+    }
+
+
+#: ``POST /api/flow-runs/``'s body: a flow (and its queue), or a deployment; never both.
+FLOW_RUN_START = {
+    "application/json": {
+        "oneOf": [_start_body("flow", queue=True), _start_body("deployment", queue=False)]
+    }
+}
 
 
 def _run_id(name: str) -> OpenApiParameter:
@@ -92,17 +144,32 @@ class FlowRunListView(PagedView):
         )
         return self.sorted_page(request, queryset)
 
-    @extend_schema(request=FlowRunStartSerializer, responses={201: FlowRunSerializer})
+    @extend_schema(request=FLOW_RUN_START, responses={201: FlowRunSerializer})
     def post(self, request: Request) -> Response:
-        """Start a registered flow on a worker: 201 with the new SCHEDULED run and its URL."""
+        """Start a registered flow, or a deployment, on a worker: 201 with the new SCHEDULED run
+        and its URL. It waits in its work queue until the queue has room."""
         from runs.services.flow_runs import FlowRunNameError, start_flow_run
+        from runs.services.work_queues import WorkQueueError
 
         body = FlowRunStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        given = body.validated_data
         try:
-            run = start_flow_run(
-                flow_name=body.validated_data["flow"], parameters=body.validated_data["parameters"]
-            )
+            if "deployment" in given:
+                deployment = _deployment(given["deployment"])
+                run = start_flow_run(
+                    flow_name=deployment.flow.name,
+                    deployment=deployment,
+                    parameters=given["parameters"],
+                )
+            else:
+                run = start_flow_run(
+                    flow_name=given["flow"],
+                    parameters=given["parameters"],
+                    work_queue=given.get("work_queue"),
+                )
+        except WorkQueueError as error:
+            raise ValidationError({"work_queue": [str(error)]}) from None
         except registry.UnknownFlow as error:
             raise ValidationError({"flow": [str(error)]}) from None
         except registry.RegistrationError as error:

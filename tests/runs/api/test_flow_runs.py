@@ -394,3 +394,26 @@ def test_nul_in_a_path_is_a_404():
     response = api_client().get("/api/flows/a%00b/")
 
     assert response.status_code == 404
+
+
+def test_upcoming_false_leaves_out_runs_scheduled_for_later(client):
+    import datetime as dt
+
+    from runs.registry import register_flow
+    from runs.services.flow_runs import cancel_flow_run, start_flow_run
+    from runs.states import now
+
+    register_flow("tests.runs.deploy_flows:hello")
+    later = start_flow_run(
+        flow_name="deploy-tests-hello", scheduled_time=now() + dt.timedelta(hours=1)
+    )
+    try:
+        listed = client.get("/api/flow-runs/", {"flow": "deploy-tests-hello"}).json()["results"]
+        assert str(later.id) in {run["id"] for run in listed}
+        listed = client.get(
+            "/api/flow-runs/", {"flow": "deploy-tests-hello", "upcoming": "false"}
+        ).json()["results"]
+        assert str(later.id) not in {run["id"] for run in listed}
+        assert client.get("/api/flow-runs/", {"upcoming": "maybe"}).status_code == 400
+    finally:
+        cancel_flow_run(flow_run_id=later.id)
