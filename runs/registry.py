@@ -145,4 +145,9 @@ def get_registered_flow(name: str) -> FlowRow:
 
 def load_flow(name: str):
     """The Flow object of the registered flow ``name`` (imported from its entrypoint)."""
-    return _import_entrypoint(get_registered_flow(name).entrypoint)
+    return flow_of(get_registered_flow(name))
+
+
+def flow_of(row: FlowRow):
+    """The Flow object of a registered flow's row (imported from its entrypoint)."""
+    return _import_entrypoint(row.entrypoint)

@@ -66,6 +66,26 @@ def take_places(queue_id: int, *, at: dt.datetime | None = None) -> list[Sent]:
     return [Sent(run_id, parameters, queue["name"]) for run_id, parameters in chosen]
 
 
+def place_at_once(queue_id: int, at: dt.datetime) -> bool:
+    """Whether a run being made now, due at ``at``, may take a place in its queue at once:
+    the queue is not paused, has room, and no due run waits ahead of it. Call it inside the
+    transaction that makes the run: the queue's row is locked until that transaction ends."""
+    from runs.models import WorkQueue
+
+    queue = (
+        WorkQueue.objects.select_for_update()
+        .filter(id=queue_id)
+        .values("paused", "concurrency_limit")
+        .first()
+    )
+    if queue is None or queue["paused"]:
+        return False
+    limit = queue["concurrency_limit"]
+    if limit is not None and held_places(queue_id) >= limit:
+        return False
+    return not waiting_runs(queue_id, at=at).exists()
+
+
 def held_places(queue_id: int) -> int:
     """How many of the queue's runs hold a place: sent and not final."""
     from runs.models import FlowRun

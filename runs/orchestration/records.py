@@ -89,6 +89,8 @@ class FlowRunRecord(RunRecord):
     work_queue_id: int | None = None
     #: When it is meant to start (a queued run waits for this time and for room in its queue).
     expected_start_time: dt.datetime | None = None
+    #: When its queue gave it a place (set as it is made, when its queue had room at once).
+    dispatched_at: dt.datetime | None = None
     cancel_requested: bool = False
     #: Made from its row to be driven by id (a worker, a service): other processes can end it
     #: too, so its final state is looked up in the database (see orchestration.rules).

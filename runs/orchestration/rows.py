@@ -125,6 +125,7 @@ def new_flow_run(record: FlowRunRecord, columns: dict[str, Any]) -> dict[str, An
         "deployment_id": record.deployment_id,
         "work_queue_id": record.work_queue_id,
         "expected_start_time": record.expected_start_time,
+        "dispatched_at": record.dispatched_at,
         **columns,
     }
 

@@ -12,7 +12,7 @@ from runs.models import FlowRun
 from runs.orchestration import propose_state, set_flow_run_state
 from runs.orchestration.records import FlowRunRecord
 from runs.parameters import coerce_parameters, jsonable_parameters
-from runs.registry import get_registered_flow, load_flow
+from runs.registry import flow_of, get_registered_flow
 from runs.states import Cancelled, Scheduled, now
 
 if TYPE_CHECKING:
@@ -102,11 +102,12 @@ def start_flow_run(
     flow's ``flow_run_name`` cannot be formatted with them, and WorkQueueError (field
     ``work_queue``) for a queue that does not exist.
     """
+    from runs.runners.messages import RUN_FLOW_RUN, send
     from runs.services.dispatch import dispatch
     from runs.services.work_queues import DEFAULT_WORK_QUEUE, WorkQueueError, get_work_queue
 
     row = get_registered_flow(flow_name)
-    flow = load_flow(flow_name)
+    flow = flow_of(row)
     given = {**(deployment.parameters if deployment else {}), **(parameters or {})}
     values = coerce_parameters(flow.fn, given)
     queue_name = work_queue or (deployment.work_queue.name if deployment else DEFAULT_WORK_QUEUE)
@@ -137,7 +138,10 @@ def start_flow_run(
             scheduled_time=record.expected_start_time,
         ),
     )
-    dispatch(queue.id)
+    if record.dispatched_at is not None:  # its queue had room: it took its place as it was made
+        send(RUN_FLOW_RUN, [str(record.id), record.parameters], queue=queue.name)
+    elif not waits:  # due, but others wait ahead or the queue is full: let the line move
+        dispatch(queue.id)
     return FlowRun.objects.select_related("flow", "work_queue", "deployment").get(id=record.id)
 
 

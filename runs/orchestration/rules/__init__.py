@@ -2,7 +2,8 @@
 
 The protocol (:class:`Rule`, :class:`Transition`, :class:`Policy`) is in
 :mod:`runs.orchestration.policy`; the answers are in :mod:`runs.orchestration.decisions`.
-One module here per group of rules: the end of a run, the cache, concurrency slots.
+One module here per group of rules: the end of a run, the cache, concurrency slots, work
+queues.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from runs.orchestration.rules.final import (
     RefuseAfterFinal,
     StopCancelledFlowRun,
 )
+from runs.orchestration.rules.queues import TakeQueuePlaceAtOnce
 from runs.orchestration.rules.retries import RetryFailedRuns
 from runs.orchestration.rules.slots import ReleaseConcurrencySlots, SecureConcurrencySlots
 
@@ -33,6 +35,7 @@ __all__ = [
     "RestoreCachedResult",
     "SecureConcurrencySlots",
     "ReleaseConcurrencySlots",
+    "TakeQueuePlaceAtOnce",
     "_cache_candidates",
 ]
 
@@ -46,4 +49,6 @@ TASK_RUN_POLICY = Policy(
     ReleaseConcurrencySlots(),
 )
 
-FLOW_RUN_POLICY = Policy(RefuseAfterFinal(), AdoptFinalFromElsewhere(), RetryFailedRuns())
+FLOW_RUN_POLICY = Policy(
+    RefuseAfterFinal(), AdoptFinalFromElsewhere(), RetryFailedRuns(), TakeQueuePlaceAtOnce()
+)
