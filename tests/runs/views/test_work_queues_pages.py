@@ -238,3 +238,23 @@ def test_a_waiting_run_in_a_full_queue_says_place_limit_and_running(client):
     assert f'Waiting in queue <a href="/work-queues/{queue.name}/">{queue.name}</a>' in html
     assert "place 1" in html and "limit 1, 1 running" in html
     assert "Waiting in queue" not in client.get(f"/flow-runs/{first.id}/").content.decode()
+
+
+def test_the_pages_say_whether_a_live_worker_serves_a_queue(tmp_path):
+    import time
+
+    from tests.workers import start_worker
+
+    queue = create_work_queue(name=unique("served"))
+    client = signed_in("viewer")
+    html = client.get(f"/work-queues/{queue.name}/").content.decode()
+    assert "no worker" in html
+    worker = start_worker(tmp_path, queue=queue.name, concurrency=1)
+    try:
+        deadline = time.monotonic() + 20
+        while "1 worker process" not in html and time.monotonic() < deadline:
+            time.sleep(0.1)
+            html = client.get(f"/work-queues/{queue.name}/").content.decode()
+        assert "1 worker process" in html
+    finally:
+        worker.stop()
