@@ -149,3 +149,37 @@ def test_a_worker_on_queue_a_never_takes_a_run_of_queue_b(tmp_path, nap_flow):
     finally:
         worker_a.stop()
     assert FlowRun.objects.get(id=run_b.id).state_type == "COMPLETED"
+
+
+def test_a_place_held_by_a_killed_worker_is_freed_and_the_next_run_starts(tmp_path, nap_flow):
+    from runs.leases import ensure_heartbeat
+    from runs.models import FlowRun
+    from runs.services.dispatch import dispatch
+    from runs.services.flow_runs import start_flow_run
+
+    ensure_heartbeat()  # this process reaps the runs of dead processes, as any process does
+    queue = _queue(concurrency_limit=1)
+    doomed_worker = start_worker(tmp_path, queue=queue.name, concurrency=1)
+    try:
+        doomed = start_flow_run(
+            flow_name=nap_flow, parameters={"seconds": 60}, work_queue=queue.name
+        )
+        after = start_flow_run(flow_name=nap_flow, parameters={"seconds": 0}, work_queue=queue.name)
+        deadline = time.monotonic() + 30
+        while FlowRun.objects.get(id=doomed.id).state_type != "RUNNING":
+            assert time.monotonic() < deadline, doomed_worker.log()
+            time.sleep(0.05)
+        doomed_worker.kill()
+    finally:
+        doomed_worker.stop()
+    _wait_final([doomed.id], timeout=30)  # reaped: its lease lapsed and its process is gone
+    assert FlowRun.objects.get(id=doomed.id).state_type == "CRASHED"
+    assert FlowRun.objects.get(id=after.id).dispatched_at is None
+    dispatch()  # what the scheduler's every pass does
+    worker = start_worker(tmp_path, queue=queue.name, concurrency=1)
+    try:
+        _wait_final([after.id])
+    finally:
+        worker.stop()
+    assert FlowRun.objects.get(id=after.id).state_type == "COMPLETED"
+    assert _most_running_at_once([doomed.id, after.id]) == 1
