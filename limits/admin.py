@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+from runs_limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 
 
 class SlotInline(admin.TabularInline):
@@ -42,7 +42,7 @@ class ConcurrencyLimitAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         """Save through the service so waiting runs see the change at once."""
-        from limits import services
+        from runs_limits import services
 
         if change:
             services.update_limit(limit=obj, tag=obj.tag, concurrency_limit=obj.concurrency_limit)
@@ -51,12 +51,12 @@ class ConcurrencyLimitAdmin(admin.ModelAdmin):
             obj.pk = limit.pk
 
     def delete_model(self, request, obj) -> None:
-        from limits import services
+        from runs_limits import services
 
         services.delete_limit(limit=obj)
 
     def delete_queryset(self, request, queryset) -> None:
-        from limits import services
+        from runs_limits import services
 
         for limit in queryset:
             services.delete_limit(limit=limit)

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def create_limit(args: argparse.Namespace) -> int:
     setup_django()
-    from limits import services
+    from runs_limits import services
 
     try:
         limit, created = services.create_limit(tag=args.tag, concurrency_limit=args.limit)
@@ -44,8 +44,8 @@ def create_limit(args: argparse.Namespace) -> int:
 
 def delete_limit(args: argparse.Namespace) -> int:
     setup_django()
-    from limits import services
     from runs.exceptions import ObjectNotFound
+    from runs_limits import services
 
     try:
         services.delete_limit_by_tag(tag=args.tag)
@@ -61,8 +61,8 @@ def _when(value) -> str:
 
 def inspect_limit(args: argparse.Namespace) -> int:
     setup_django()
-    from limits import selectors
     from runs.exceptions import ObjectNotFound
+    from runs_limits import selectors
 
     try:
         limit = selectors.get_limit_by_tag(args.tag)
@@ -101,7 +101,7 @@ def inspect_limit(args: argparse.Namespace) -> int:
 
 def list_limits(args: argparse.Namespace) -> int:
     setup_django()
-    from limits import selectors
+    from runs_limits import selectors
 
     limits = list(selectors.list_limits())
     if not limits:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 from runs.exceptions import ObjectNotFound
+from runs_limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 
 
 def list_limits() -> QuerySet[ConcurrencyLimit]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from limits.models import ConcurrencyLimit
 from runs.exceptions import ObjectNotFound
+from runs_limits.models import ConcurrencyLimit
 
 
 class LimitError(ValueError):
@@ -48,7 +48,7 @@ def clean_limit(value: object) -> int:
 
 
 def _wake_waiters() -> None:
-    from limits.slots import notify_released
+    from runs_limits.slots import notify_released
 
     transaction.on_commit(notify_released)
 

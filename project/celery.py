@@ -7,7 +7,7 @@ import os
 from celery import Celery
 from celery.fixups.django import DjangoWorkerFixup
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "runs_project.settings")
 
 app = Celery("runs")
 app.config_from_object("django.conf:settings", namespace="CELERY")

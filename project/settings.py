@@ -12,6 +12,11 @@ from runs.log_config import logging_config
 from runs.private_files import open_private, private_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The checkout's templates/ and static/ (an editable install); an installed wheel carries them
+# inside the runs package, where the app directories' loader and finder look.
+_CHECKOUT_TEMPLATES = BASE_DIR / "templates"
+_CHECKOUT_STATIC = BASE_DIR / "static"
+_IN_CHECKOUT = (_CHECKOUT_TEMPLATES / "runs/base.html").is_file()
 RUNS_HOME: Path = conf.settings.RUNS_HOME
 private_dir(RUNS_HOME)
 
@@ -57,7 +62,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "runs",
-    "limits",
+    "runs_limits",
 ]
 
 MIDDLEWARE = [
@@ -88,13 +93,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "runs/locked_out.html"
 AXES_VERBOSE = False
 
-ROOT_URLCONF = "project.urls"
-WSGI_APPLICATION = "project.wsgi.application"
+ROOT_URLCONF = "runs_project.urls"
+WSGI_APPLICATION = "runs_project.wsgi.application"
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [_CHECKOUT_TEMPLATES] if _IN_CHECKOUT else [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -145,15 +150,15 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [_CHECKOUT_STATIC] if (_CHECKOUT_STATIC / "runs").is_dir() else []
 STATIC_ROOT = private_dir(RUNS_HOME / "static")  # WhiteNoise looks here too: let it exist
 # WhiteNoise serves the apps' static files where they are: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "login"
+LOGIN_URL = "runs:login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "runs:login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -25,7 +25,7 @@ _secure_lock = threading.Lock()
 
 
 #: runs' own settings module: a process configured with it is runs' own project.
-OWN_SETTINGS_MODULE = "project.settings"
+OWN_SETTINGS_MODULE = "runs_project.settings"
 
 
 class NotMigratedError(RuntimeError):
@@ -42,7 +42,7 @@ def self_configured() -> bool:
 
 
 def ensure_ready() -> None:
-    """Configure Django with ``project.settings`` unless already configured, and migrate if needed.
+    """Configure Django with ``runs_project.settings`` unless already configured, and migrate if needed.
 
     In a host project (Django configured with another settings module) runs never migrates:
     when its tables are missing or behind, :class:`NotMigratedError` says to run

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 
-from limits import selectors as limit_selectors
-from limits.services import LimitError, clean_limit, clean_tag
+from runs_limits import selectors as limit_selectors
+from runs_limits.services import LimitError, clean_limit, clean_tag
 
 if TYPE_CHECKING:
-    from limits.models import ConcurrencyLimit
+    from runs_limits.models import ConcurrencyLimit
 
 _HELP = {
     "integer": "A whole number.",
@@ -155,7 +155,7 @@ class FlowRunForm(forms.Form):
 
 
 class LimitForm(forms.Form):
-    """Create or edit a concurrency limit; errors come from limits.services' own checks."""
+    """Create or edit a concurrency limit; errors come from runs_limits.services' own checks."""
 
     tag = forms.CharField(
         label="Tag",

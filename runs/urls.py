@@ -18,6 +18,9 @@ from runs.views import (
     workers,
 )
 
+#: Every name is reversed as ``runs:NAME`` (``{% url 'runs:flows' %}``), clear of a host's own.
+app_name = "runs"
+
 urlpatterns = [
     path("api/", include("runs.api.urls")),
     path("", overview.overview, name="overview"),

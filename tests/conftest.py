@@ -21,7 +21,7 @@ os.environ.pop("RUNS_API_URL", None)
 os.environ.pop("RUNS_LOCAL_STORAGE_PATH", None)
 # A lease of 3 heartbeats: 3 s, so a test process busy with 10,000 runs keeps renewing it.
 os.environ.setdefault("RUNS_HEARTBEAT_SECONDS", "1.0")
-os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "runs_project.settings"
 # Django's test client calls itself "testserver".
 os.environ["RUNS_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1,[::1]"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("runs", "limits", "project")
+PACKAGES = ("runs", "runs_limits", "runs_project")
 #: Outside the layers by design: ``runs`` only re-exports the public names.
-OUTSIDE = {"runs", "limits"}
+OUTSIDE = {"runs", "runs_limits"}
 
 
 def _contract() -> dict:

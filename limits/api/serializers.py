@@ -5,9 +5,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from limits import selectors
-from limits.models import ConcurrencyLimit
-from limits.services import LimitError, clean_limit, clean_tag
+from runs_limits import selectors
+from runs_limits.models import ConcurrencyLimit
+from runs_limits.services import LimitError, clean_limit, clean_tag
 
 
 class ConcurrencyLimitOutputSerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from limits.api import views
+from runs_limits.api import views
 
 urlpatterns = [
     path("", views.ConcurrencyLimitListView.as_view(), name="concurrency-limit-list"),

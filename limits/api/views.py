@@ -1,4 +1,4 @@
-"""Concurrency-limit endpoints: thin views over limits.services and limits.selectors.
+"""Concurrency-limit endpoints: thin views over runs_limits.services and runs_limits.selectors.
 
 ``GET, POST /api/concurrency-limits/``; ``GET, PATCH, DELETE /api/concurrency-limits/ID/``;
 ``GET, DELETE /api/concurrency-limits/tag/TAG/``. They share the runs API's base views
@@ -18,17 +18,17 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from limits import selectors, services
-from limits.api.serializers import (
+from runs.api.base import ApiView, PagedView
+from runs.api.pagination import KeysetPagination
+from runs_limits import selectors, services
+from runs_limits.api.serializers import (
     ConcurrencyLimitCreateSerializer,
     ConcurrencyLimitOutputSerializer,
     ConcurrencyLimitUpdateSerializer,
 )
-from runs.api.base import ApiView, PagedView
-from runs.api.pagination import KeysetPagination
 
 if TYPE_CHECKING:
-    from limits.models import ConcurrencyLimit
+    from runs_limits.models import ConcurrencyLimit
 
 
 class LimitPagination(KeysetPagination):

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Taking free slots in one round trip on PostgreSQL (see limits.slots), after freeing the
+# Taking free slots in one round trip on PostgreSQL (see runs_limits.slots), after freeing the
 # slots of p_release (releases this process deferred). In a function, each statement reads
 # with a snapshot of its own, so counting after the row locks sees every slot taken by whoever
 # held them before: one plain statement could not (its snapshot predates the wait for the

@@ -78,7 +78,7 @@ def restore_function(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         from importlib import import_module
 
-        previous = import_module("limits.migrations.0002_slot_owner")
+        previous = import_module("runs_limits.migrations.0002_slot_owner")
         schema_editor.execute(previous.TAKE_FREE_SLOTS)
 
 

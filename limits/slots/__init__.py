@@ -4,13 +4,13 @@ on exit.
 The functions here are what orchestration, the engines and the heartbeat call. Behind them,
 each room does one job:
 
-- :mod:`~limits.slots.queue_order`: who is blocked and who is first in line, over plain data;
-- :mod:`~limits.slots.store` and one store per database (:mod:`~limits.slots.sqlite`,
-  :mod:`~limits.slots.postgres`): the statements, and how each database keeps slots exact;
-- :mod:`~limits.slots.wakeups`: waking waiters, in this process and in others;
-- :mod:`~limits.slots.deferred`: on PostgreSQL, a finished run's slot freed with the next
+- :mod:`~runs_limits.slots.queue_order`: who is blocked and who is first in line, over plain data;
+- :mod:`~runs_limits.slots.store` and one store per database (:mod:`~runs_limits.slots.sqlite`,
+  :mod:`~runs_limits.slots.postgres`): the statements, and how each database keeps slots exact;
+- :mod:`~runs_limits.slots.wakeups`: waking waiters, in this process and in others;
+- :mod:`~runs_limits.slots.deferred`: on PostgreSQL, a finished run's slot freed with the next
   statement rather than by one of its own;
-- :mod:`~limits.slots.process`: this process's state, one object, reset in a forked child.
+- :mod:`~runs_limits.slots.process`: this process's state, one object, reset in a forked child.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-from limits.slots.decisions import UNLIMITED, SlotDecision
-from limits.slots.postgres import separate_connection
-from limits.slots.process import this_process
-from limits.slots.wakeups import NOTIFY_CHANNEL, WANTED_CHANNEL
+from runs_limits.slots.decisions import UNLIMITED, SlotDecision
+from runs_limits.slots.postgres import separate_connection
+from runs_limits.slots.process import this_process
+from runs_limits.slots.wakeups import NOTIFY_CHANNEL, WANTED_CHANNEL
 
 # The PostgreSQL channels, under the names tests listen on.
 _NOTIFY_CHANNEL = NOTIFY_CHANNEL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limits.slots.queue_order import Blocking
+from runs_limits.slots.queue_order import Blocking
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ the careful path in a transaction that holds the same locks.
 
 A release takes no limit lock: deleting one's own slot can only make room, and a concurrent
 acquirer that counted it waits and is woken by the NOTIFY, sent when the release commits. A
-release deferred into the stored function (:mod:`limits.slots.deferred`) is different: it
+release deferred into the stored function (:mod:`runs_limits.slots.deferred`) is different: it
 locks the freed slots' limits with the ones it takes, so any run that queued on them has
 committed its waiter row, and sends the NOTIFY only when there is such a waiter.
 """
@@ -25,12 +25,12 @@ from typing import Any
 
 from django.db import connection
 
-from limits.slots import decisions
-from limits.slots.decisions import SlotDecision
-from limits.slots.deferred import DeferredReleases
-from limits.slots.store import SlotStore
-from limits.slots.wakeups import NOTIFY_CHANNEL, WANTED_CHANNEL, Listener, Wakeups
 from runs.states import now
+from runs_limits.slots import decisions
+from runs_limits.slots.decisions import SlotDecision
+from runs_limits.slots.deferred import DeferredReleases
+from runs_limits.slots.store import SlotStore
+from runs_limits.slots.wakeups import NOTIFY_CHANNEL, WANTED_CHANNEL, Listener, Wakeups
 
 logger = logging.getLogger("runs.limits")
 

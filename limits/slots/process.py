@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from limits.slots.deferred import DeferredReleases
-from limits.slots.store import SlotStore
-from limits.slots.wakeups import Wakeups
 from runs.process import runtime
+from runs_limits.slots.deferred import DeferredReleases
+from runs_limits.slots.store import SlotStore
+from runs_limits.slots.wakeups import Wakeups
 
 logger = logging.getLogger("runs.limits")
 
@@ -36,11 +36,11 @@ class ProcessSlots:
         with self._store_lock:  # one store, so one listener thread, per process
             if self._store is None:
                 if connection.vendor == "postgresql":
-                    from limits.slots.postgres import PostgresStore
+                    from runs_limits.slots.postgres import PostgresStore
 
                     self._store = PostgresStore(self.wakeups, self.deferred)
                 else:
-                    from limits.slots.sqlite import SqliteStore
+                    from runs_limits.slots.sqlite import SqliteStore
 
                     self._store = SqliteStore(self.wakeups, self.deferred)
             return self._store

@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from limits.slots.decisions import UNLIMITED, SlotDecision
-from limits.slots.store import SlotStore
+from runs_limits.slots.decisions import UNLIMITED, SlotDecision
+from runs_limits.slots.store import SlotStore
 
 
 class SqliteStore(SlotStore):

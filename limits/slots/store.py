@@ -6,10 +6,10 @@ run. Slots are taken and freed in transactions of their own, apart from the run'
 trips more than an unlimited one; a slot is held while its owner lives (:mod:`runs.owners`) and
 its run has not ended, and any other slot is reclaimed before a run is told to wait.
 
-:class:`SlotStore` is the one interface the public functions of :mod:`limits.slots` call. Its
+:class:`SlotStore` is the one interface the public functions of :mod:`runs_limits.slots` call. Its
 careful path (count, reclaim, queue, abort or take, in one transaction) is shared; each
 database's store says how it locks, how it takes free slots fast, how it frees and how it
-tells other processes (:mod:`limits.slots.sqlite`, :mod:`limits.slots.postgres`).
+tells other processes (:mod:`runs_limits.slots.sqlite`, :mod:`runs_limits.slots.postgres`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from limits.slots import decisions, queue_order
-from limits.slots.decisions import ACQUIRED, UNLIMITED, SlotDecision
-from limits.slots.deferred import DeferredReleases
-from limits.slots.queue_order import Blocking, Limit, Load, Waiter
-from limits.slots.wakeups import Wakeups
 from runs.states import now
+from runs_limits.slots import decisions, queue_order
+from runs_limits.slots.decisions import ACQUIRED, UNLIMITED, SlotDecision
+from runs_limits.slots.deferred import DeferredReleases
+from runs_limits.slots.queue_order import Blocking, Limit, Load, Waiter
+from runs_limits.slots.wakeups import Wakeups
 
 
 class SlotStore(ABC):
@@ -35,7 +35,7 @@ class SlotStore(ABC):
     vendor: str
 
     def __init__(self, wakeups: Wakeups, deferred: DeferredReleases) -> None:
-        from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
+        from runs_limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 
         self.wakeups = wakeups
         self.deferred = deferred
@@ -128,7 +128,7 @@ class SlotStore(ABC):
     def reclaim_dead_slots(self) -> int:
         """Free every slot whose run ended or whose owner died, and drop such runs from wait
         queues; the number of slots freed."""
-        from limits.models import ConcurrencyLimit
+        from runs_limits.models import ConcurrencyLimit
 
         with transaction.atomic():
             limit_ids = list(ConcurrencyLimit.objects.values_list("id", flat=True))
@@ -174,7 +174,7 @@ class SlotStore(ABC):
         """Inside a transaction: count, reclaim, queue, abort or take."""
         from django.db.models import Min
 
-        from limits.models import SlotWaiter
+        from runs_limits.models import SlotWaiter
 
         marks = ", ".join(["%s"] * len(tags))
         with connection.cursor() as cursor:
@@ -269,7 +269,7 @@ class SlotStore(ABC):
     # ---- reclaiming what the dead left -----------------------------------------------------------
     def _reclaim(self, limit_ids: list) -> int:
         """Delete slots of these limits whose run ended or whose owner died."""
-        from limits.models import ConcurrencySlot
+        from runs_limits.models import ConcurrencySlot
 
         held = ConcurrencySlot.objects.filter(limit_id__in=limit_ids)
         dead = list(held.filter(_gone(held)).values_list("id", flat=True))
@@ -277,7 +277,7 @@ class SlotStore(ABC):
 
     def _purge_waiters(self, limit_ids: list) -> int:
         """Drop waiters whose run no longer waits (it ended, or its process died); how many."""
-        from limits.models import SlotWaiter
+        from runs_limits.models import SlotWaiter
 
         queued = SlotWaiter.objects.filter(limit_id__in=limit_ids)
         gone = list(queued.filter(_gone(queued)).values_list("id", flat=True))

@@ -27,10 +27,10 @@ def api_prefix() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _api_prefix(urlconf) -> str:
-    from django.urls import NoReverseMatch, get_resolver
+    from django.urls import NoReverseMatch, get_script_prefix, reverse
 
     try:
-        schema = get_resolver(urlconf).reverse("api-schema")
+        schema = reverse("runs:api-schema", urlconf=urlconf).removeprefix(get_script_prefix())
     except NoReverseMatch:  # runs' URLs are not included: nothing is the API
         return API_PREFIX
     return "/" + schema.removesuffix("schema/")

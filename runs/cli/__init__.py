@@ -20,7 +20,7 @@ __all__ = ["CommandError", "main", "print_table", "safe", "setup_django"]
 COMMAND_MODULES = [
     "runs.cli.flow_runs",
     "runs.cli.config",
-    "limits.cli",
+    "runs_limits.cli",
     "runs.cli.worker",
     "runs.cli.scheduler",
     "runs.cli.up",

@@ -1,4 +1,5 @@
-"""``runs up``: migrate, then the web server and one worker together. Ctrl-C stops both."""
+"""``runs up``: migrate, then the web server, one worker and the scheduler together. Ctrl-C
+stops them all."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from runs.cli.printing import safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("up", help="run the dashboard, the API and a worker together")
+    parser = subparsers.add_parser(
+        "up", help="run the dashboard, the API, a worker and the scheduler together"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
@@ -119,7 +122,7 @@ def web_server_command(args: argparse.Namespace) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
-        "project.wsgi:application",
+        "runs_project.wsgi:application",
         "--bind",
         f"{host}:{args.port}",
         "--workers",
@@ -195,7 +198,7 @@ def up(args: argparse.Namespace) -> int:
         print(line)
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "project.settings"),
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "runs_project.settings"),
     }
     hosts = answered_hosts(args.host)
     if hosts is not None:

@@ -55,9 +55,9 @@ def run_worker(args: argparse.Namespace) -> int:
     setup_django()
     from django.conf import settings
 
-    from project.celery import app
     from runs.owners import WORKER_QUEUES_ENV
     from runs.registry import RegistrationError, sync_registered_flows
+    from runs_project.celery import app
 
     try:
         sync_registered_flows()

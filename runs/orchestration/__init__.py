@@ -145,8 +145,8 @@ def load_task_run_records(task_run_ids) -> dict[str, TaskRunRecord]:
     """Records of several task runs in one query, by id as text; missing ids are left out."""
     from django.db.models import Exists, OuterRef
 
-    from limits.models import ConcurrencySlot
     from runs.models import TaskRun
+    from runs_limits.models import ConcurrencySlot
 
     rows = TaskRun.objects.annotate(
         holds=Exists(ConcurrencySlot.objects.filter(task_run=OuterRef("pk")))

@@ -2,7 +2,7 @@
 
 Slots are taken and freed by the policy's rules (``rules/slots.py``); the engines only wait
 when the policy answered "wait", and free at the end of a flow run what was left to free
-later. They ask here instead of reaching into :mod:`limits.slots`.
+later. They ask here instead of reaching into :mod:`runs_limits.slots`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from runs.orchestration.records import TaskRunRecord
 def wait_for_slot(record: TaskRunRecord, timeout: float | None = None) -> None:
     """Sleep until a slot for ``record``'s tags may have been freed, at most ``timeout``
     seconds (default: RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS); then propose again."""
-    from limits.slots import wait_for_slot as wait
+    from runs_limits.slots import wait_for_slot as wait
 
     if timeout is None:
         timeout = conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS
@@ -24,13 +24,13 @@ def wait_for_slot(record: TaskRunRecord, timeout: float | None = None) -> None:
 def release_deferred() -> None:
     """Free now the slots whose release this process deferred (at the end of a flow run, so
     that it ends with its slots given back)."""
-    from limits.slots import release_deferred as release
+    from runs_limits.slots import release_deferred as release
 
     release()
 
 
 def reclaim_dead_slots() -> int:
     """Free the slots of runs that ended or whose owner died; the number freed."""
-    from limits.slots import reclaim_dead_slots as reclaim
+    from runs_limits.slots import reclaim_dead_slots as reclaim
 
     return reclaim()

@@ -243,10 +243,10 @@ class CeleryTaskRunner(TaskRunner):
                 return
 
     def _send_batch(self, batch: list[TaskRunEngine]) -> None:
-        from project.celery import app
         from runs.orchestration.writer import writer
         from runs.runners.messages import RUN_TASK_RUN, RUN_TASK_RUNS
         from runs.signing import dumps
+        from runs_project.celery import app
 
         if not batch:
             return

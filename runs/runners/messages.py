@@ -25,6 +25,6 @@ def send(name: str, args: list[Any], **options: Any) -> None:
 
     ``options`` go to Celery's ``send_task`` (``queue``, ``producer``, ``countdown``...).
     """
-    from project.celery import app
+    from runs_project.celery import app
 
     app.send_task(name, args=args, **options)

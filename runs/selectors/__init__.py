@@ -12,7 +12,7 @@ answer the same question the same way. By subject:
 - :mod:`.stats`: runs over time by state, a flow's success rate and duration percentiles;
 - :mod:`.paging`: :func:`keyset_page`, the keyset pages of every list.
 
-Concurrency limits are read in :mod:`limits.selectors`.
+Concurrency limits are read in :mod:`runs_limits.selectors`.
 """
 
 from __future__ import annotations

@@ -308,9 +308,11 @@ def not_yet_due() -> Q:
     return Q(state_type="SCHEDULED", expected_start_time__gt=now())
 
 
-def upcoming_flow_run_count() -> int:
-    """How many flow runs are scheduled for later (left out of the lists by default)."""
-    return FlowRun.objects.filter(not_yet_due()).count()
+def upcoming_flow_run_count(**filters: Any) -> int:
+    """How many flow runs are scheduled for later (left out of the lists by default), among
+    those :func:`flow_runs` selects with ``filters``."""
+    filters["upcoming"] = True
+    return flow_runs(**filters).filter(not_yet_due()).count()
 
 
 def active_flow_runs(*, limit: int = 20) -> list[FlowRun]:

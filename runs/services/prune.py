@@ -201,7 +201,7 @@ def _expired_detached_entries(at: dt.datetime, result: PruneResult, dry_run: boo
 def _lapsed_leases(cutoff: dt.datetime, result: PruneResult, dry_run: bool) -> None:
     """Leases that lapsed before ``cutoff`` and that no unfinished run, slot or waiter names
     (one row per process that ever ran would otherwise pile up)."""
-    from limits.models import ConcurrencySlot, SlotWaiter
+    from runs_limits.models import ConcurrencySlot, SlotWaiter
 
     named = [
         model.objects.exclude(state_type__in=FINAL_TYPES).values("owner")

@@ -11,12 +11,12 @@ from django.urls import reverse
 class LoginView(auth_views.LoginView):
     """The sign-in page; anyone can read it, so it names no path on the server."""
 
-    template_name = "registration/login.html"
+    template_name = "runs/login.html"
     redirect_authenticated_user = True
 
     def get_default_redirect_url(self) -> str:
         """Without ``next``: the dashboard's overview, wherever the project mounts it."""
-        return reverse("overview")
+        return reverse("runs:overview")
 
 
 class LogoutView(auth_views.LogoutView):

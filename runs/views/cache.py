@@ -30,7 +30,7 @@ def _back(request: HttpRequest):
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
-    return redirect("cache")
+    return redirect("runs:cache")
 
 
 @can_operate

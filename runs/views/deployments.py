@@ -29,8 +29,8 @@ def _schedules(summary) -> list[dict]:
 def _back(request: HttpRequest, deployment_id: int) -> HttpResponse:
     """Where an action returns: the deployment's page when sent from there, else the list."""
     if request.POST.get("next") == "detail":
-        return redirect("deployment", deployment_id=deployment_id)
-    return redirect("deployments")
+        return redirect("runs:deployment", deployment_id=deployment_id)
+    return redirect("runs:deployments")
 
 
 def _get(deployment_id: int):
@@ -103,7 +103,7 @@ def deployment_resume(request: HttpRequest, deployment_id: int) -> HttpResponse:
 def run_form_url(deployment) -> str:
     """The Run form of the deployment's flow, filled in with its defaults."""
     query = urlencode({"deployment": deployment.id})
-    return f"{reverse('flows')}?{query}#flow-{slugify(deployment.flow.name)}"
+    return f"{reverse('runs:flows')}?{query}#flow-{slugify(deployment.flow.name)}"
 
 
 @can_operate
@@ -127,7 +127,7 @@ def deployment_run(request: HttpRequest, deployment_id: int) -> HttpResponse:
     except WorkQueueError as exc:
         messages.error(request, f"Could not run deployment {deployment.full_name}: {exc}")
         return _back(request, deployment.id)
-    return redirect("flow-run", flow_run_id=run.id)
+    return redirect("runs:flow-run", flow_run_id=run.id)
 
 
 @can_operate

@@ -28,7 +28,7 @@ def flow_detail(request: HttpRequest, flow_name: str) -> HttpResponse:
     except ObjectNotFound as exc:
         raise Http404(str(exc)) from None
     chart = runs_chart(
-        request.GET.get("chart"), list_base=reverse("flow-runs"), flow=row.name, default="7d"
+        request.GET.get("chart"), list_base=reverse("runs:flow-runs"), flow=row.name, default="7d"
     )
     latest = list(run_selectors.flow_runs(flow=row.name)[:LATEST_RUNS])
     card = None
@@ -46,7 +46,7 @@ def flow_detail(request: HttpRequest, flow_name: str) -> HttpResponse:
         "window_label": stats.WINDOWS[chart.window].label,
         "figures": stats.flow_stats(row.name, since=chart.start, until=chart.end),
         "latest": latest,
-        "all_runs_url": f"{reverse('flow-runs')}?{urlencode({'flow': row.name})}",
+        "all_runs_url": f"{reverse('runs:flow-runs')}?{urlencode({'flow': row.name})}",
         "card": card,
         "live": any(not run.is_final for run in latest),
     }

@@ -62,7 +62,9 @@ def flow_run_list(request: HttpRequest) -> HttpResponse:
         "filtered": is_filtered(shown),
         "has_flows": flow_selectors.any_registered_flows(),
         "show_upcoming": show_upcoming,
-        "upcoming_count": 0 if show_upcoming else run_selectors.upcoming_flow_run_count(),
+        "upcoming_count": 0
+        if show_upcoming or errors
+        else run_selectors.upcoming_flow_run_count(**kwargs),
     }
     return render_page(
         request,
@@ -90,7 +92,7 @@ def flow_run_detail(request: HttpRequest, flow_run_id) -> HttpResponse:
     if response is not None:
         return response
     expand = frozenset(request.GET.getlist("expand"))
-    base = reverse("flow-run", args=[run.id])
+    base = reverse("runs:flow-run", args=[run.id])
 
     def expand_url(task_key: str) -> str:
         keys = sorted(expand | {task_key})
@@ -138,7 +140,7 @@ def flow_run_cancel(request: HttpRequest, flow_run_id) -> HttpResponse:
         messages.info(request, str(exc))
     else:
         messages.success(request, f"Cancelled flow run {run.name!r}.")
-    return redirect("flow-run", flow_run_id=flow_run_id)
+    return redirect("runs:flow-run", flow_run_id=flow_run_id)
 
 
 @can_operate
@@ -161,5 +163,5 @@ def flow_run_rerun(request: HttpRequest, flow_run_id) -> HttpResponse:
         )
     else:
         messages.success(request, f"Started {new.name!r}, a re-run of this flow run's flow.")
-        return redirect("flow-run", flow_run_id=new.id)
-    return redirect("flow-run", flow_run_id=flow_run_id)
+        return redirect("runs:flow-run", flow_run_id=new.id)
+    return redirect("runs:flow-run", flow_run_id=flow_run_id)

@@ -152,7 +152,7 @@ def flow_run_start(request: HttpRequest, flow_name: str) -> HttpResponse:
         except (UnknownFlow, RegistrationError) as exc:
             error = str(exc)
         else:
-            return redirect("flow-run", flow_run_id=run.id)
+            return redirect("runs:flow-run", flow_run_id=run.id)
     return render_page(
         request,
         "runs/flows.html",

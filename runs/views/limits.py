@@ -7,14 +7,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from limits import selectors as limit_selectors
-from limits import services as limit_services
-from limits.services import LimitError
 from runs import roles
 from runs.exceptions import ObjectNotFound
 from runs.forms import LimitForm
 from runs.views.common import render_page
 from runs.views.permissions import can_manage_limits, can_view, requires
+from runs_limits import selectors as limit_selectors
+from runs_limits import services as limit_services
+from runs_limits.services import LimitError
 
 
 def _usage(limit, holders: list | None = None) -> dict:
@@ -57,7 +57,7 @@ def limit_list(request: HttpRequest) -> HttpResponse:
                 request,
                 f"Created the limit on tag {limit.tag!r}: {limit.concurrency_limit} at once.",
             )
-            return redirect("limits")
+            return redirect("runs:limits")
     limits = [_usage(limit) for limit in limit_selectors.list_limits()]
     context = {"limits": limits, "form": form, "live": any(u["active"] for u in limits)}
     if request.method == "POST" and getattr(request, "htmx", False):
@@ -110,7 +110,7 @@ def limit_edit(request: HttpRequest, limit_id) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Saved the limit on tag {limit.tag!r}.")
-            return redirect("limits")
+            return redirect("runs:limits")
     return render_page(
         request,
         "runs/limit_edit.html",
@@ -128,5 +128,5 @@ def limit_delete(request: HttpRequest, limit_id) -> HttpResponse:
         tag = limit.tag
         limit_services.delete_limit(limit=limit)
         messages.success(request, f"Deleted the limit on tag {tag!r}; its runs are unlimited now.")
-        return redirect("limits")
+        return redirect("runs:limits")
     return render_page(request, "runs/limit_delete.html", {"limit": limit, "usage": _usage(limit)})

@@ -44,7 +44,7 @@ _FILTERS = ("level", "search")
 
 def task_run_url_prefix() -> str:
     """The path of task run pages without the id, so long tables need not reverse each row."""
-    return reverse("task-run", args=[_ZERO_ID]).replace(str(_ZERO_ID), "")
+    return reverse("runs:task-run", args=[_ZERO_ID]).replace(str(_ZERO_ID), "")
 
 
 def is_followed(run) -> bool:
@@ -138,7 +138,7 @@ def _page_url(path: str, filters: dict, token: str) -> str:
 
 
 def _download_url(run, filters: dict) -> str:
-    name = "task-run-logs" if getattr(run, "flow_run_id", None) else "flow-run-logs"
+    name = "runs:task-run-logs" if getattr(run, "flow_run_id", None) else "runs:flow-run-logs"
     url = reverse(name, args=[run.id])
     return f"{url}?{urlencode(filters)}" if filters else url
 

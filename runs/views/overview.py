@@ -65,7 +65,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "failed_task_runs": run_selectors.failed_task_runs(limit=10),
             "has_runs": run_selectors.any_flow_runs(),
             "has_flows": flow_selectors.any_registered_flows(),
-            "chart": runs_chart(request.GET.get("chart"), list_base=reverse("flow-runs")),
+            "chart": runs_chart(request.GET.get("chart"), list_base=reverse("runs:flow-runs")),
         }
     )
     return render_page(request, "runs/overview.html", context)

@@ -87,7 +87,7 @@ def task_run_detail(request: HttpRequest, task_run_id) -> HttpResponse:
             "subflows": run_selectors.subflow_runs(run),
             "cache_expired": cache_selectors.is_expired(run.cache_expiration),
             "cache_source": run_selectors.cache_source(run),
-            "live_url": reverse("task-run", args=[run.id]) + "?fragment=live",
+            "live_url": reverse("runs:task-run", args=[run.id]) + "?fragment=live",
         }
     )
     if getattr(request, "htmx", False) and request.GET.get("fragment") == "live":

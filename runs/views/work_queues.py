@@ -75,8 +75,8 @@ def _get_detail(name: str):
 def _back(request: HttpRequest, name: str) -> HttpResponse:
     """Where an action returns: the queue's page when it was sent from there, else the list."""
     if request.POST.get("next") == "detail":
-        return redirect("work-queue", name=name)
-    return redirect("work-queues")
+        return redirect("runs:work-queue", name=name)
+    return redirect("runs:work-queues")
 
 
 def _list_context(form: WorkQueueForm, limit_errors: dict | None = None) -> dict:
@@ -117,7 +117,7 @@ def work_queue_list(request: HttpRequest) -> HttpResponse:
                 f"Created work queue {queue.name!r} ({limit}); serve it with "
                 f"`runs worker -Q {queue.name}`.",
             )
-            return redirect("work-queues")
+            return redirect("runs:work-queues")
     status = 400 if request.method == "POST" else 200
     return render_page(request, "runs/work_queues.html", _list_context(form), status=status)
 

@@ -34,7 +34,7 @@ def test_sign_in_leads_to_the_overview(browser, live_server, browser_user):
 
 
 def test_create_a_limit_in_the_ui_and_read_it_back(page, live_server):
-    from limits import selectors
+    from runs_limits import selectors
 
     tag = f"ui-{uuid.uuid4().hex[:8]}"
     page.goto(f"{live_server.url}/limits/")

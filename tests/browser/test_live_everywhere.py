@@ -64,7 +64,7 @@ def test_the_overview_shows_a_flow_started_after_it_opened_as_running(page, live
 
 
 def test_a_limits_usage_appears_without_a_reload(page, live_server):
-    from limits.services import create_limit
+    from runs_limits.services import create_limit
 
     tag = f"live-{uuid.uuid4().hex[:6]}"
     page.goto(f"{live_server.url}/limits/")

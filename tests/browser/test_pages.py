@@ -34,7 +34,7 @@ def recorded_run():
 
 @pytest.fixture(scope="module")
 def a_limit():
-    from limits.services import create_limit
+    from runs_limits.services import create_limit
 
     limit, _ = create_limit(tag=f"pages-{uuid.uuid4().hex[:6]}", concurrency_limit=2)
     return limit

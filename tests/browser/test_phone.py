@@ -45,7 +45,7 @@ def test_the_nav_stays_open_on_a_wide_screen(page, live_server):
 
 
 def test_limit_actions_are_in_view_at_phone_width(phone, live_server):
-    from limits.services import create_limit
+    from runs_limits.services import create_limit
 
     tag = f"phone-{uuid.uuid4().hex[:6]}"
     create_limit(tag=tag, concurrency_limit=2)

@@ -7,7 +7,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from limits.models import ConcurrencyLimit
+from runs_limits.models import ConcurrencyLimit
 
 
 def test_admin_lists_changes_and_deletes_through_the_services():
@@ -15,7 +15,7 @@ def test_admin_lists_changes_and_deletes_through_the_services():
     client = Client()
     client.force_login(user)
     tag = f"adm-{uuid.uuid4().hex[:6]}"
-    with override_settings(ROOT_URLCONF="project.urls", ALLOWED_HOSTS=["*"]):
+    with override_settings(ROOT_URLCONF="runs_project.urls", ALLOWED_HOSTS=["*"]):
         added = client.post(
             "/admin/limits/concurrencylimit/add/",
             {

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from limits.models import ConcurrencyLimit, ConcurrencySlot
 from runs.models import FlowRun, TaskRun
 from runs.states import now
+from runs_limits.models import ConcurrencyLimit, ConcurrencySlot
 
 BASE = "/api/concurrency-limits/"
 
@@ -215,16 +215,17 @@ def _project_routes_limits() -> bool:
     from django.urls import Resolver404, resolve
 
     try:
-        return resolve(BASE, urlconf="project.urls").url_name == "concurrency-limit-list"
+        return resolve(BASE, urlconf="runs_project.urls").url_name == "concurrency-limit-list"
     except Resolver404:
         return False
 
 
 @pytest.mark.skipif(
-    not _project_routes_limits(), reason="runs/api/urls.py does not include limits.api.urls yet"
+    not _project_routes_limits(),
+    reason="runs/api/urls.py does not include runs_limits.api.urls yet",
 )
 def test_project_api_serves_the_limit_endpoints(api):
-    with override_settings(ROOT_URLCONF="project.urls"):
+    with override_settings(ROOT_URLCONF="runs_project.urls"):
         tag = new_tag()
         assert (
             api.post(BASE, {"tag": tag, "concurrency_limit": 1}, format="json").status_code == 201

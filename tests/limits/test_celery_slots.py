@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from limits.models import ConcurrencySlot
-from limits.services import create_limit, delete_limit_by_tag
 from runs import flow, tags
 from runs.models import TaskRun
 from runs.runners.celery import CeleryTaskRunner
 from runs.states import StateType
+from runs_limits.models import ConcurrencySlot
+from runs_limits.services import create_limit, delete_limit_by_tag
 from tests.limits.test_slots import max_concurrency
 from tests.runs import celery_flows
 from tests.workers import start_worker

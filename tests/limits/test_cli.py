@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 
-from limits.models import ConcurrencyLimit
+from runs_limits.models import ConcurrencyLimit
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -57,8 +57,8 @@ def test_inspect_shows_holding_runs():
     import threading
     import time
 
-    from limits import services
     from runs import flow, task
+    from runs_limits import services
 
     tag = f"held-{uuid.uuid4().hex[:6]}"
     services.create_limit(tag=tag, concurrency_limit=1)

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from limits import selectors, services
-from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 from runs.exceptions import ObjectNotFound
 from runs.models import Flow, FlowRun, TaskRun
 from runs.states import now
+from runs_limits import selectors, services
+from runs_limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 
 
 def new_tag() -> str:

@@ -1,4 +1,4 @@
-"""limits.slots on its own: rows made with the ORM, each call in a transaction like orchestration's."""
+"""runs_limits.slots on its own: rows made with the ORM, each call in a transaction like orchestration's."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from limits import slots
-from limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 from runs import owners
 from runs.models import Flow, FlowRun, ProcessLease, TaskRun
 from runs.states import now
+from runs_limits import slots
+from runs_limits.models import ConcurrencyLimit, ConcurrencySlot, SlotWaiter
 
 
 def new_tag() -> str:

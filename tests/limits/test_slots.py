@@ -12,11 +12,11 @@ import uuid
 
 import pytest
 
-from limits import services
-from limits.models import ConcurrencySlot, SlotWaiter
 from runs import conf, flow, task
 from runs.models import State as StateRow
 from runs.models import TaskRun
+from runs_limits import services
+from runs_limits.models import ConcurrencySlot, SlotWaiter
 
 
 def new_tag() -> str:

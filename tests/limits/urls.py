@@ -2,4 +2,4 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("api/concurrency-limits/", include("limits.api.urls"))]
+urlpatterns = [path("api/concurrency-limits/", include("runs_limits.api.urls"))]

@@ -311,7 +311,7 @@ def main() -> None:
     if args.large is None:
         args.large = min(max(args.n, 2000), 100_000)
     prepare()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "runs_project.settings"
     run(args)
 
 

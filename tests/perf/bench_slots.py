@@ -37,7 +37,7 @@ def main() -> None:
     ensure_ready()
     from django.db import connection
 
-    from limits import services
+    from runs_limits import services
 
     tag = f"bench-{uuid.uuid4().hex[:6]}"
     services.create_limit(tag=tag, concurrency_limit=1_000_000)
@@ -79,10 +79,10 @@ def main() -> None:
 
 def slot_statements_per_run(tag: str, n: int) -> float:
     """Median time of acquire + release per run, each committed on its own, none deferred."""
-    from limits import slots
     from runs import owners
     from runs.models import Flow, FlowRun, TaskRun
     from runs.states import now
+    from runs_limits import slots
 
     owners.renew()
     flow_row, _ = Flow.objects.get_or_create(name="bench-slots")

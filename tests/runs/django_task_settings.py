@@ -1,7 +1,7 @@
 """The project's settings with runs' backend for Django's Tasks framework: the settings of the
 workers that the RunsBackend tests start (the host project's own settings, in real use)."""
 
-from project.settings import *  # noqa: F403
+from runs_project.settings import *  # noqa: F403
 
 TASKS = {
     "default": {

@@ -82,7 +82,7 @@ def test_runs_up_starts_gunicorn_with_threads_beyond_the_places_and_the_queue_ma
     def option(name: str) -> str:
         return command[command.index(name) + 1]
 
-    assert command[1:4] == ["-m", "gunicorn", "project.wsgi:application"]
+    assert command[1:4] == ["-m", "gunicorn", "runs_project.wsgi:application"]
     assert option("--bind") == "127.0.0.1:8123"
     assert option("--workers") == "3"
     assert int(option("--threads")) == 32 > conf.SETTINGS["RUNS_WEB_MAX_IN_FLIGHT"].default

@@ -123,9 +123,9 @@ def test_a_payload_with_a_bad_signature_is_refused_and_logged(tmp_path):
 
 
 def test_worker_killed_mid_task_leaves_the_run_crashed_and_its_slot_free(tmp_path):
-    from limits.models import ConcurrencySlot
-    from limits.services import create_limit, delete_limit_by_tag
     from runs import tags
+    from runs_limits.models import ConcurrencySlot
+    from runs_limits.services import create_limit, delete_limit_by_tag
 
     tag = f"kill-{uuid.uuid4().hex[:6]}"
     create_limit(tag=tag, concurrency_limit=1)
@@ -201,7 +201,7 @@ def test_async_flow_maps_an_async_task_on_workers(two_workers):
 
 
 def test_a_broker_that_refuses_the_message_crashes_the_run_instead_of_hanging(monkeypatch):
-    from project.celery import app
+    from runs_project.celery import app
 
     def refuse(*args, **kwargs):
         raise ConnectionError("broker unreachable")

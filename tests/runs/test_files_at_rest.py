@@ -151,7 +151,7 @@ def test_a_django_process_that_connects_first_makes_the_home_private(tmp_path):
         "print({n: oct(stat.S_IMODE(os.stat(os.path.join(h, n)).st_mode)) "
         "for n in ('.', 'runs.sqlite3', 'runs.sqlite3-wal', 'runs.sqlite3-shm')})"
     )
-    env = {**_env(home), "DJANGO_SETTINGS_MODULE": "project.settings"}
+    env = {**_env(home), "DJANGO_SETTINGS_MODULE": "runs_project.settings"}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,

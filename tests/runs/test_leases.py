@@ -145,10 +145,10 @@ STALLED_SCRIPT = textwrap.dedent("""
 def test_a_late_renewal_never_kills_a_healthy_run(tmp_path):
     import uuid
 
-    from limits import services
-    from limits.models import ConcurrencySlot
-    from limits.slots import acquire, reclaim_dead_slots, release
     from runs.states import now
+    from runs_limits import services
+    from runs_limits.models import ConcurrencySlot
+    from runs_limits.slots import acquire, reclaim_dead_slots, release
 
     tag = f"stall-{uuid.uuid4().hex[:6]}"
     services.create_limit(tag=tag, concurrency_limit=1)

@@ -224,8 +224,8 @@ def test_progress_is_reported_after_each_batch():
 
 
 def test_leases_lapsed_before_the_cutoff_go_unless_a_live_run_or_slot_names_them():
-    from limits.models import ConcurrencyLimit, ConcurrencySlot
     from runs.models import ProcessLease
+    from runs_limits.models import ConcurrencyLimit, ConcurrencySlot
 
     def lease(owner, *, lapsed, key=""):
         return ProcessLease.objects.create(

@@ -17,7 +17,7 @@ OPEN_AT_THE_SIGNAL = textwrap.dedent("""
     import os, pathlib, sys, time
     import django
 
-    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "runs_project.settings"
     django.setup()
     from django.db import connection
 

@@ -24,7 +24,7 @@ urlpatterns = [
     path("runs/", include("runs.urls")),
 ]
 
-prefixed = override_settings(ROOT_URLCONF=__name__, LOGIN_URL="login")
+prefixed = override_settings(ROOT_URLCONF=__name__, LOGIN_URL="runs:login")
 
 #: Links and form targets in a page: href, src, action and htmx's hx-get/hx-post.
 LINK = re.compile(r'(?:href|src|action|hx-get|hx-post)="(/[^"]*)"')

@@ -12,7 +12,7 @@ _NOT_RUNNING = frozenset(StateType) - RUNNING
 class SecureConcurrencySlots(Rule):
     """A task run with limited tags enters RUNNING only with a slot of each (all or none).
 
-    The slot is taken in a transaction of its own (``limits.slots.acquire``), so the run's
+    The slot is taken in a transaction of its own (``runs_limits.slots.acquire``), so the run's
     state rows can still go through the write-behind buffer: the slot, not the run's state,
     is what other acquirers count.
     """
@@ -23,8 +23,8 @@ class SecureConcurrencySlots(Rule):
         return t.is_task and bool(t.record.tags) and t.record.limited is not False
 
     def decide(self, t: Transition) -> Decision:
-        from limits import slots
         from runs.orchestration.writer import writer
+        from runs_limits import slots
 
         record = t.record
         with writer.serialized():
@@ -59,8 +59,8 @@ class ReleaseConcurrencySlots(Rule):
         return record.holds_slots or (waiting and t.proposed.is_final())
 
     def decide(self, t: Transition) -> Decision:
-        from limits import slots
         from runs.orchestration.writer import writer
+        from runs_limits import slots
 
         # A final state may leave the freeing to the run's next slot statement (PostgreSQL, when
         # nobody waits); a run waiting to retry gives its slots back now.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from limits.slots.deferred import DeferredReleases
+from runs_limits.slots.deferred import DeferredReleases
 
 
 def test_releases_are_due_after_the_delay_or_at_once_when_somebody_waits():
@@ -52,7 +52,7 @@ def test_a_forked_child_forgets_what_its_parent_holds_back():
 def test_this_process_state_is_reset_in_a_forked_child():
     import os
 
-    from limits.slots.process import this_process
+    from runs_limits.slots.process import this_process
 
     this_process.deferred.defer(["held by the parent"])
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from limits.slots import decisions, queue_order
-from limits.slots.queue_order import Blocking, Limit, Load, Waiter
+from runs_limits.slots import decisions, queue_order
+from runs_limits.slots.queue_order import Blocking, Limit, Load, Waiter
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from limits.slots.wakeups import Wakeups
+from runs_limits.slots.wakeups import Wakeups
 
 
 def test_a_slot_freed_between_wait_and_sleep_still_wakes_the_run():

@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 
-from limits import services
 from runs import flow, task
 from runs.context import flow_run_context
 from runs.engine.attempts import Deferred
 from runs.engine.task_engine import TaskRunEngine
+from runs_limits import services
 
 
 class SentBack(Deferred):

@@ -13,8 +13,6 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 
-from limits import services as limit_services
-from limits.models import ConcurrencySlot
 from runs import conf, flow, task
 from runs.orchestration import decide_state, load_flow_run_record
 from runs.orchestration.decisions import ACCEPT, REJECT, Decision, Verdict
@@ -42,6 +40,8 @@ from runs.states import (
     State,
     StateType,
 )
+from runs_limits import services as limit_services
+from runs_limits.models import ConcurrencySlot
 
 
 def asked(rule: Rule, record, proposed: State) -> tuple[Transition, bool]:

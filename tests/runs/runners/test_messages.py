@@ -38,6 +38,6 @@ def test_no_module_but_the_worker_entry_points_imports_the_worker_module():
 
 def test_every_name_producers_send_is_a_task_the_worker_registers():
     import runs.worker  # noqa: F401  (registers the tasks, as the worker's app does)
-    from project.celery import app
+    from runs_project.celery import app
 
     assert set(messages.NAMES) <= set(app.tasks)

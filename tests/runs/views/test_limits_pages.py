@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from limits import selectors
-from limits.models import ConcurrencyLimit, ConcurrencySlot
-from limits.services import create_limit
 from runs.exceptions import ObjectNotFound
 from runs.states import now
+from runs_limits import selectors
+from runs_limits.models import ConcurrencyLimit, ConcurrencySlot
+from runs_limits.services import create_limit
 from tests.runs.views.helpers import make_flow_run, make_task_run, unique
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from limits.services import create_limit
+from runs_limits.services import create_limit
 from tests.runs.views.helpers import make_flow_run, make_task_run, unique
 
 
