@@ -146,3 +146,12 @@ def test_the_run_form_on_a_flows_page_starts_a_run(page, live_server):
     page.get_by_role("button", name="Run browser-charts").click()
     page.wait_for_url(f"{live_server.url}/flow-runs/**")
     expect(page.get_by_role("link", name="browser-charts", exact=True).first).to_be_visible()
+
+
+def test_an_open_chart_table_stays_open_while_the_page_refreshes(page, live_server):
+    page.goto(f"{live_server.url}/")
+    page.locator("#runs-chart summary", has_text="Show as a table").click()
+    table = page.locator("#runs-chart details table")
+    expect(table).to_be_visible()
+    page.wait_for_timeout(1000)  # several refreshes at this module's quick poll
+    expect(table).to_be_visible()
