@@ -235,7 +235,10 @@ class DeploymentSchedule(models.Model):
 class TaskRun(RunFields):
     """One call of a task inside a flow run; retries add states, never rows here."""
 
-    flow_run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="task_runs")
+    # No index of its own: taskrun_flowrun_rows and taskrun_timeline start with it.
+    flow_run = models.ForeignKey(
+        FlowRun, on_delete=models.CASCADE, related_name="task_runs", db_index=False
+    )
     task_key = models.CharField(max_length=64, db_index=True)
     task_name = models.CharField(max_length=200)
     map_index = models.IntegerField(default=-1)
@@ -274,7 +277,6 @@ class TaskRun(RunFields):
                 ],
                 name="taskrun_timeline",
             ),
-            models.Index(fields=["-start_time"], name="taskrun_start"),
             models.Index(fields=["state_type", "owner"], name="taskrun_state_owner"),
         ]
 
@@ -285,8 +287,13 @@ class TaskRun(RunFields):
 class TaskRunDependency(models.Model):
     """``downstream`` waited for, or took a value from, ``upstream``."""
 
-    upstream = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="+")
-    downstream = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="+")
+    # No indexes of their own: dep_upstream, and dep_unique (downstream first), serve them.
+    upstream = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    downstream = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     parameter = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
@@ -316,11 +323,22 @@ class RunTag(models.Model):
 class State(models.Model):
     """One transition of a flow run or a task run, in order of ``timestamp``."""
 
+    # No indexes of their own: state_taskrun_ts and state_flowrun_ts start with them.
     task_run = models.ForeignKey(
-        TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="states"
+        TaskRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="states",
+        db_index=False,
     )
     flow_run = models.ForeignKey(
-        FlowRun, null=True, blank=True, on_delete=models.CASCADE, related_name="states"
+        FlowRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="states",
+        db_index=False,
     )
     type = models.CharField(max_length=16, choices=STATE_TYPES)
     name = models.CharField(max_length=64)
@@ -336,8 +354,18 @@ class State(models.Model):
         ordering = ["timestamp", "id"]
         indexes = [
             models.Index(fields=["task_run", "timestamp"], name="state_taskrun_ts"),
-            models.Index(fields=["flow_run", "timestamp"], name="state_flowrun_ts"),
-            models.Index(fields=["cache_key", "-timestamp"], name="state_cache_key"),
+            # Partial: a task run's states (most rows) have no flow run, and most states no
+            # cache key; every query of these columns asks for a value (or IS NOT NULL).
+            models.Index(
+                fields=["flow_run", "timestamp"],
+                name="state_flowrun_ts",
+                condition=models.Q(flow_run__isnull=False),
+            ),
+            models.Index(
+                fields=["cache_key", "-timestamp"],
+                name="state_cache_key",
+                condition=models.Q(cache_key__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -347,11 +375,22 @@ class State(models.Model):
 class Log(models.Model):
     """A log line written by a flow run or a task run."""
 
+    # No indexes of their own: log_flowrun_ts and log_taskrun_ts start with them.
     flow_run = models.ForeignKey(
-        FlowRun, null=True, blank=True, on_delete=models.CASCADE, related_name="logs"
+        FlowRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="logs",
+        db_index=False,
     )
     task_run = models.ForeignKey(
-        TaskRun, null=True, blank=True, on_delete=models.CASCADE, related_name="logs"
+        TaskRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="logs",
+        db_index=False,
     )
     level = models.PositiveSmallIntegerField(default=20)
     name = models.CharField(max_length=200, blank=True, default="")

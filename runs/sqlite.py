@@ -17,6 +17,11 @@ import time
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
+#: Largest size the WAL file keeps after a checkpoint lets SQLite start it over (bytes). Without
+#: it the file stays as large as it ever grew: as large as the history itself after a long
+#: flow run, while the database keeps readers busy.
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+
 #: How long a new connection keeps trying to switch the file to WAL (the busy timeout's length).
 WAL_PATIENCE_SECONDS = 60.0
 _RETRY_PAUSE_SECONDS = 0.005
@@ -47,3 +52,4 @@ def _on_connection_created(sender, connection, **kwargs) -> None:
 
         secure_files()  # before WAL makes the -wal and -shm files, with the database's mode
         use_wal(connection.connection)
+        connection.connection.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
