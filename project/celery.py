@@ -24,6 +24,25 @@ app.conf.update(
 app.autodiscover_tasks(["runs"], related_name="worker")
 
 
+def _own_broker_unless_the_host_has_one() -> None:
+    """In a host project that sets no CELERY_BROKER_URL, runs' filesystem broker under
+    RUNS_HOME (or RUNS' CELERY_BROKER_URL): its web processes and workers then agree."""
+    from django.conf import settings
+
+    if not settings.configured or getattr(settings, "CELERY_BROKER_URL", None):
+        return
+    from runs import conf
+    from runs.broker import celery_broker_settings
+
+    chosen = celery_broker_settings(
+        conf.settings.CELERY_BROKER_URL or "filesystem://", conf.settings.RUNS_HOME
+    )
+    app.conf.update({key.removeprefix("CELERY_").lower(): value for key, value in chosen.items()})
+
+
+_own_broker_unless_the_host_has_one()
+
+
 def _close_old_connections(fixup, **_: object) -> None:
     """Close only broken or expired connections around each task, as Django does per request.
 

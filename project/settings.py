@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 
 from runs import conf
+from runs.broker import celery_broker_settings
 from runs.log_config import logging_config
 from runs.private_files import open_private, private_dir
 
@@ -196,28 +197,10 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-CELERY_BROKER_URL = conf.settings.CELERY_BROKER_URL or "filesystem://"
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = RUNS_HOME / "broker"
-    for _sub in ("queue", "processed", "control"):
-        private_dir(_broker_dir / _sub)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        # A worker claims a message by renaming it into processed/: atomic only within one
-        # file system, so keep it beside the queue rather than in /tmp. Workers delete claimed
-        # files after a minute (runs.worker).
-        "store_processed": True,
-        "polling_interval": 0.05,  # seconds between looks at the queue folder (default 1)
-    }
-    # kombu's filesystem transport, writing each message whole before it is visible.
-    CELERY_BROKER_TRANSPORT = "runs.broker:Transport"
-    # The filesystem transport has no fanout exchange for remote control.
-    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The filesystem broker under RUNS_HOME unless CELERY_BROKER_URL names a server.
+globals().update(
+    celery_broker_settings(conf.settings.CELERY_BROKER_URL or "filesystem://", RUNS_HOME)
+)
 
 # runs' lines on stderr; server errors with their traceback also in $RUNS_HOME/logs/runs.log.
 LOGGING = logging_config(RUNS_HOME)

@@ -24,6 +24,7 @@ import os
 import uuid
 from collections.abc import Callable
 from time import monotonic
+from typing import Any
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem, virtual
@@ -101,3 +102,40 @@ class Transport(filesystem.Transport):
     """kombu's filesystem transport with :class:`Channel`."""
 
     Channel = Channel
+
+
+def celery_broker_settings(broker_url: str, runs_home: Any) -> dict[str, Any]:
+    """The ``CELERY_*`` settings for ``broker_url``: for the filesystem broker (``filesystem://``,
+    the default of a self-configured runs, and of a host project that sets no broker), its
+    folders under ``runs_home`` (made private) and this module's transport; for a server
+    broker, the visibility timeout."""
+    from pathlib import Path
+
+    from runs.private_files import private_dir
+
+    if not broker_url.startswith("filesystem://"):
+        return {
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": 3600},
+        }
+    broker_dir = Path(runs_home) / "broker"
+    for sub in ("queue", "processed", "control"):
+        private_dir(broker_dir / sub)
+    return {
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {
+            "data_folder_in": str(broker_dir / "queue"),
+            "data_folder_out": str(broker_dir / "queue"),
+            "processed_folder": str(broker_dir / "processed"),
+            "control_folder": str(broker_dir / "control"),
+            # A worker claims a message by renaming it into processed/: atomic only within one
+            # file system, so keep it beside the queue rather than in /tmp. Workers delete
+            # claimed files after a minute (runs.worker).
+            "store_processed": True,
+            "polling_interval": 0.05,  # seconds between looks at the queue folder (default 1)
+        },
+        # kombu's filesystem transport, writing each message whole before it is visible.
+        "CELERY_BROKER_TRANSPORT": "runs.broker:Transport",
+        # The filesystem transport has no fanout exchange for remote control.
+        "CELERY_WORKER_ENABLE_REMOTE_CONTROL": False,
+    }

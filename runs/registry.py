@@ -96,7 +96,14 @@ def _import_entrypoint(entrypoint: str):
 
 
 def register_flow(entrypoint: str) -> FlowRow:
-    """Register the flow at ``entrypoint`` (``module:function``); returns its Flow row."""
+    """Register the flow at ``entrypoint`` (``module:function``); returns its Flow row.
+
+    Inside a host's transaction on PostgreSQL the row is written where the run history is (on
+    its own connection), so the runs that name it can be recorded before the host commits."""
+    from runs.orchestration.writer import apart_from_caller, run_apart
+
+    if apart_from_caller():
+        return run_apart(lambda: register_flow(entrypoint))
     flow = _import_entrypoint(entrypoint)
     row, _ = FlowRow.objects.update_or_create(
         name=flow.name,

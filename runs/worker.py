@@ -49,13 +49,12 @@ def _start_heartbeat(**_: object) -> None:
 @worker_ready.connect
 def _start_housekeeping(**_: object) -> None:
     """From the worker's main process: RUNS_RETENTION_DAYS once a day, and the broker's files."""
-    from django.conf import settings
-
     from runs.process import runtime
+    from runs_project.celery import app
 
     runtime.ensure("retention", _retention_loop)
-    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("processed_folder")
-    if settings.CELERY_BROKER_URL.startswith("filesystem://") and folder:
+    folder = (app.conf.broker_transport_options or {}).get("processed_folder")
+    if str(app.conf.broker_url).startswith("filesystem://") and folder:
         runtime.ensure("broker-cleanup", _processed_cleanup_loop, folder)
 
 

@@ -53,8 +53,6 @@ def worker_argv(args: argparse.Namespace, broker_url: str) -> list[str]:
 
 def run_worker(args: argparse.Namespace) -> int:
     setup_django()
-    from django.conf import settings
-
     from runs.owners import WORKER_QUEUES_ENV
     from runs.registry import RegistrationError, sync_registered_flows
     from runs_project.celery import app
@@ -63,7 +61,7 @@ def run_worker(args: argparse.Namespace) -> int:
         sync_registered_flows()
     except RegistrationError as exc:
         raise CommandError(str(exc)) from None
-    argv = worker_argv(args, settings.CELERY_BROKER_URL)
+    argv = worker_argv(args, str(app.conf.broker_url))
     # Inherited by the pool processes: their leases say they are this worker's, on these queues.
     os.environ[WORKER_QUEUES_ENV] = next(a for a in argv if a.startswith("--queues=")).split("=")[1]
     app.worker_main(argv)

@@ -41,7 +41,10 @@ def take_places(queue_id: int, *, at: dt.datetime | None = None) -> list[Sent]:
     from django.db import transaction
 
     from runs.models import FlowRun, WorkQueue
+    from runs.orchestration.writer import apart_from_caller, run_apart
 
+    if apart_from_caller():  # decided where the run history is written (a host's transaction)
+        return run_apart(lambda: take_places(queue_id, at=at))
     at = at or now()
     with writer.serialized(), transaction.atomic():
         # the lock first, the count in a later statement: under READ COMMITTED a statement that

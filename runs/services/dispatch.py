@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from runs.orchestration.queues import MAX_SENT_AT_ONCE, queue_of, queues_with_due_runs, take_places
 
@@ -51,3 +52,17 @@ def dispatch_after(flow_run_id: object) -> None:
         logger.warning("Could not read the work queue of flow run %s.", flow_run_id, exc_info=True)
         return
     dispatch_quietly(queue_id)
+
+
+def once_history_commits(send: Callable[[], object]) -> None:
+    """Call ``send`` once the run history just written is visible to other processes: at once,
+    unless it was written inside the caller's open transaction (SQLite, where the history
+    follows it), then when that transaction commits (never, if it rolls back with the runs)."""
+    from django.db import connection, transaction
+
+    from runs.orchestration.writer import apart_from_caller
+
+    if connection.in_atomic_block and not apart_from_caller():
+        transaction.on_commit(send)
+    else:
+        send()

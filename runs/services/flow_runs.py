@@ -103,7 +103,7 @@ def start_flow_run(
     ``work_queue``) for a queue that does not exist.
     """
     from runs.runners.messages import RUN_FLOW_RUN, send
-    from runs.services.dispatch import dispatch
+    from runs.services.dispatch import dispatch, once_history_commits
     from runs.services.work_queues import DEFAULT_WORK_QUEUE, WorkQueueError, get_work_queue
 
     row = get_registered_flow(flow_name)
@@ -139,9 +139,10 @@ def start_flow_run(
         ),
     )
     if record.dispatched_at is not None:  # its queue had room: it took its place as it was made
-        send(RUN_FLOW_RUN, [str(record.id), record.parameters], queue=queue.name)
+        message = [str(record.id), record.parameters]
+        once_history_commits(lambda: send(RUN_FLOW_RUN, message, queue=queue.name))
     elif not waits:  # due, but others wait ahead or the queue is full: let the line move
-        dispatch(queue.id)
+        once_history_commits(lambda: dispatch(queue.id))
     return FlowRun.objects.select_related("flow", "work_queue", "deployment").get(id=record.id)
 
 
