@@ -26,7 +26,10 @@ class WorkerProcess:
     def __init__(self, process: subprocess.Popen, log_path: Path, queue: str) -> None:
         self.process = process
         self.log_path = log_path
-        self.queue = queue
+        #: Every queue it consumes ("celery,default": CeleryTaskRunner's and the default work
+        #: queue's), and the first, where a test's CeleryTaskRunner sends.
+        self.queues = queue.split(",")
+        self.queue = self.queues[0]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -63,7 +66,8 @@ def start_worker(
     concurrency: int = 2,
     env: dict[str, str] | None = None,
 ) -> WorkerProcess:
-    """Start ``runs worker`` on ``queue`` (a new unique queue by default) and wait until ready."""
+    """Start ``runs worker`` on ``queue`` (comma-separated queues; a new unique queue by
+    default) and wait until ready."""
     queue = queue or f"q-{uuid.uuid4().hex[:8]}"
     log_path = tmp_dir / f"worker-{queue}-{uuid.uuid4().hex[:6]}.log"
     child_env = {**os.environ, **(env or {})}
