@@ -56,7 +56,9 @@ def _call_in_transaction(name: str, *, roll_back: bool) -> None:
 @pytest.fixture
 def postgres_only(is_postgres):
     if not is_postgres:
-        pytest.skip("SQLite has one writer: see test_sqlite_history_follows_the_callers_transaction")
+        pytest.skip(
+            "SQLite has one writer: see test_sqlite_history_follows_the_callers_transaction"
+        )
 
 
 @pytest.mark.parametrize("roll_back", [True, False], ids=["rolled-back", "committed"])
