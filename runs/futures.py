@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from runs.links import link_in_current_flow_run
@@ -9,11 +10,44 @@ from runs.orchestration.records import TaskRunRecord
 from runs.states import State
 
 
+class _Finished:
+    """What a future keeps of its run once the run is final and its hooks have run: the
+    record's threading objects, inputs and times go (memory stays flat for long maps)."""
+
+    __slots__ = ("id", "name", "state", "flow_run_id", "hooks_done")
+
+    def __init__(self, record: TaskRunRecord) -> None:
+        self.id = record.id
+        self.name = record.name
+        self.state = record.state
+        self.flow_run_id = record.flow_run_id
+        self.hooks_done = record.hooks_done  # set before the run is final, if it has hooks
+
+    #: Waiting is over: shared by every finished run.
+    final_event = threading.Event()
+    final_event.set()
+
+    def is_final(self) -> bool:
+        return True
+
+
 class RunFuture:
     """A task run handed to a task runner; wait for its final state or its result."""
 
     def __init__(self, record: TaskRunRecord) -> None:
         self._record = record
+        # Keeps only the finished part of its record once final (a subclass, such as the Celery
+        # runner's future that reads the state from the database, keeps the record).
+        if type(self) is RunFuture:
+            with record.lock:
+                if record.final_event.is_set():
+                    self._record = _Finished(record)
+                else:
+                    record.on_final.append(self._compact)
+
+    def _compact(self, state: State) -> None:
+        """Called once the run is final: keep only what a finished run needs."""
+        self._record = _Finished(self._record)
 
     @property
     def task_run_id(self):
@@ -27,6 +61,14 @@ class RunFuture:
     def state(self) -> State:
         """The run's current state (not waiting)."""
         return self._record.state
+
+    def _settled(self) -> bool:
+        """Whether the run is final and its hooks have run (nothing left to wait for)."""
+        record = self._record
+        if not record.final_event.is_set():
+            return False
+        hooks_done = record.hooks_done
+        return hooks_done is None or hooks_done.is_set()
 
     def _wait_final(self, timeout: float | None) -> bool:
         record = self._record

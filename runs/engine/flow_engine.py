@@ -161,7 +161,19 @@ class FlowRunEngine:
             install_print_capture()
         runner = self.flow.new_task_runner()
         runner.start()  # last: nothing after it can fail and leave it running
-        return FlowRunContext(self.flow, self.record, runner, log_prints=log_prints)
+        return FlowRunContext(
+            self.flow, self.record, runner, log_prints=log_prints, retriable=self._retriable()
+        )
+
+    def _retriable(self) -> bool:
+        """Whether the run may have another attempt (then completed task runs are kept for it
+        to reuse)."""
+        from runs import conf
+
+        retries = self.flow.retries
+        if retries is None:
+            retries = conf.settings.RUNS_FLOW_DEFAULT_RETRIES
+        return bool(retries)
 
     def _begin_parent_task_run(self, record: FlowRunRecord) -> None:
         parent = self.parent_ctx
@@ -175,7 +187,7 @@ class FlowRunEngine:
             tags=record.tags,
             upstream=self._upstream(parent),
         )
-        parent.task_records.append(task_record)
+        parent.add_task_run(task_record)
         propose_state(task_record, Pending())
         propose_state(task_record, Running())
         writer.flush()  # the subflow's row points at this task run
@@ -195,19 +207,18 @@ class FlowRunEngine:
     def _wait_for_futures(self, ctx: FlowRunContext, raise_interrupts: bool = True) -> None:
         """Wait for the runs the flow submitted; an interrupt or exit that crashed any task
         run of this attempt is raised then (the flow run crashes with it), as in Prefect 2."""
-        for future in ctx.futures:
+        for future in list(ctx.futures):
             future.wait()
         if not raise_interrupts:
             return
-        for record in ctx.task_records:
-            state = record.state
-            if state is not None and state.is_crashed() and is_interrupt(state.data):
+        for state in ctx.task_run_states():
+            if state.is_crashed() and is_interrupt(state.data):
                 raise state.data
 
     def _state_from_return(self, value: Any) -> State:
-        if value is None and self.ctx.task_records:
+        if value is None and self.ctx.task_runs:
             # Every task run and subflow of the attempt stands for the flow, as in Prefect 2.
-            value = [r.state for r in self.ctx.task_records if r.state is not None] or None
+            value = self.ctx.task_run_states() or None
         state = state_from_return(value)
         if state.is_completed() and state.has_data:
             return self._completed(state)

@@ -39,7 +39,7 @@ from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.futures import RunFuture
 from runs.links import link_result
-from runs.orchestration import propose_state
+from runs.orchestration import propose_state, writer
 from runs.orchestration.records import TaskRunRecord
 from runs.parameters import jsonable_parameters
 from runs.retries import RetryOptions
@@ -150,7 +150,7 @@ class TaskRunEngine:
         self.record.reuse_key = flow_ctx.next_call_key(task.code_key)
         #: The completed run of an earlier attempt of the flow run that this call stands for.
         self.reused: TaskRunRecord | None = flow_ctx.reusable.get(self.record.reuse_key)
-        flow_ctx.task_records.append(self.reused or self.record)
+        flow_ctx.add_task_run(self.reused or self.record)
         self.context = TaskRunContext(
             task, self.record, self.raw_parameters, log_prints=self._log_prints()
         )
@@ -217,6 +217,7 @@ class TaskRunEngine:
         accepted = propose_state(self.record, state)
         accepted.task_run_id = self.record.id  # lets a returned state link runs downstream
         accepted.run_name = self.record.name
+        writer.keep_up()
         return accepted
 
     def start(self) -> State:
@@ -531,5 +532,5 @@ def submit_task(
         if upstream:
             engine.record.upstream.extend(upstream)
         future = flow_ctx.task_runner.submit(engine)
-    flow_ctx.futures.append(future)
+    flow_ctx.add_future(future)
     return future

@@ -55,7 +55,8 @@ class RunRecord:
                 return
             self.state = state
             self.final_event.set()
-            for callback in self.on_final:
+            callbacks, self.on_final = self.on_final, []
+            for callback in callbacks:
                 callback(state)
 
 

@@ -42,7 +42,7 @@ class PlannedRun:
     name: str = ""
 
 
-def create_scheduled_runs(runs: list[PlannedRun], *, now: dt.datetime | None = None) -> int:
+def create_scheduled_runs(runs: list[PlannedRun]) -> int:
     """Insert SCHEDULED "Scheduled" flow runs for ``runs``; the number really inserted (a time
     its deployment already has a run for is left as it is)."""
     from django.db import transaction
@@ -53,7 +53,8 @@ def create_scheduled_runs(runs: list[PlannedRun], *, now: dt.datetime | None = N
 
     if not runs:
         return 0
-    created = now or utc_now()
+    # When the rows are really made, whatever clock planned them: lists sort by it.
+    created = utc_now()
     rows = []
     clean_tags: dict[int, list[str]] = {}  # runs of one deployment share their tags' list
     for run in runs:

@@ -36,6 +36,8 @@ from runs.states import State
 T = TypeVar("T")
 FLUSH_INTERVAL = 0.2
 MAX_BUFFERED = 2000
+#: Rows buffered past which the thread that adds one writes the buffer itself (keep_up).
+MAX_BACKLOG = 4 * MAX_BUFFERED
 #: Longest the background thread waits between tries while the database cannot be reached.
 MAX_UNREACHABLE_WAIT = 5.0
 
@@ -82,6 +84,18 @@ class Writer:
         with self._lock:
             self._logs.append(row)
         self._ensure_thread()
+
+    def keep_up(self) -> None:
+        """Flush here when the background thread has fallen far behind (a busy process makes
+        rows faster than it writes them): the buffer, and the records it holds, stay bounded.
+        Call it holding no run's lock; a database that cannot be reached leaves the rows
+        waiting, as for the background thread."""
+        if len(self._states) + len(self._logs) < MAX_BACKLOG:
+            return
+        try:
+            self.flush()
+        except Exception:  # unreachable now: the background thread tries again and logs it
+            pass
 
     def pending(self) -> int:
         with self._lock:

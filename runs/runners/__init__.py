@@ -38,7 +38,9 @@ class TaskRunner:
         return type(self)()
 
 
-def _run_engine(engine: TaskRunEngine) -> None:
+def _run_engine(engine: TaskRunEngine, started: threading.Semaphore | None = None) -> None:
+    if started is not None:
+        started.release()
     try:
         if engine.task.isasync:
             asyncio.run(engine.run_async())
@@ -55,11 +57,15 @@ class ThreadPoolTaskRunner(TaskRunner):
     """Runs submitted task runs in a pool of threads of this process (the default)."""
 
     name = "thread"
+    #: Most submitted runs waiting for a thread at once: a flow that submits more (a long map)
+    #: waits for runs to start, so memory holds that many queued runs, not every run submitted.
+    MAX_QUEUED = 1000
 
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._queued = threading.BoundedSemaphore(self.MAX_QUEUED)
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return ThreadPoolTaskRunner(self.max_workers)
@@ -76,7 +82,13 @@ class ThreadPoolTaskRunner(TaskRunner):
     def submit(self, engine: TaskRunEngine) -> RunFuture:
         engine.start()
         context = contextvars.copy_context()
-        self._pool().submit(context.run, _run_engine, engine)
+        queued = self._queued
+        queued.acquire()
+        try:
+            self._pool().submit(context.run, _run_engine, engine, queued)
+        except BaseException:
+            queued.release()
+            raise
         return RunFuture(engine.record)
 
     def shutdown(self) -> None:

@@ -355,5 +355,5 @@ def _planned(row: dict[str, Any], times: list[dt.datetime], namer: _Namer) -> li
 def _create(planned: list[PlannedRun], now: dt.datetime) -> int:
     created = 0
     for start in range(0, len(planned), INSERT_BATCH):
-        created += create_scheduled_runs(planned[start : start + INSERT_BATCH], now=now)
+        created += create_scheduled_runs(planned[start : start + INSERT_BATCH])
     return created

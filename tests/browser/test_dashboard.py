@@ -164,7 +164,7 @@ def test_the_keyboard_reaches_the_skip_link_and_the_navigation(page, live_server
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Overview"
-    for _ in range(4):
+    for _ in range(6):  # Flow runs, Task runs, Flows, Deployments, Work queues, Limits
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Limits"
     page.keyboard.press("Enter")
