@@ -51,13 +51,20 @@ class NameField(_StrictText):
 
 @extend_schema_field({"type": "string", "maxLength": 10000, "pattern": r"^[^\x00]*$"})
 class TextField(_StrictText):
-    """Free text, possibly empty, without NUL characters."""
+    """Free text, possibly empty, without NUL characters.
+
+    Empty text is let through here rather than by ``allow_blank``: with it, drf-spectacular
+    adds a second schema for blank text to a ``oneOf``, and "" would match both."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 10000)
-        kwargs.setdefault("allow_blank", True)
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):  # noqa: D102
+        if data == "":
+            return ""
+        return super().run_validation(data)
 
 
 @extend_schema_field(
