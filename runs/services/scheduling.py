@@ -109,7 +109,7 @@ def make_runs_ahead(
             )
             continue
         planned.extend(_planned(row, times, namer))
-    created = _create(planned, now)
+    created = _create(planned)
     deployments = len({run.deployment_id for run in planned})
     return Made(created, deployments if created == len(planned) else None)
 
@@ -223,7 +223,7 @@ def catch_up(
             planned.extend(_planned(row, times, namer))
         if skip:
             to_skip.setdefault(_skip_message(rows[0], policy), []).extend(skip)
-    created = _create(planned, now)
+    created = _create(planned)
     skipped = sum(skip_runs(ids, message, now=now) for message, ids in to_skip.items())
     if created or skipped:
         logger.info("Catch-up: made %d runs for missed times, skipped %d.", created, skipped)
@@ -352,7 +352,7 @@ def _planned(row: dict[str, Any], times: list[dt.datetime], namer: _Namer) -> li
     ]
 
 
-def _create(planned: list[PlannedRun], now: dt.datetime) -> int:
+def _create(planned: list[PlannedRun]) -> int:
     created = 0
     for start in range(0, len(planned), INSERT_BATCH):
         created += create_scheduled_runs(planned[start : start + INSERT_BATCH])
