@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from runs.states import now
 from runs_limits.slots import decisions
@@ -118,7 +118,12 @@ class PostgresStore(SlotStore):
 
     def _release(self, run_param: Any, tags: Iterable[str] | None) -> list[str]:
         if tags is not None and self._may_defer(tags):
-            self.deferred.defer([run_param])
+            if connection.in_atomic_block:
+                # The run's final state is written in this transaction: held back only once
+                # it commits (a rollback keeps the slot, reclaimed once the run has ended).
+                transaction.on_commit(lambda: self.deferred.defer([run_param]))
+            else:
+                self.deferred.defer([run_param])
             return []
         with connection.cursor() as cursor:
             freed = self._free(cursor, [run_param], async_commit=_async_commit())
@@ -127,11 +132,7 @@ class PostgresStore(SlotStore):
         return freed
 
     def _may_defer(self, tags: Iterable[str]) -> bool:
-        return (
-            not connection.in_atomic_block
-            and self.listener.is_alive()
-            and self.deferred.may_defer(tags)
-        )
+        return self.listener.is_alive() and self.deferred.may_defer(tags)
 
     def _notify_others(self, after_release: bool) -> None:
         sent_by_release = after_release and self._notified.__dict__.pop("done", False)

@@ -68,23 +68,37 @@ def closed_limit(limits: Iterable[Limit]) -> Limit | None:
     return next((limit for limit in limits if limit.allowed == 0), None)
 
 
-def ahead_of_me(queue: Sequence[Waiter]) -> int:
-    """How many waiters of ``queue`` come before the asking run (all of them if it is not in it)."""
+def ahead_of_me(queue: Sequence[Waiter], my_place: tuple | None = None) -> int:
+    """How many waiters of ``queue`` come before the asking run: those before its place in
+    it, else before ``my_place`` (the place it holds in other queues, which it takes here
+    too when it joins), else all of them."""
     mine = [place for is_mine, place in queue if is_mine]
-    if not mine:
+    mark = mine[0] if mine else my_place
+    if mark is None:
         return len(queue)
-    return sum(1 for is_mine, place in queue if not is_mine and place < mine[0])
+    return sum(1 for is_mine, place in queue if not is_mine and place < mark)
+
+
+def my_place(queues: Queues) -> tuple | None:
+    """The asking run's place where it is queued already (the same in every queue), or None."""
+    places = [place for queue in queues.values() for is_mine, place in queue if is_mine]
+    return min(places) if places else None
 
 
 def blocking(limits: Iterable[Limit], held: Mapping[str, int], queues: Queues) -> list[Blocking]:
     """The limits, in the order given, where the asking run may not take a slot now.
 
     ``held`` is the number of slots other runs hold per limit id (as a string), ``queues``
-    the waiters per limit id (as a string)."""
+    the waiters per limit id (as a string). A run queued somewhere already is judged by that
+    place in every queue, also those it has not joined yet: joining them, it takes the same
+    place, and may be first in line there at once (judged by the end of the queue instead,
+    it would be told to wait behind runs that are waiting for it, and nobody would wake it).
+    """
     found = []
+    place = my_place(queues)
     for limit_id, tag, allowed in limits:
         key = str(limit_id)
-        ahead = ahead_of_me(queues.get(key, ()))
+        ahead = ahead_of_me(queues.get(key, ()), place)
         holders = held.get(key, 0)
         if holders + ahead >= allowed:
             found.append(Blocking(limit_id, tag, allowed, holders, ahead))

@@ -11,6 +11,7 @@ from runs.runners.celery import CeleryTaskRunner
 from runs.states import StateType
 from runs_limits.models import ConcurrencySlot
 from runs_limits.services import create_limit, delete_limit_by_tag
+from tests.limits.history import running_spans
 from tests.limits.test_slots import max_concurrency
 from tests.runs import celery_flows
 from tests.workers import start_worker
@@ -41,6 +42,7 @@ def test_a_limit_of_two_holds_across_two_workers(tmp_path):
     intervals = [tuple(map(float, Path(p).read_text().split())) for p in folder.iterdir()]
     assert len(intervals) == 8
     assert max_concurrency(intervals) == 2  # four worker processes, but two slots
+    assert max_concurrency(running_spans(tag)) == 2  # and the recorded history says so
     runs = TaskRun.objects.filter(tag_rows__tag=tag)
     assert runs.count() == 8
     assert set(runs.values_list("state_type", flat=True)) == {StateType.COMPLETED}

@@ -17,6 +17,7 @@ from runs.models import State as StateRow
 from runs.models import TaskRun
 from runs_limits import services
 from runs_limits.models import ConcurrencySlot, SlotWaiter
+from tests.limits.history import running_spans
 
 
 def new_tag() -> str:
@@ -213,7 +214,9 @@ def run_in_two_processes(tmp_path, script: str, slot_wait_seconds: float, timeou
     """Run ``script`` in two processes at once; the lists they print as their last line, joined."""
     import json
 
-    (tmp_path / "worker.py").write_text(script)
+    # A process still running near the timeout prints where each of its threads is, and exits.
+    dump = f"import faulthandler; faulthandler.dump_traceback_later({timeout - 10}, exit=True)\n"
+    (tmp_path / "worker.py").write_text(dump + script)
     env = {**os.environ, "RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": str(slot_wait_seconds)}
     processes = [
         subprocess.Popen(
@@ -264,6 +267,9 @@ def test_exact_across_two_processes(tmp_path, is_postgres):
     spans = run_in_two_processes(tmp_path, script, slot_wait_seconds=1, timeout=60)
     assert len(spans) == 8
     assert max_concurrency(spans) <= 2
+    # The recorded history keeps the limit too: a run's end is written before its slot is free.
+    assert len(running_spans(tag)) == 8
+    assert max_concurrency(running_spans(tag)) <= 2
 
 
 def test_runs_with_overlapping_tags_in_two_processes_all_finish_within_their_limits(tmp_path):
@@ -296,6 +302,8 @@ def test_runs_with_overlapping_tags_in_two_processes_all_finish_within_their_lim
     assert time.monotonic() - started < 60
     assert max_concurrency([(s, e) for tags, s, e in runs if a in tags]) == 1
     assert max_concurrency([(s, e) for tags, s, e in runs if b in tags]) <= 2
+    assert max_concurrency(running_spans(a)) == 1
+    assert max_concurrency(running_spans(b)) <= 2
 
 
 def test_waiter_rows_are_cleaned_up():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runs.orchestration.decisions import Decision
 from runs.orchestration.policy import RUNNING, Rule, Transition
-from runs.states import Aborted, AwaitingConcurrencySlot, StateType
+from runs.states import Aborted, AwaitingConcurrencySlot, StateType, now
 
 _NOT_RUNNING = frozenset(StateType) - RUNNING
 
@@ -32,8 +34,11 @@ class SecureConcurrencySlots(Rule):
         if decision.status == "unlimited":
             return Decision.accept(updates=((record, "limited", False),))
         if decision.status == "acquired":
+            # Stamped now, after the slot is taken: the proposal may have been made before the
+            # slot's last holder ended, and the history must never show them running together.
             return Decision.accept(
-                updates=((record, "limited", True), (record, "holds_slots", True))
+                replace(t.proposed, timestamp=now()),
+                updates=((record, "limited", True), (record, "holds_slots", True)),
             )
         limited = ((record, "limited", True),)
         if decision.status == "abort":
@@ -50,6 +55,11 @@ class ReleaseConcurrencySlots(Rule):
     waiting for one leaves the queue."""
 
     to_types = _NOT_RUNNING
+
+    def needs_db(self, t: Transition) -> bool:
+        # The run's leaving RUNNING is written in the transaction that frees its slots (a run
+        # written behind too), so the history never shows more runs RUNNING than the limit.
+        return True
 
     def applies(self, t: Transition) -> bool:
         if not t.is_task:

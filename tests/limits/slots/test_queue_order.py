@@ -51,7 +51,7 @@ def test_ties_in_time_are_broken_by_run_id_the_same_way_in_every_queue():
 def test_a_run_is_blocked_where_holders_and_those_ahead_fill_the_limit():
     limits = [Limit("a", "a", 2), Limit("b", "b", 2), Limit("c", "c", 1)]
     held = {"a": 1, "b": 2}
-    queues = {"a": queue((1, "x")), "c": queue((1, "me"))}
+    queues = {"a": queue((0.5, "x")), "c": queue((1, "me"))}
     assert queue_order.blocking(limits, held, queues) == [
         Blocking("a", "a", 2, holders=1, ahead=1),
         Blocking("b", "b", 2, holders=2, ahead=0),
@@ -89,6 +89,22 @@ def test_a_run_waits_in_line_without_locks_only_when_queued_wherever_blocked():
     assert queue_order.waits_in_line([a], queues)
     assert not queue_order.waits_in_line([a, b], queues)  # it must queue on b first
     assert not queue_order.waits_in_line([], queues)  # nothing blocks: it may go
+
+
+def test_a_run_already_queued_elsewhere_is_judged_by_that_place_where_it_is_not_yet():
+    # "me" queued on a at 1 s (a was full). a's holder ended; b now has two runs queued at 2
+    # and 3 s. Joining b, "me" takes its place of 1 s: first in line on both limits, it goes.
+    # Counted from the end of b's queue it would wait behind runs that wait for it.
+    a, b = Limit("a", "a", 1), Limit("b", "b", 2)
+    queues = {"a": queue((1, "me"), (2, "x")), "b": queue((2, "x"), (3, "y"))}
+    assert queue_order.my_place(queues) == place(1, "me")
+    assert queue_order.ahead_of_me(queues["b"], queue_order.my_place(queues)) == 0
+    assert queue_order.blocking([a, b], {}, queues) == []
+    # A run queued nowhere yet is behind everyone.
+    assert queue_order.my_place({"b": queues["b"]}) is None
+    assert queue_order.blocking([b], {}, {"b": queues["b"]}) == [
+        Blocking("b", "b", 2, holders=0, ahead=2)
+    ]
 
 
 def test_a_run_queued_on_several_tags_keeps_its_first_place_in_all():

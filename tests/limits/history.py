@@ -1,0 +1,21 @@
+"""What the recorded state history says about concurrency: the spans task runs spent RUNNING."""
+
+from __future__ import annotations
+
+from runs.models import State, TaskRun
+from runs.states import StateType
+
+
+def running_spans(tag: str) -> list[tuple[float, float]]:
+    """Per RUNNING state of every task run tagged ``tag``: (its timestamp, the next state's),
+    as seconds; a run still RUNNING at the end has no span."""
+    runs = TaskRun.objects.filter(tag_rows__tag=tag).values_list("id", flat=True)
+    rows = State.objects.filter(task_run_id__in=list(runs)).order_by("task_run_id", "timestamp")
+    spans: list[tuple[float, float]] = []
+    started: dict = {}
+    for run_id, state_type, timestamp in rows.values_list("task_run_id", "type", "timestamp"):
+        if run_id in started:
+            spans.append((started.pop(run_id), timestamp.timestamp()))
+        if state_type == StateType.RUNNING:
+            started[run_id] = timestamp.timestamp()
+    return spans
