@@ -427,3 +427,19 @@ class ProcessLease(models.Model):
     #: process running flows); and, for a worker, the queues it consumes (comma-separated).
     kind = models.CharField(max_length=20, blank=True, default="script")
     queues = models.CharField(max_length=500, blank=True, default="")
+
+
+class ParkedTaskRun(models.Model):
+    """A task run's Celery message, held here while the run waits for a concurrency slot.
+
+    A worker does not keep a process idle, nor send the message round again and again: it
+    parks the message and takes other work. When a slot of the run's tags frees, a worker
+    sends it again (see :mod:`runs.runners.parking`); the run keeps its place in line.
+    """
+
+    task_run = models.OneToOneField(
+        TaskRun, primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    payload = models.TextField()
+    queue = models.CharField(max_length=200, blank=True, default="")
+    parked = models.DateTimeField()

@@ -18,8 +18,6 @@ from runs.engine.attempts import Deferred
 
 logger = logging.getLogger("runs.worker")
 
-#: Longest a re-queued run waits before asking for a slot again (seconds); grows from 0.1.
-MAX_SLOT_COUNTDOWN = 1.0
 #: How often the worker asks whether the daily retention pass is due (seconds).
 RETENTION_CHECK_SECONDS = 3600
 #: Claimed messages of the filesystem broker older than this are deleted (seconds).
@@ -28,22 +26,25 @@ PROCESSED_MESSAGE_SECONDS = 60
 _MISSING = object()  # a run the database does not have, as found by a chunk's one query
 
 
-class Requeue(Deferred):
-    """The run must wait for a concurrency slot: send it again later instead of blocking."""
+class Park(Deferred):
+    """The run must wait for a concurrency slot: park its message instead of blocking."""
 
 
-def requeue_instead_of_waiting(record: object) -> None:
-    """The worker's slot waiter: a run that must wait for a slot is sent again later."""
-    raise Requeue
+def park_instead_of_waiting(record: object) -> None:
+    """The worker's slot waiter: a run that must wait for a slot is parked until one frees
+    (:mod:`runs.runners.parking`), and the process takes other work."""
+    raise Park
 
 
 @worker_process_init.connect
 def _start_heartbeat(**_: object) -> None:
     from runs.bootstrap import ensure_ready
     from runs.leases import ensure_heartbeat
+    from runs.runners.parking import parked_sender
 
     ensure_ready()
     ensure_heartbeat()
+    parked_sender.start()
 
 
 @worker_ready.connect
@@ -91,8 +92,10 @@ def _retention_loop() -> None:
 
 @shared_task(name="runs.run_task_run", bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_task_run(self, payload: str, attempt: int = 0) -> str:
-    """Run one task run sent by a CeleryTaskRunner; returns the final state's name."""
-    return _run_payload(payload, attempt, _queue_of(self), write_behind=False)
+    """Run one task run sent by a CeleryTaskRunner; returns the final state's name.
+
+    ``attempt`` is read no more (messages re-queued by an earlier version carry it)."""
+    return _run_payload(payload, _queue_of(self), write_behind=False)
 
 
 @shared_task(name="runs.run_task_runs", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -117,7 +120,6 @@ def run_task_runs(self, payloads: list[str]) -> list[str]:
             _run_message(
                 message,
                 payload,
-                0,
                 _queue_of(self),
                 write_behind=True,
                 record=records.get(message["task_run_id"], _MISSING),
@@ -157,19 +159,18 @@ def _load(payload: str) -> dict | None:
         return None
 
 
-def _run_payload(payload: str, attempt: int, queue: str | None, *, write_behind: bool) -> str:
+def _run_payload(payload: str, queue: str | None, *, write_behind: bool) -> str:
     message = _load(payload)
     if message is None:
         return "Refused"
-    return _run_message(message, payload, attempt, queue, write_behind=write_behind)
+    return _run_message(message, payload, queue, write_behind=write_behind)
 
 
 def _run_message(
-    message: dict, payload: str, attempt: int, queue: str | None, *, write_behind: bool, record=None
+    message: dict, payload: str, queue: str | None, *, write_behind: bool, record=None
 ) -> str:
     """Run the task run of one message; ``record`` may come preloaded (a chunk loads them all
     in one query), or ``_MISSING`` when the database has no such run."""
-    from runs import conf
     from runs.engine.task_engine import TaskRunEngine
     from runs.orchestration import Verdict, load_task_run_record
     from runs.orchestration.ownership import judge_delivery
@@ -192,7 +193,7 @@ def _run_message(
         return judged.state.name if judged.state.is_final() else "AlreadyRunning"
     record.sync = not write_behind
     engine = TaskRunEngine.resume(
-        message["task"], record, message["parameters"], slot_waiter=requeue_instead_of_waiting
+        message["task"], record, message["parameters"], slot_waiter=park_instead_of_waiting
     )
     try:
         if engine.task.isasync:
@@ -201,15 +202,27 @@ def _run_message(
             state = asyncio.run(engine.run_async())
         else:
             state = engine.run_sync()
-    except Requeue:
-        countdown = min(
-            0.1 * 2**attempt,
-            MAX_SLOT_COUNTDOWN,
-            conf.settings.RUNS_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS,
-        )
-        run_task_run.apply_async(args=[payload, attempt + 1], countdown=countdown, queue=queue)
+    except Park:
+        _park(record, payload, queue)
         return "AwaitingConcurrencySlot"
     return state.name
+
+
+def _park(record, payload: str, queue: str | None) -> None:
+    from runs.orchestration.writer import writer
+    from runs.runners.parking import park, parked_sender
+
+    # Its waiting state is in the database before anyone can send it again.
+    writer.flush()
+    park(record.id, payload, queue)
+    parked_sender.start()
+    parked_sender.poke()  # a slot may have freed before it was parked
+    logger.info(
+        "Task run %s (%s) waits for a concurrency slot: %s Parked until one frees.",
+        record.id,
+        record.name,
+        record.state.message if record.state else "",
+    )
 
 
 @shared_task(name="runs.run_flow_run", acks_late=True, reject_on_worker_lost=True)

@@ -52,11 +52,14 @@ class WorkerProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # The main process alone: it stops its pool processes itself (warm shutdown); a
+            # SIGTERM to the whole group leaves it waiting for children already gone.
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+            self.kill()  # whatever is left of the group
 
 
 def start_worker(

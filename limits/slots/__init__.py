@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from runs_limits.slots.decisions import UNLIMITED, SlotDecision
@@ -35,6 +35,7 @@ __all__ = [
     "acquire",
     "any_limited",
     "notify_released",
+    "on_slot_freed",
     "reclaim_dead_slots",
     "release",
     "release_deferred",
@@ -96,6 +97,13 @@ def notify_released(tags: Iterable[str] = ()) -> None:
 def wait_for_slot(task_run_id: Any, tags: Iterable[str], timeout: float) -> None:
     """Sleep until a slot may have been freed, at most ``timeout`` seconds."""
     this_process.store().wait_for_slot(task_run_id, timeout)
+
+
+def on_slot_freed(callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever a slot may have been freed: by a run of this process, or
+    (PostgreSQL, once the listener runs) of another. It runs in the thread that heard it, so
+    it must be quick (set an event). On SQLite, releases by other processes are not heard."""
+    this_process.wakeups.on_wake(callback)
 
 
 def start_listener() -> bool:

@@ -39,12 +39,19 @@ class Wakeups:
         self._marks: dict[str, int] = {}
         # Runs this process was told to wait for: their next try reads before it takes a lock.
         self._waiting: set[str] = set()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def on_wake(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` with every wake-up (in the thread that wakes: it must be quick)."""
+        self._callbacks.append(callback)
 
     def wake(self) -> None:
         """Wake every waiter of this process now."""
         with self._released:
             self.generation += 1
             self._released.notify_all()
+        for callback in self._callbacks:
+            callback()
 
     def told_to_wait(self, task_run_id: Any, seen: int) -> None:
         """Remember that the run was told to wait, and the generation seen before deciding."""

@@ -34,3 +34,18 @@ def reclaim_dead_slots() -> int:
     from runs_limits.slots import reclaim_dead_slots as reclaim
 
     return reclaim()
+
+
+def on_slot_freed(callback) -> None:
+    """Call ``callback`` (quick: it runs in the thread that heard it) whenever a slot may
+    have freed here, or on PostgreSQL in another process."""
+    from runs_limits.slots import on_slot_freed as hook
+
+    hook(callback)
+
+
+def start_listener() -> bool:
+    """Hear other processes' releases now (PostgreSQL); whether this process hears them."""
+    from runs_limits.slots import start_listener as start
+
+    return start()

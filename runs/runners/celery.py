@@ -139,9 +139,23 @@ class CeleryRunFuture(RunFuture):
 
 
 def _chunkable(engine: TaskRunEngine) -> bool:
-    """Whether a run may share a message with others: nothing in it waits (no retry delays, no
-    tags that a concurrency limit could hold up)."""
-    return not engine.retries and not engine.record.tags
+    """Whether a run may share a message with others: it never sleeps between attempts (a
+    retry delay would hold up the chunk's other runs). Retries without a delay, tags, timeouts
+    and caching all travel in chunks: a run that must wait for a concurrency slot leaves its
+    chunk and is parked (:mod:`runs.runners.parking`)."""
+    return not engine.retries or not _sleeps_between_attempts(engine.task.retry_delay_seconds)
+
+
+def _sleeps_between_attempts(delays) -> bool:
+    from runs import conf
+
+    if delays is None:
+        delays = conf.settings.RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS
+    if callable(delays):
+        return True  # unknown until called: keep such runs in messages of their own
+    if isinstance(delays, list | tuple):
+        return any(delay > 0 for delay in delays)
+    return bool(delays and delays > 0)
 
 
 def _give_up(engine: TaskRunEngine, exc: BaseException) -> None:

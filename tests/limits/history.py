@@ -19,3 +19,13 @@ def running_spans(tag: str) -> list[tuple[float, float]]:
         if state_type == StateType.RUNNING:
             started[run_id] = timestamp.timestamp()
     return spans
+
+
+def max_concurrency(spans) -> int:
+    """The most ``(start, end)`` spans that overlap at one instant (touching ones do not)."""
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    current = peak = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak

@@ -11,8 +11,7 @@ from runs.runners.celery import CeleryTaskRunner
 from runs.states import StateType
 from runs_limits.models import ConcurrencySlot
 from runs_limits.services import create_limit, delete_limit_by_tag
-from tests.limits.history import running_spans
-from tests.limits.test_slots import max_concurrency
+from tests.limits.history import max_concurrency, running_spans
 from tests.runs import celery_flows
 from tests.workers import start_worker
 

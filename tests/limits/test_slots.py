@@ -17,20 +17,11 @@ from runs.models import State as StateRow
 from runs.models import TaskRun
 from runs_limits import services
 from runs_limits.models import ConcurrencySlot, SlotWaiter
-from tests.limits.history import running_spans
+from tests.limits.history import max_concurrency, running_spans
 
 
 def new_tag() -> str:
     return f"tag-{uuid.uuid4().hex[:8]}"
-
-
-def max_concurrency(spans) -> int:
-    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-    current = peak = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-    return peak
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,10 @@
 
 Starts two ``runs worker`` processes on the broker and database configured (the embedded
 filesystem broker and SQLite when nothing is set), then times, in the same run and on the same
-workers: raw Celery sending N no-op messages and waiting until all ran; and a flow mapping a
-trivial task over N elements with CeleryTaskRunner, every run recorded in the database.
+workers: raw Celery sending N no-op messages and waiting until all ran; a flow mapping a
+trivial task over N elements with CeleryTaskRunner, every run recorded in the database; the
+same map with ``retries=1``; and min(N, 200) runs of 50 ms under a tag limit of 3, with the
+most runs the recorded state history shows RUNNING at once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="tasks per side (default 2000)")
     parser.add_argument("--workers", type=int, default=2, help="runs worker processes (2)")
     parser.add_argument("--concurrency", type=int, default=2, help="processes per worker (2)")
+    parser.add_argument("--limit", type=int, default=3, help="the tag limit of the held runs (3)")
+    parser.add_argument("--sleep", type=float, default=0.05, help="each held run's work (0.05 s)")
     args = parser.parse_args()
     prepare()
     os.environ["RUNS_FLOW_MODULES"] = "tests.perf.celery_noop"
@@ -40,8 +44,11 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from runs import tags
     from runs.runners.celery import CeleryTaskRunner
-    from tests.perf.celery_noop import raw_noop, runs_noop
+    from runs_limits.services import create_limit
+    from tests.limits.history import max_concurrency, running_spans
+    from tests.perf.celery_noop import raw_noop, runs_noop, runs_sleep
     from tests.workers import start_worker
 
     queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -66,6 +73,30 @@ def main() -> None:
         started = time.perf_counter()
         assert mapped(args.n) == args.n
         runs_seconds = time.perf_counter() - started
+
+        @flow(task_runner=CeleryTaskRunner(queue=queue))
+        def mapped_with_retries(n: int) -> int:
+            futures = runs_noop.with_options(retries=1).map(range(n))
+            return len([f.result() for f in futures])
+
+        started = time.perf_counter()
+        assert mapped_with_retries(args.n) == args.n
+        retries_seconds = time.perf_counter() - started
+
+        tag = f"bench-limit-{uuid.uuid4().hex[:8]}"
+        create_limit(tag=tag, concurrency_limit=args.limit)
+        limited_n = min(args.n, 200)
+
+        @flow(task_runner=CeleryTaskRunner(queue=queue))
+        def limited(n: int) -> int:
+            with tags(tag):
+                futures = runs_sleep.map([args.sleep] * n)
+            return len([f.result() for f in futures])
+
+        started = time.perf_counter()
+        assert limited(limited_n) == limited_n
+        limited_seconds = time.perf_counter() - started
+        history_peak = max_concurrency(running_spans(tag))
     finally:
         for worker in workers:
             worker.stop()
@@ -84,6 +115,16 @@ def main() -> None:
         f"({runs_seconds * 1000 / args.n:.2f} ms each, every state recorded)"
     )
     print(f"runs / raw throughput:   {raw_seconds / runs_seconds:.2f}")
+    print(
+        f"same map, retries=1:     {args.n / retries_seconds:8.1f} task runs/s "
+        f"({raw_seconds / retries_seconds:.2f} of raw)"
+    )
+    ideal = limited_n * args.sleep / args.limit
+    print(
+        f"{limited_n} runs of {args.sleep * 1000:.0f} ms, tag limit {args.limit}: "
+        f"{limited_seconds:.2f} s (ideal {ideal:.2f} s); most RUNNING at once in the recorded "
+        f"history: {history_peak}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,3 +25,12 @@ def raw_noop(counter_file: str) -> None:
 @task
 def runs_noop(i: int) -> int:
     return i
+
+
+@task
+def runs_sleep(seconds: float) -> float:
+    """Sleeps ``seconds``: the work of a run held by a concurrency limit."""
+    import time
+
+    time.sleep(seconds)
+    return seconds
