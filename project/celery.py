@@ -20,6 +20,9 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # A pool process killed mid-run: its message is delivered again after this, not 10 s
+    # (runs keeps no Celery results to wait for).
+    worker_lost_wait=1.0,
 )
 app.autodiscover_tasks(["runs"], related_name="worker")
 

@@ -124,5 +124,13 @@ def dead_owners_filter(queryset: Any, field: str = "owner") -> Any:
 
 
 def owner_is_alive(owner: str) -> bool:
-    """Whether the process ``owner`` names still runs (see :func:`dead_owners`)."""
-    return bool(owner) and not dead_owners([owner])
+    """Whether the process ``owner`` names still runs (see :func:`dead_owners`). A process of
+    this machine that has exited is dead at once, its lease still fresh or not."""
+    from runs.models import ProcessLease
+
+    if not owner:
+        return False
+    key = ProcessLease.objects.filter(owner=owner).values_list("process_key", flat=True).first()
+    if key and alive_here(key) is False:
+        return False
+    return not dead_owners([owner])

@@ -8,6 +8,7 @@ by id (JSON parameters only).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from celery import shared_task
@@ -15,6 +16,7 @@ from celery.signals import worker_process_init, worker_ready
 from django.core.exceptions import ObjectDoesNotExist
 
 from runs.engine.attempts import Deferred
+from runs.states import now
 
 logger = logging.getLogger("runs.worker")
 
@@ -23,7 +25,8 @@ RETENTION_CHECK_SECONDS = 3600
 #: Claimed messages of the filesystem broker older than this are deleted (seconds).
 PROCESSED_MESSAGE_SECONDS = 60
 
-_MISSING = object()  # a run the database does not have, as found by a chunk's one query
+_MISSING = object()
+_handing_over = threading.local()  # whether this thread runs parked runs one after another  # a run the database does not have, as found by a chunk's one query
 
 
 class Park(Deferred):
@@ -171,7 +174,7 @@ def _run_message(
 ) -> str:
     """Run the task run of one message; ``record`` may come preloaded (a chunk loads them all
     in one query), or ``_MISSING`` when the database has no such run."""
-    from runs.engine.task_engine import TaskRunEngine
+    from runs.engine.task_engine import TaskRunEngine, retry_options
     from runs.orchestration import Verdict, load_task_run_record
     from runs.orchestration.ownership import judge_delivery
 
@@ -187,10 +190,13 @@ def _run_message(
             message["task_run_id"],
         )
         return "Unknown"
-    judged = judge_delivery(record)
+    judged = judge_delivery(record, retry_options(message["task"]))
     if judged.verdict is not Verdict.ACCEPT:
         # A duplicate of a finished run, a run alive on another worker, or one whose worker died.
         return judged.state.name if judged.state.is_final() else "AlreadyRunning"
+    if judged.state is not None and judged.state.scheduled_time is not None:
+        # Its worker died and it is retried here, after its retry delay.
+        time.sleep(max((judged.state.scheduled_time - now()).total_seconds(), 0.0))
     record.sync = not write_behind
     engine = TaskRunEngine.resume(
         message["task"], record, message["parameters"], slot_waiter=park_instead_of_waiting
@@ -205,7 +211,31 @@ def _run_message(
     except Park:
         _park(record, payload, queue)
         return "AwaitingConcurrencySlot"
+    if record.limited:
+        _run_parked_here(queue)
     return state.name
+
+
+def _run_parked_here(queue: str | None) -> None:
+    """The run just freed its slots: run here, one after another, the parked runs of this
+    queue that may take them now (no trip through the broker), until there are none."""
+    from runs.orchestration.writer import writer
+    from runs.runners.parking import take_parked
+
+    if getattr(_handing_over, "active", False):
+        return  # the loop below, one call up, takes the next
+    _handing_over.active = True
+    try:
+        while (taken := take_parked(queue)) is not None:
+            task_run_id, payload = taken
+            logger.info("Task run %s may take its slot now: running it here.", task_run_id)
+            try:
+                # Written behind, as in a chunk: the slot's transactions stay short.
+                _run_payload(payload, queue, write_behind=True)
+            finally:
+                writer.flush()
+    finally:
+        _handing_over.active = False
 
 
 def _park(record, payload: str, queue: str | None) -> None:

@@ -87,6 +87,10 @@ class PostgresStore(SlotStore):
         return None
 
     def _take_free_slots(self, tags: list[str], run_param: Any, owner: str) -> SlotDecision | None:
+        if not self.deferred.may_defer(tags):
+            # Somebody waits for these tags: the function would find them queued and answer
+            # "busy", after queueing on the same locks the careful path takes next.
+            return None
         # Deferred releases ride along, unless a caller's transaction could still roll back.
         freeing = [] if connection.in_atomic_block else self.deferred.take()
         try:

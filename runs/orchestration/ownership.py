@@ -8,12 +8,16 @@ every state they lead to is proposed through the policy.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from runs.orchestration.decisions import ACCEPT, Decision, Verdict
 from runs.orchestration.records import TaskRunRecord
 from runs.owners import current_owner, dead_owners_filter, owner_is_alive
-from runs.states import Crashed
+from runs.retries import RetryOptions
+from runs.states import Crashed, Failed
+
+logger = logging.getLogger("runs.orchestration")
 
 #: How many runs of each kind one reaping ends, so that one heartbeat stays short.
 REAP_TASK_RUNS = 500
@@ -33,12 +37,15 @@ def claim_task_runs(task_run_ids: Iterable[str]) -> int:
     return pending.filter(unowned).update(owner=current_owner())
 
 
-def judge_delivery(record: TaskRunRecord) -> Decision:
+def judge_delivery(record: TaskRunRecord, retry_options: RetryOptions | None = None) -> Decision:
     """Whether this process may run the task run a message (perhaps delivered again) names.
 
     Accept: run it. Reject: leave it, with the state it keeps (final: a duplicate delivery of
     a finished run; RUNNING: its worker is still alive elsewhere). Abort: its worker died, and
-    the state is the CRASHED it now has (proposed through the policy).
+    the state is the CRASHED it now has (proposed through the policy). A run whose worker died
+    and that has retries left by ``retry_options`` (the task's, from the message) is retried
+    instead: the lost attempt is proposed as failed, the retry rule answers AwaitingRetry, and
+    the answer is Accept with that state.
     """
     if record.is_final():
         return Decision(Verdict.REJECT, record.state)
@@ -47,14 +54,25 @@ def judge_delivery(record: TaskRunRecord) -> Decision:
             return Decision(Verdict.REJECT, record.state)
         from runs.orchestration import propose_state
 
-        crashed = propose_state(
-            record,
-            Crashed(
-                f"The worker running it ({record.owner}) died; the message was delivered again."
-            ),
-        )
-        return Decision(Verdict.ABORT, crashed)
+        lost = f"The worker running it ({record.owner}) died; the message was delivered again."
+        if retry_options is not None and _retries_left(record, retry_options):
+            record.retry_options = retry_options
+            state = propose_state(record, Failed(lost))
+            if state.is_scheduled():
+                logger.warning("Task run %s (%s): %s Retrying it.", record.id, record.name, lost)
+                return Decision(Verdict.ACCEPT, state)
+            return Decision(Verdict.ABORT, state)  # its retry_condition_fn said no
+        return Decision(Verdict.ABORT, propose_state(record, Crashed(lost)))
     return ACCEPT
+
+
+def _retries_left(record: TaskRunRecord, options: RetryOptions) -> bool:
+    from runs import conf
+
+    retries = options.retries
+    if retries is None:
+        retries = conf.settings.RUNS_TASK_DEFAULT_RETRIES
+    return record.run_count <= retries
 
 
 def crash_runs_of_dead_owners() -> int:

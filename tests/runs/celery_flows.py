@@ -97,3 +97,18 @@ def cancellable(folder: str, seconds: float = 1.0) -> str:
     """A first step that takes a while, then a second one (which a cancellation must stop)."""
     mark_and_sleep(folder, "first", seconds)
     return mark_and_sleep(folder, "second", 0)
+
+
+@task(retries=1)
+def dies_on_first_attempt(folder: str) -> str:
+    """First attempt: writes its process id to ``folder``/pid and sleeps (the test kills that
+    process); the retry finds the file and returns."""
+    import os
+    from pathlib import Path
+
+    marker = Path(folder) / "pid"
+    if marker.exists():
+        return f"retried in {os.getpid()}"
+    marker.write_text(str(os.getpid()))
+    time.sleep(60)
+    return "not killed"

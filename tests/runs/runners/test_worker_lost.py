@@ -1,0 +1,55 @@
+"""A worker's pool process killed mid-run: the run is retried when it has retries left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from runs import flow
+from runs.models import State as StateRow
+from runs.models import TaskRun
+from runs.runners.celery import CeleryTaskRunner
+from runs.states import StateType
+from tests.runs import celery_flows
+from tests.workers import start_worker
+
+
+def test_a_run_whose_pool_process_was_killed_is_retried_on_a_live_one(tmp_path):
+    # The default heartbeat, as in production: the message comes back (about a second after
+    # the kill) long before the dead process's lease lapses and the reaper would end the run.
+    worker = start_worker(tmp_path, concurrency=1, env={"RUNS_HEARTBEAT_SECONDS": "5"})
+    folder = tmp_path / "attempts"
+    folder.mkdir()
+    outcome: dict = {}
+
+    @flow(task_runner=CeleryTaskRunner(queue=worker.queue))
+    def survives():
+        return celery_flows.dies_on_first_attempt.submit(str(folder)).result(timeout=60)
+
+    thread = threading.Thread(target=lambda: outcome.setdefault("result", survives()))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (folder / "pid").exists():
+            assert time.monotonic() < deadline, worker.log()
+            time.sleep(0.05)
+        time.sleep(0.1)  # the pid is written; its RUNNING state is recorded before the call
+        killed = int((folder / "pid").read_text())
+        os.kill(killed, signal.SIGKILL)
+        thread.join(timeout=45)
+        assert not thread.is_alive(), worker.log()
+    finally:
+        worker.stop()
+    assert outcome["result"].startswith("retried in ")
+    assert outcome["result"] != f"retried in {killed}"
+    run = TaskRun.objects.filter(task_name="dies_on_first_attempt").order_by("-created").first()
+    assert run.state_type == StateType.COMPLETED
+    assert run.run_count == 2
+    names = list(
+        StateRow.objects.filter(task_run=run).order_by("timestamp").values_list("name", flat=True)
+    )
+    assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
+    retry = StateRow.objects.get(task_run=run, name="AwaitingRetry")
+    assert "Retry 1 of 1" in retry.message
