@@ -11,6 +11,7 @@ from runs.links import ResultLinks, linked_run
 from runs.states import State
 
 _PRIMITIVES = (type(None), bool, int, float, str, bytes)
+_PRIMITIVE_TYPES = frozenset(_PRIMITIVES)
 #: How deep and how wide inside collections upstream links are looked for.
 MAX_DEPTH = 8
 MAX_ITEMS = 10_000
@@ -29,10 +30,16 @@ class UpstreamNotCompleted(UpstreamTaskError):
         )
 
 
-def _is_future(value: Any) -> bool:
-    from runs.futures import RunFuture
+_future_type: Any = None
 
-    return isinstance(value, RunFuture)
+
+def _is_future(value: Any) -> bool:
+    global _future_type
+    if _future_type is None:
+        from runs.futures import RunFuture
+
+        _future_type = RunFuture
+    return isinstance(value, _future_type)
 
 
 def collect_upstream(
@@ -46,6 +53,12 @@ def collect_upstream(
     run of this flow (by identity, see runs.links), anywhere inside lists, tuples,
     sets and dicts (keys and values)."""
     if depth > MAX_DEPTH:
+        return
+    if type(value) in _PRIMITIVE_TYPES:  # most arguments: only a result's identity can link
+        if results_by_id:
+            run_id = linked_run(results_by_id, value)
+            if run_id is not None:
+                found.append((run_id, parameter))
         return
     if isinstance(value, unmapped | allow_failure):
         collect_upstream(value.value, results_by_id, parameter, found, depth + 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import threading
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,26 @@ if TYPE_CHECKING:
     from runs.tasks import Task
 
 __all__ = ["TaskRunEngine", "Deferred", "call_task", "submit_task", "wait_for_slot_here"]
+
+
+#: id(signature) -> (signature, its parameter names when every one is positional-or-keyword,
+#: else None).
+_PLAIN_NAMES: dict[int, tuple[Any, tuple[str, ...] | None]] = {}
+
+
+def _plain_names(signature: inspect.Signature) -> tuple[str, ...] | None:
+    """The names of ``signature``'s parameters if they are all positional-or-keyword: a call
+    with one positional argument each then binds them in order (no ``Signature.bind``)."""
+    known = _PLAIN_NAMES.get(id(signature))
+    if known is not None and known[0] is signature:
+        return known[1]
+    params = signature.parameters.values()
+    plain = all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+    names = tuple(signature.parameters) if plain else None
+    if len(_PLAIN_NAMES) > 10_000:
+        _PLAIN_NAMES.clear()
+    _PLAIN_NAMES[id(signature)] = (signature, names)
+    return names
 
 
 def require_flow_context(task: Task) -> FlowRunContext:
@@ -116,11 +137,16 @@ class TaskRunEngine:
         map_index: int = -1,
         slot_waiter: SlotWaiter = wait_for_slot_here,
     ) -> None:
-        bound = task.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
-        bound.apply_defaults()
+        names = _plain_names(task.signature)
+        if names is not None and not kwargs and len(args) == len(names):
+            raw = dict(zip(names, args, strict=True))  # what bind() gives: each by position
+        else:
+            bound = task.signature.bind(*args, **kwargs)  # TypeError before any run is recorded
+            bound.apply_defaults()
+            raw = dict(bound.arguments)
         self.task = task
         self.flow_ctx = flow_ctx
-        self.raw_parameters: dict[str, Any] = dict(bound.arguments)
+        self.raw_parameters: dict[str, Any] = raw
         self.wait_for = list(wait_for or ())
         self.parameters: dict[str, Any] | None = None
         self.force_persist = False
@@ -374,8 +400,13 @@ class TaskRunEngine:
         return state
 
     def _call_args(self) -> tuple[list, dict]:
-        import inspect
-
+        names = _plain_names(self.task.signature)
+        parameters = self.parameters
+        if names is not None and len(parameters) == len(names):
+            try:
+                return [parameters[name] for name in names], {}
+            except KeyError:
+                pass
         bound = inspect.BoundArguments(self.task.signature, dict(self.parameters))
         return bound.args, bound.kwargs
 
@@ -426,9 +457,17 @@ class TaskRunEngine:
             return self.failed(self.naming_error)
         args, kwargs = self._call_args()
         timeout = self.task.timeout_seconds
-        on_stuck = (
-            None if timeout is None else stuck_reporter(self.record, self.propose, self.timed_out)
-        )
+        if timeout is None:  # no deadline to arm or to ask about: the call itself
+            try:
+                result = self.task.fn(*args, **kwargs)
+            except RunTimeout:
+                raise  # an enclosing deadline (the flow's) fired
+            except Exception as exc:
+                return self.failed(exc)
+            except BaseException as exc:  # a crash, as below
+                return self.crashed_outcome(exc)
+            return self.completed(result)
+        on_stuck = stuck_reporter(self.record, self.propose, self.timed_out)
         deadline = None
         try:
             with deadline_scope(timeout, on_stuck) as deadline:

@@ -39,10 +39,11 @@ class Transition:
     record: RunRecord
     proposed: State
     after_commit: list = field(default_factory=list)
+    #: Whether the run is a task run (rules ask it several times per proposal).
+    is_task: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def is_task(self) -> bool:
-        return isinstance(self.record, TaskRunRecord)
+    def __post_init__(self) -> None:
+        self.is_task = isinstance(self.record, TaskRunRecord)
 
 
 class Rule:
@@ -69,6 +70,12 @@ class Rule:
         return ACCEPT
 
 
+def _asks_db(rule: Rule) -> bool:
+    """Whether ``rule`` has a ``needs_db`` of its own (the base one always answers False)."""
+    own = getattr(rule.needs_db, "__func__", rule.needs_db)
+    return own is not Rule.needs_db
+
+
 class Policy:
     """An ordered tuple of rules; iterating yields them in order.
 
@@ -86,6 +93,12 @@ class Policy:
             )
             for current in ANY_STATE
             for proposed in ALL_TYPES
+        }
+        #: The same, only the rules that may ask for the database (their ``needs_db`` is their
+        #: own): a proposal no such rule declares is decided without asking any ``applies``.
+        self._db_asked: dict[tuple[StateType | None, StateType], tuple[Rule, ...]] = {
+            pair: tuple(rule for _, rule in asked if _asks_db(rule))
+            for pair, asked in self._asked.items()
         }
 
     def __iter__(self) -> Iterator[Rule]:
@@ -105,7 +118,11 @@ class Policy:
 
     def needs_db(self, t: Transition) -> bool:
         """Whether deciding ``t`` must happen inside a database transaction."""
-        return any(rule.needs_db(t) for _, rule in self._declared(t) if rule.applies(t))
+        current = t.record.state
+        for rule in self._db_asked[current.type if current is not None else None, t.proposed.type]:
+            if rule.applies(t) and rule.needs_db(t):
+                return True
+        return False
 
     def decide(self, t: Transition) -> Decision:
         """Ask each rule in order and return the outcome.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,75 @@ from runs.states import State, now
 if TYPE_CHECKING:
     from runs.retries import RetryOptions
 
+#: Random ids made ahead, from one read of the system's random source per batch.
+_ID_BATCH = 256
+_ids: deque[uuid.UUID] = deque()
+#: The version 4 (random) and RFC 4122 variant bits, as uuid.uuid4() sets them.
+_ID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_ID_SET = (0x8000 << 48) | (4 << 76)
+
+
+def new_id() -> uuid.UUID:
+    """A random (version 4) UUID, as ``uuid.uuid4()`` makes, read from the system's random source
+    256 at a time: ``os.urandom`` lets go of the GIL, and once per run that handed the write-behind
+    thread the interpreter in the middle of every task run. Thread-safe (``deque.popleft`` is
+    atomic); a forked child starts a batch of its own (no id is ever made in two processes)."""
+    try:
+        return _ids.popleft()
+    except IndexError:
+        pass
+    raw = os.urandom(16 * _ID_BATCH)
+    made = [
+        uuid.UUID(int=int.from_bytes(raw[i : i + 16], "big") & _ID_CLEAR | _ID_SET)
+        for i in range(16, len(raw), 16)
+    ]
+    _ids.extend(made)
+    return uuid.UUID(int=int.from_bytes(raw[:16], "big") & _ID_CLEAR | _ID_SET)
+
+
+os.register_at_fork(after_in_child=_ids.clear)
+
+_events_lock = threading.Lock()
+
+
+class FinalEvent:
+    """``threading.Event`` for a run's final state (``is_set``, ``set``, ``wait``, ``clear``),
+    made without a Condition and its locks until a thread actually waits: most runs are final
+    before anyone waits (a direct call, a swept run), and every run has one."""
+
+    __slots__ = ("_flag", "_event")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._event: threading.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        with _events_lock:
+            self._flag = True
+            event = self._event
+        if event is not None:
+            event.set()
+
+    def clear(self) -> None:
+        with _events_lock:
+            self._flag = False
+            if self._event is not None:
+                self._event.clear()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._flag:
+            return True
+        with _events_lock:
+            if self._flag:
+                return True
+            event = self._event
+            if event is None:
+                event = self._event = threading.Event()
+        return event.wait(timeout)
+
 
 @dataclass(eq=False)
 class RunRecord:
@@ -22,7 +93,7 @@ class RunRecord:
     name: str
     parameters: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     created: dt.datetime = field(default_factory=now)
     state: State | None = None
     run_count: int = 0
@@ -39,7 +110,7 @@ class RunRecord:
     #: How the run is retried when it fails (set by the engine that drives it; None: never).
     retry_options: RetryOptions | None = field(default=None, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    final_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    final_event: FinalEvent = field(default_factory=FinalEvent, repr=False)
     on_final: list[Callable[[State], None]] = field(default_factory=list, repr=False)
     #: Set once the state hooks of the final state have run, for a run whose hooks run in this
     #: process (None otherwise): a future's wait() waits for them too, as in Prefect 2.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
-from runs.states import State
+from runs.states import State, StateType
 from runs.values import capped_message, clean_text, cut
 
 RUN_FIELDS = (
@@ -37,6 +37,10 @@ LOG_NAME_LENGTH = 200
 PARAMETER_NAME_LENGTH = 200
 VERSION_LENGTH = 200
 
+#: A state type's text by state type: ``StateType.X.value`` goes through the enum's descriptor,
+#: which costs more than building the rest of a row.
+TYPE_TEXT: dict[StateType, str] = {t: t.value for t in StateType}
+
 #: A batch: (run rows by run id, state rows in order, log rows in order).
 Batch = tuple[
     dict[Any, tuple[RunRecord, dict[str, Any]]], list[tuple[RunRecord, State]], list[dict[str, Any]]
@@ -48,7 +52,7 @@ def run_columns(record: RunRecord) -> dict[str, Any]:
     state = record.state
     columns: dict[str, Any] = {
         "name": cut(record.name, RUN_NAME_LENGTH),
-        "state_type": state.type.value if state else "PENDING",
+        "state_type": TYPE_TEXT[state.type] if state else "PENDING",
         "state_name": cut(state.name, STATE_NAME_LENGTH) if state else "Pending",
         "state_message": capped_message(state.message) if state else "",
         "state_timestamp": state.timestamp if state else None,
@@ -76,7 +80,7 @@ def state_row(record: RunRecord, state: State) -> dict[str, Any]:
     return {
         "task_run_id": record.id if is_task else None,
         "flow_run_id": None if is_task else record.id,
-        "type": state.type.value,
+        "type": TYPE_TEXT[state.type],
         "name": cut(state.name, STATE_NAME_LENGTH),
         "message": capped_message(state.message),
         "timestamp": state.timestamp,
@@ -190,22 +194,134 @@ def mark_persisted(batch: Batch) -> None:
         record.persisted = True
 
 
-_STATEMENTS: dict[tuple, tuple[str, list]] = {}
+_STATEMENTS: dict[tuple, tuple[str, list, list]] = {}
 
 
-def insert_rows(model, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows (dicts keyed by field attname) with one executemany.
+def _real_connection():
+    """The default database's connection object itself: ``django.db.connection`` is a proxy
+    whose every attribute is looked up again in a context-local store, and a field's
+    ``get_db_prep_save`` reads several attributes of it per value."""
+    from django.db import DEFAULT_DB_ALIAS, connections
 
-    The ORM's bulk_create builds a model instance and compiles a query per call; on the hot path
-    of every task run that costs more than the database. Values still go through each field's
-    own ``get_db_prep_save``, so types are adapted exactly as the ORM would.
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _converter(field, connection) -> Any:
+    """``value -> field.get_db_prep_save(value, connection)``, with a shortcut for the plain
+    values the writer stores (UUIDs, aware datetimes, text, integers, booleans).
+
+    A shortcut is kept only if it gives what the field gives for a sample value and for None
+    (checked here, once per field and database); any other value goes through the field.
     """
-    if not rows:
-        return
-    from django.db import connection
+    import datetime as dt
+    import uuid
 
+    def slow(value, _prep=field.get_db_prep_save):
+        return _prep(value, connection)
+
+    target = field.target_field if field.is_relation else field
+    kind = target.get_internal_type()
+    fast = sample = None
+    if kind == "UUIDField":
+        sample = uuid.uuid4()
+        if slow(sample) is sample:
+
+            def fast(value):
+                return value if value is None or type(value) is uuid.UUID else slow(value)
+
+        else:
+            last = [(None, None)]  # the last UUID seen and its text: a run's rows come together
+
+            def fast(value):
+                if type(value) is uuid.UUID:
+                    seen = last[0]
+                    if seen[0] is value:
+                        return seen[1]
+                    text = value.hex
+                    last[0] = (value, text)
+                    return text
+                return None if value is None else slow(value)
+
+    elif kind == "DateTimeField":
+        sample = dt.datetime.now(dt.UTC)
+        utc = dt.UTC
+        if slow(sample) is sample:
+
+            def fast(value):
+                if value is None or (type(value) is dt.datetime and value.tzinfo is utc):
+                    return value
+                return slow(value)
+
+        else:
+            texts: dict[dt.datetime, str] = {}  # a state's time is also its run's columns'
+
+            def fast(value):
+                if type(value) is dt.datetime and value.tzinfo is utc:
+                    text = texts.get(value)
+                    if text is None:
+                        if len(texts) >= 4096:
+                            texts.clear()
+                        # str() of it made naive: the "+00:00" off
+                        text = texts[value] = value.isoformat(" ")[:-6]
+                    return text
+                return None if value is None else slow(value)
+
+    elif kind in ("CharField", "TextField"):
+        sample = "x"
+
+        def fast(value):
+            return value if value is None or type(value) is str else slow(value)
+
+    elif kind in (
+        "IntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "BigIntegerField",
+        "PositiveBigIntegerField",
+    ):
+        sample = 7
+
+        def fast(value):
+            return value if value is None or type(value) is int else slow(value)
+
+    elif kind == "BooleanField":
+        sample = True
+
+        def fast(value):
+            return value if value is None or type(value) is bool else slow(value)
+
+    elif kind == "JSONField" and target.encoder is None:
+        import json
+
+        sample = {"x": [1, "y", None]}
+        dumps = json.dumps
+        plain = (dict, list, str, int)
+
+        def fast(value):
+            if type(value) in plain:
+                return dumps(value) if value else _EMPTY_JSON.get(type(value)) or dumps(value)
+            return slow(value)
+
+    if fast is None:
+        return slow
+    try:
+        if fast(sample) != slow(sample) or type(fast(sample)) is not type(slow(sample)):
+            return slow
+        if slow(None) is not None:
+            return slow
+    except Exception:
+        return slow
+    return fast
+
+
+_EMPTY_JSON = {list: "[]", dict: "{}"}
+
+
+def _insert_statement(model, connection) -> tuple[str, list, list]:
     key = ("insert", model, connection.vendor)
-    if key not in _STATEMENTS:
+    statement = _STATEMENTS.get(key)
+    if statement is None:
         fields = [
             f
             for f in model._meta.concrete_fields
@@ -217,31 +333,68 @@ def insert_rows(model, rows: list[dict[str, Any]]) -> None:
             f"({', '.join(quote(f.column) for f in fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        _STATEMENTS[key] = (sql, fields)
-    sql, fields = _STATEMENTS[key]
-    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+        statement = _STATEMENTS[key] = (sql, fields, [_converter(f, connection) for f in fields])
+    return statement
+
+
+def insert_rows(model, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows (dicts keyed by field attname) with one executemany.
+
+    The ORM's bulk_create builds a model instance and compiles a query per call; on the hot path
+    of every task run that costs more than the database. Values are adapted as each field's own
+    ``get_db_prep_save`` does (through it, but for the plain values a shortcut checked against
+    it: see ``_converter``).
+    """
+    if not rows:
+        return
+    connection = _real_connection()
+    sql, fields, converters = _insert_statement(model, connection)
+    first = rows[0]
+    pairs = [
+        (f.attname, convert, None if f.attname in first else f.get_default())
+        for f, convert in zip(fields, converters, strict=True)
+    ]
     try:
-        params = [
-            [
-                f.get_db_prep_save(
-                    row[f.attname] if f.attname in row else defaults[f.attname], connection
-                )
-                for f in fields
+        if all(name in first for name, _, _ in pairs):
+            params = [[convert(row[name]) for name, convert, _ in pairs] for row in rows]
+        else:
+            params = [
+                [convert(row[name] if name in row else default) for name, convert, default in pairs]
+                for row in rows
             ]
-            for row in rows
-        ]
-        _run(sql, params)
+        if len(params) >= COPY_FROM and connection.vendor == "postgresql":
+            _copy(model, fields, params, connection)
+        else:
+            _run(sql, params, connection)
     except Exception as exc:
         exc.runs_table = model._meta.db_table
         raise
+
+
+#: Rows past which PostgreSQL gets them by COPY rather than INSERT (one round trip, no SQL to
+#: quote per value: psycopg's client-side binding, Django's default, quotes each value in Python).
+COPY_FROM = 2
+
+
+def _copy(model, fields: list, params: list[list[Any]], connection) -> None:
+    """Rows in by ``COPY ... FROM STDIN`` on PostgreSQL; errors are Django's, as for INSERT."""
+    quote = connection.ops.quote_name
+    sql = (
+        f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        "FROM STDIN"
+    )
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(sql) as copy:
+            write_row = copy.write_row
+            for row in params:
+                write_row(row)
 
 
 def update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     """UPDATE each row by primary key (``id``) in one executemany."""
     if not rows:
         return
-    from django.db import connection
-
+    connection = _real_connection()
     key = ("update", model, field_names, connection.vendor)
     if key not in _STATEMENTS:
         fields = [model._meta.get_field(name) for name in field_names]
@@ -251,26 +404,26 @@ def update_rows(model, field_names: tuple[str, ...], rows: list[dict[str, Any]])
             f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
             f"WHERE {quote(model._meta.pk.column)} = %s"
         )
-        _STATEMENTS[key] = (sql, fields)
-    sql, fields = _STATEMENTS[key]
+        converters = [_converter(f, connection) for f in fields]
+        _STATEMENTS[key] = (sql, fields, converters)
+    sql, fields, converters = _STATEMENTS[key]
+    pairs = [(f.attname, convert) for f, convert in zip(fields, converters, strict=True)]
     pk = model._meta.pk
     try:
         params = [
-            [f.get_db_prep_save(row[f.attname], connection) for f in fields]
+            [convert(row[name]) for name, convert in pairs]
             + [pk.get_db_prep_value(row["id"], connection)]
             for row in rows
         ]
-        _run(sql, params)
+        _run(sql, params, connection)
     except Exception as exc:
         exc.runs_table = model._meta.db_table
         raise
 
 
-def _run(sql: str, params: list[list[Any]]) -> None:
+def _run(sql: str, params: list[list[Any]], connection) -> None:
     """One statement per row list: a single row goes as a plain execute (psycopg's executemany
     opens a pipeline, which costs more than it saves for one row)."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         if len(params) == 1:
             cursor.execute(sql, params[0])

@@ -20,6 +20,7 @@ be reached keeps rows waiting, and that is logged once per outage.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,6 +35,16 @@ from runs.process import runtime
 from runs.states import State
 
 T = TypeVar("T")
+#: This process's id, kept up to date across forks.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 FLUSH_INTERVAL = 0.2
 MAX_BUFFERED = 2000
 #: Rows buffered past which the thread that adds one writes the buffer itself (keep_up).
@@ -239,7 +250,7 @@ class Writer:
     def _ensure_thread(self) -> None:
         import os
 
-        if self._thread is not None and self._pid == os.getpid():
+        if self._thread is not None and self._pid == _pid:  # asked for every row: no getpid
             return
         with self._lock:
             if self._thread is not None and self._pid == os.getpid():
@@ -312,14 +323,28 @@ def apart_from_caller() -> bool:
     (runs' own settings begin every transaction IMMEDIATE), so history written apart would
     wait for a lock its own caller holds. There the history follows the caller's transaction.
     """
+    if _vendor() == "sqlite":  # asked three times per task run: no connection lookup here
+        return False
     from django.db import connection
 
     return (
         connection.in_atomic_block
         and not getattr(_own, "depth", 0)
         and threading.get_ident() != _apart_ident
-        and connection.vendor != "sqlite"
     )
+
+
+_db_vendor: str | None = None
+
+
+def _vendor() -> str:
+    """The vendor of the default database (it does not change while the process lives)."""
+    global _db_vendor
+    if _db_vendor is None:
+        from django.db import connections
+
+        _db_vendor = connections["default"].vendor
+    return _db_vendor
 
 
 def run_apart(fn: Callable[[], T]) -> T:

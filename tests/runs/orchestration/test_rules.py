@@ -197,9 +197,12 @@ def test_a_free_slot_is_taken_and_a_full_limit_makes_the_next_run_wait(task_runs
     rule = SecureConcurrencySlots()
     first, second = task_runs(tags=[tag]), task_runs(tags=[tag])
 
-    t, applies = asked(rule, first, Running())
+    proposed = Running()
+    t, applies = asked(rule, first, proposed)
     decision = rule.decide(t)
-    assert applies and decision.verdict is Verdict.ACCEPT and decision.state is None
+    assert applies and decision.verdict is Verdict.ACCEPT
+    # RUNNING is stamped once the slot is held, never before its last holder let go.
+    assert decision.state.is_running() and decision.state.timestamp >= proposed.timestamp
     assert decision.updates == ((first, "limited", True), (first, "holds_slots", True))
     assert not first.holds_slots  # set by the policy, from the decision
     assert ConcurrencySlot.objects.filter(task_run_id=first.id).exists()
