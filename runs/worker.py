@@ -210,6 +210,9 @@ def _run_message(
             state = engine.run_sync()
     except Park:
         _park(record, payload, queue)
+        # A slot may have freed meanwhile (its holder found nothing parked yet): this process
+        # is free, so it runs what may go now itself, this run perhaps.
+        _run_parked_here(queue)
         return "AwaitingConcurrencySlot"
     if record.limited:
         _run_parked_here(queue)
@@ -246,7 +249,6 @@ def _park(record, payload: str, queue: str | None) -> None:
     writer.flush()
     park(record.id, payload, queue)
     parked_sender.start()
-    parked_sender.poke()  # a slot may have freed before it was parked
     logger.info(
         "Task run %s (%s) waits for a concurrency slot: %s Parked until one frees.",
         record.id,
