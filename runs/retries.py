@@ -26,6 +26,30 @@ class RetryOptions:
     condition: Callable[[Any, Any], bool] | None = None
 
 
+def retries_of(options: RetryOptions, is_task: bool) -> int:
+    """The retries ``options`` allow: their own, else RUNS_TASK_DEFAULT_RETRIES (a task run) or
+    RUNS_FLOW_DEFAULT_RETRIES (a flow run)."""
+    from runs import conf
+
+    if options.retries is not None:
+        return options.retries
+    settings = conf.settings
+    return settings.RUNS_TASK_DEFAULT_RETRIES if is_task else settings.RUNS_FLOW_DEFAULT_RETRIES
+
+
+def delays_of(options: RetryOptions, is_task: bool) -> Delays:
+    """The retry delays of ``options``: their own, else RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS
+    (a task run) or RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS (a flow run)."""
+    from runs import conf
+
+    if options.delay_seconds is not None:
+        return options.delay_seconds
+    settings = conf.settings
+    if is_task:
+        return settings.RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS
+    return settings.RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS
+
+
 def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:
     """A ``retry_delay_seconds`` callable: ``backoff_factor * 2**n`` for each retry (10 -> 10, 20,
     40), for at most 50 retries as in Prefect 2 (later retries repeat the last delay)."""

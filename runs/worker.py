@@ -25,8 +25,8 @@ RETENTION_CHECK_SECONDS = 3600
 #: Claimed messages of the filesystem broker older than this are deleted (seconds).
 PROCESSED_MESSAGE_SECONDS = 60
 
-_MISSING = object()
-_handing_over = threading.local()  # whether this thread runs parked runs one after another  # a run the database does not have, as found by a chunk's one query
+_MISSING = object()  # a run the database does not have, as found by a chunk's one query
+_handing_over = threading.local()  # whether this thread runs parked runs one after another
 
 
 class Park(Deferred):
@@ -220,8 +220,9 @@ def _run_message(
 
 
 def _run_parked_here(queue: str | None) -> None:
-    """The run just freed its slots: run here, one after another, the parked runs of this
-    queue that may take them now (no trip through the broker), until there are none."""
+    """A slot may be free (this process's run freed it, or freed it while it parked): run here,
+    one after another, the parked runs of this queue that may take one now (no trip through
+    the broker), until there are none."""
     from runs.orchestration.writer import writer
     from runs.runners.parking import take_parked
 

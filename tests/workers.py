@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,19 @@ def start_worker(
         worker.stop()
         raise
     return worker
+
+
+@contextmanager
+def workers_on_a_queue(folder: Path, prefix: str, count: int = 2) -> Iterator[list[WorkerProcess]]:
+    """``count`` ``runs worker`` processes on one new queue named after ``prefix``; stopped
+    on leaving."""
+    queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    workers = [start_worker(folder, queue=queue) for _ in range(count)]
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 @pytest.fixture(scope="session")

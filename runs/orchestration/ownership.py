@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from runs.orchestration.decisions import ACCEPT, Decision, Verdict
 from runs.orchestration.records import TaskRunRecord
 from runs.owners import current_owner, dead_owners_filter, owner_is_alive
-from runs.retries import RetryOptions
+from runs.retries import RetryOptions, retries_of
 from runs.states import Crashed, Failed
 
 logger = logging.getLogger("runs.orchestration")
@@ -55,7 +55,7 @@ def judge_delivery(record: TaskRunRecord, retry_options: RetryOptions | None = N
         from runs.orchestration import propose_state
 
         lost = f"The worker running it ({record.owner}) died; the message was delivered again."
-        if retry_options is not None and _retries_left(record, retry_options):
+        if retry_options is not None and record.run_count <= retries_of(retry_options, True):
             record.retry_options = retry_options
             state = propose_state(record, Failed(lost))
             if state.is_scheduled():
@@ -64,15 +64,6 @@ def judge_delivery(record: TaskRunRecord, retry_options: RetryOptions | None = N
             return Decision(Verdict.ABORT, state)  # its retry_condition_fn said no
         return Decision(Verdict.ABORT, propose_state(record, Crashed(lost)))
     return ACCEPT
-
-
-def _retries_left(record: TaskRunRecord, options: RetryOptions) -> bool:
-    from runs import conf
-
-    retries = options.retries
-    if retries is None:
-        retries = conf.settings.RUNS_TASK_DEFAULT_RETRIES
-    return record.run_count <= retries
 
 
 def crash_runs_of_dead_owners() -> int:

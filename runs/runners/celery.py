@@ -143,14 +143,13 @@ def _chunkable(engine: TaskRunEngine) -> bool:
     retry delay would hold up the chunk's other runs). Retries without a delay, tags, timeouts
     and caching all travel in chunks: a run that must wait for a concurrency slot leaves its
     chunk and is parked (:mod:`runs.runners.parking`)."""
-    return not engine.retries or not _sleeps_between_attempts(engine.task.retry_delay_seconds)
+    return not engine.retries or not _sleeps_between_attempts(engine.record.retry_options)
 
 
-def _sleeps_between_attempts(delays) -> bool:
-    from runs import conf
+def _sleeps_between_attempts(options) -> bool:
+    from runs.retries import delays_of
 
-    if delays is None:
-        delays = conf.settings.RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS
+    delays = delays_of(options, is_task=True)
     if callable(delays):
         return True  # unknown until called: keep such runs in messages of their own
     if isinstance(delays, list | tuple):

@@ -18,18 +18,14 @@ from runs.models import TaskRun
 from runs.runners.celery import CeleryTaskRunner
 from runs.states import StateType
 from tests.runs import celery_flows
-from tests.workers import start_worker
+from tests.workers import start_worker, workers_on_a_queue
 
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     """Two ``runs worker`` processes consuming one queue of this module."""
-    folder = tmp_path_factory.mktemp("celery-workers")
-    queue = f"celery-tests-{uuid.uuid4().hex[:8]}"
-    workers = [start_worker(folder, queue=queue), start_worker(folder, queue=queue)]
-    yield queue
-    for worker in workers:
-        worker.stop()
+    with workers_on_a_queue(tmp_path_factory.mktemp("celery-workers"), "celery-tests") as workers:
+        yield workers[0].queue
 
 
 def test_mapped_flow_over_200_elements_records_each_run_once(two_workers):

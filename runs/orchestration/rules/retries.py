@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from runs import conf
 from runs.orchestration.decisions import ACCEPT, Decision
 from runs.orchestration.policy import RUNNING, Rule, Transition
 from runs.orchestration.records import TaskRunRecord
-from runs.retries import delay_for_attempt, jittered
+from runs.retries import delay_for_attempt, delays_of, jittered, retries_of
 from runs.states import AwaitingRetry, StateType, now
 
 logger = logging.getLogger("runs.orchestration")
@@ -38,14 +37,7 @@ class RetryFailedRuns(Rule):
         record = t.record
         options = record.retry_options
         is_task = isinstance(record, TaskRunRecord)
-        settings = conf.settings
-        retries = options.retries
-        if retries is None:
-            retries = (
-                settings.RUNS_TASK_DEFAULT_RETRIES
-                if is_task
-                else settings.RUNS_FLOW_DEFAULT_RETRIES
-            )
+        retries = retries_of(options, is_task)
         attempt = record.run_count
         if attempt > retries:
             return ACCEPT
@@ -56,13 +48,7 @@ class RetryFailedRuns(Rule):
             except Exception as exc:
                 logger.warning("retry_condition_fn raised %r; not retrying", exc)
                 return ACCEPT
-        delays = options.delay_seconds
-        if delays is None:
-            delays = (
-                settings.RUNS_TASK_DEFAULT_RETRY_DELAY_SECONDS
-                if is_task
-                else settings.RUNS_FLOW_DEFAULT_RETRY_DELAY_SECONDS
-            )
+        delays = delays_of(options, is_task)
         delay = jittered(delay_for_attempt(delays, retries, attempt), options.jitter_factor)
         of_retries = f" of {retries}" if is_task else ""
         return Decision.wait(

@@ -17,18 +17,14 @@ from runs.states import StateType
 from runs_limits.services import create_limit, delete_limit_by_tag
 from tests.limits.history import max_concurrency, running_spans
 from tests.runs import celery_flows
-from tests.workers import start_worker
+from tests.workers import workers_on_a_queue
 
 
 @pytest.fixture(scope="module")
 def workers(tmp_path_factory):
     """Two ``runs worker`` processes (two pool processes each) on a queue of this module."""
-    folder = tmp_path_factory.mktemp("parking-workers")
-    queue = f"parking-{uuid.uuid4().hex[:8]}"
-    started = [start_worker(folder, queue=queue), start_worker(folder, queue=queue)]
-    yield started
-    for worker in started:
-        worker.stop()
+    with workers_on_a_queue(tmp_path_factory.mktemp("parking-workers"), "parking") as started:
+        yield started
 
 
 def new_limit(allowed: int) -> str:
