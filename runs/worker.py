@@ -16,12 +16,15 @@ from celery.signals import worker_process_init, worker_ready
 from django.core.exceptions import ObjectDoesNotExist
 
 from runs.engine.attempts import Deferred
+from runs.orchestration.ended_flows import end_runs_of_ended_flow_runs
 from runs.states import now
 
 logger = logging.getLogger("runs.worker")
 
 #: How often the worker asks whether the daily retention pass is due (seconds).
 RETENTION_CHECK_SECONDS = 3600
+#: How often a chunk's later runs are checked again for a flow run that ended (seconds).
+RECHECK_FLOW_RUNS_SECONDS = 1.0
 #: Claimed messages of the filesystem broker older than this are deleted (seconds).
 PROCESSED_MESSAGE_SECONDS = 60
 
@@ -117,20 +120,33 @@ def run_task_runs(self, payloads: list[str]) -> list[str]:
     messages = [_load(payload) for payload in payloads]
     ids = [m["task_run_id"] for m in messages if m is not None]
     _claim(ids)
-    records = load_task_run_records(ids)
+    ended = end_runs_of_ended_flow_runs(ids)
+    records = load_task_run_records([run for run in ids if run not in ended])
+    checked = time.monotonic()
+    names = []
     try:
-        return [
-            _run_message(
-                message,
-                payload,
-                _queue_of(self),
-                write_behind=True,
-                record=records.get(message["task_run_id"], _MISSING),
+        for index, (message, payload) in enumerate(zip(messages, payloads, strict=True)):
+            if message is None:
+                names.append("Refused")
+                continue
+            if time.monotonic() - checked > RECHECK_FLOW_RUNS_SECONDS:
+                # A long chunk: the flow run may have ended since its first run started.
+                writer.flush()
+                later = [m["task_run_id"] for m in messages[index:] if m is not None]
+                ended.update(end_runs_of_ended_flow_runs(later))
+                checked = time.monotonic()
+            run_id = message["task_run_id"]
+            names.append(
+                ended.get(run_id)
+                or _run_message(
+                    message,
+                    payload,
+                    _queue_of(self),
+                    write_behind=True,
+                    record=records.get(run_id, _MISSING),
+                )
             )
-            if message is not None
-            else "Refused"
-            for message, payload in zip(messages, payloads, strict=True)
-        ]
+        return names
     finally:
         writer.flush()
 
@@ -162,10 +178,15 @@ def _load(payload: str) -> dict | None:
         return None
 
 
-def _run_payload(payload: str, queue: str | None, *, write_behind: bool) -> str:
+def _run_payload(
+    payload: str, queue: str | None, *, write_behind: bool, flow_run_checked: bool = False
+) -> str:
     message = _load(payload)
     if message is None:
         return "Refused"
+    ended = {} if flow_run_checked else end_runs_of_ended_flow_runs([message["task_run_id"]])
+    if ended:
+        return ended[message["task_run_id"]]
     return _run_message(message, payload, queue, write_behind=write_behind)
 
 
@@ -235,7 +256,7 @@ def _run_parked_here(queue: str | None) -> None:
             logger.info("Task run %s may take its slot now: running it here.", task_run_id)
             try:
                 # Written behind, as in a chunk: the slot's transactions stay short.
-                _run_payload(payload, queue, write_behind=True)
+                _run_payload(payload, queue, write_behind=True, flow_run_checked=True)
             finally:
                 writer.flush()
     finally:

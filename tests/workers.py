@@ -109,11 +109,13 @@ def start_worker(
 
 
 @contextmanager
-def workers_on_a_queue(folder: Path, prefix: str, count: int = 2) -> Iterator[list[WorkerProcess]]:
+def workers_on_a_queue(
+    folder: Path, prefix: str, count: int = 2, concurrency: int = 2
+) -> Iterator[list[WorkerProcess]]:
     """``count`` ``runs worker`` processes on one new queue named after ``prefix``; stopped
     on leaving."""
     queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    workers = [start_worker(folder, queue=queue) for _ in range(count)]
+    workers = [start_worker(folder, queue=queue, concurrency=concurrency) for _ in range(count)]
     try:
         yield workers
     finally:

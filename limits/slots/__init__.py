@@ -34,6 +34,7 @@ __all__ = [
     "SlotDecision",
     "acquire",
     "any_limited",
+    "may_go_now",
     "notify_released",
     "on_slot_freed",
     "reclaim_dead_slots",
@@ -68,6 +69,13 @@ def acquire(task_run_id: Any, tags: Iterable[str], owner: str | None = None) -> 
     if not tags:
         return UNLIMITED
     return this_process.store().acquire(task_run_id, tags, owner or current_owner())
+
+
+def may_go_now(task_run_ids: Iterable[Any]) -> list:
+    """Of these queued task runs, those that would take their slots if they asked now: first
+    in line on every limit they are queued on, within its free slots; earliest queued first.
+    Runs queued nowhere are left out."""
+    return this_process.store().may_go_now(list(task_run_ids))
 
 
 def release(task_run_id: Any, tags: Iterable[str] | None = None) -> list[str]:

@@ -14,6 +14,8 @@ tells other processes (:mod:`runs_limits.slots.sqlite`, :mod:`runs_limits.slots.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -27,6 +29,10 @@ from runs_limits.slots.decisions import ACQUIRED, UNLIMITED, SlotDecision
 from runs_limits.slots.deferred import DeferredReleases
 from runs_limits.slots.queue_order import Blocking, Limit, Load, Waiter
 from runs_limits.slots.wakeups import Wakeups
+
+#: The least time between two looks, by this process, for the dead waiters of a limit before a
+#: run is told to wait on it (the heartbeat's reaper looks too, every few seconds).
+RECLAIM_SECONDS = 1.0
 
 
 class SlotStore(ABC):
@@ -44,6 +50,8 @@ class SlotStore(ABC):
         self.slots_table = q(ConcurrencySlot._meta.db_table)
         self.waiters_table = q(SlotWaiter._meta.db_table)
         self._run_field = ConcurrencySlot._meta.get_field("task_run")
+        self._reclaimed: dict[str, float] = {}  # limit id -> when this process last looked
+        self._reclaimed_lock = threading.Lock()
 
     # ---- what each database does its own way ---------------------------------------------------
     @abstractmethod
@@ -107,6 +115,11 @@ class SlotStore(ABC):
             return decision
         with transaction.atomic():
             decision = self._decide(task_run_id, tags, run_param, owner, seen)
+        if isinstance(decision, _ReclaimFirst):
+            # Reclaimed without the limits' locks, which every run of these tags queues on.
+            self._reclaim_limits(decision.limit_ids, always_purge=False)
+            with transaction.atomic():
+                decision = self._decide(task_run_id, tags, run_param, owner, seen, False)
         if decision.status != "wait":
             self.wakeups.stopped_waiting(task_run_id)
         return decision
@@ -125,18 +138,67 @@ class SlotStore(ABC):
         """Sleep until a slot may have been freed, at most ``timeout`` seconds."""
         self.wakeups.wait(task_run_id, timeout, self.start_listener())
 
+    def may_go_now(self, task_run_ids: list) -> list:
+        """Of these queued runs, those first in line, within their limit's free slots, on
+        every limit they are queued on; earliest queued first. Runs queued nowhere are left
+        out. One statement: the order is the careful path's (enqueued, then run id)."""
+        if not task_run_ids:
+            return []
+        params = [self.run_param(run) for run in task_run_ids]
+        marks = ", ".join(["%s"] * len(params))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT line.task_run_id FROM ("
+                f"SELECT w.task_run_id, w.enqueued, "
+                f"ROW_NUMBER() OVER (PARTITION BY w.limit_id ORDER BY w.enqueued, w.task_run_id)"
+                f" AS place, l.concurrency_limit - COALESCE(held.n, 0) AS free "
+                f"FROM {self.waiters_table} w JOIN {self.limits_table} l ON l.id = w.limit_id "
+                f"LEFT JOIN (SELECT limit_id, COUNT(*) AS n FROM {self.slots_table} "
+                f"GROUP BY limit_id) held ON held.limit_id = w.limit_id "
+                f"WHERE w.limit_id IN (SELECT limit_id FROM {self.waiters_table} "
+                f"WHERE task_run_id IN ({marks}))) line "
+                f"WHERE line.task_run_id IN ({marks}) GROUP BY line.task_run_id "
+                f"HAVING SUM(CASE WHEN line.place > line.free THEN 1 ELSE 0 END) = 0 "
+                f"ORDER BY MIN(line.enqueued), line.task_run_id",
+                [*params, *params],
+            )
+            rows = [row[0] for row in cursor.fetchall()]
+        by_param = {str(param): run for param, run in zip(params, task_run_ids, strict=True)}
+        return [by_param[str(row)] for row in rows]
+
     def reclaim_dead_slots(self) -> int:
         """Free every slot whose run ended or whose owner died, and drop such runs from wait
         queues; the number of slots freed."""
         from runs_limits.models import ConcurrencyLimit
 
+        return self._reclaim_limits(list(ConcurrencyLimit.objects.values_list("id", flat=True)))
+
+    def _reclaim_limits(self, limit_ids: list, always_purge: bool = True) -> int:
+        """Free the dead slots of these limits and drop their dead waiters, waking the runs
+        that may go now; the number of slots freed. Unless ``always_purge``, waiters are
+        looked at by this process at most every ``RECLAIM_SECONDS`` (a long line costs more
+        to look at than the few slots, and the heartbeat's reaper looks too)."""
+        purge = always_purge or self._reclaim_due(limit_ids)
         with transaction.atomic():
-            limit_ids = list(ConcurrencyLimit.objects.values_list("id", flat=True))
             freed = self._reclaim(limit_ids)
-            purged = self._purge_waiters(limit_ids)
-        if freed or purged:
-            self.notify_released()
+            if freed + (self._purge_waiters(limit_ids) if purge else 0):
+                transaction.on_commit(self.notify_released)
+        if purge:
+            self._looked_at(limit_ids)
         return freed
+
+    def _looked_at(self, limit_ids: list) -> None:
+        when = time.monotonic()
+        with self._reclaimed_lock:
+            for limit_id in limit_ids:
+                self._reclaimed[str(limit_id)] = when
+
+    def _reclaim_due(self, limit_ids: list) -> bool:
+        """Whether this process has not looked for the dead waiters of one of these limits
+        lately."""
+        since = time.monotonic() - RECLAIM_SECONDS
+        with self._reclaimed_lock:
+            return any(self._reclaimed.get(str(limit_id), 0.0) < since for limit_id in limit_ids)
 
     # ---- the careful path ------------------------------------------------------------------------
     def _still_waiting(
@@ -169,9 +231,17 @@ class SlotStore(ABC):
         return self._told_to_wait(task_run_id, blocked, seen)
 
     def _decide(
-        self, task_run_id: Any, tags: list[str], run_param: Any, owner: str, seen: int
-    ) -> SlotDecision:
-        """Inside a transaction: count, reclaim, queue, abort or take."""
+        self,
+        task_run_id: Any,
+        tags: list[str],
+        run_param: Any,
+        owner: str,
+        seen: int,
+        may_reclaim: bool = True,
+    ) -> SlotDecision | _ReclaimFirst:
+        """Inside a transaction: count, queue, abort or take; or, before a run is told to wait,
+        ask for the dead slots and places ahead of it to be reclaimed first (outside the
+        limits' locks)."""
         from django.db.models import Min
 
         from runs_limits.models import SlotWaiter
@@ -202,14 +272,9 @@ class SlotStore(ABC):
                 return ACQUIRED
             held, queues = self._occupancy(cursor, limit_ids, run_param)
             blocked = queue_order.blocking(limits, held, queues)
-            if blocked:  # make sure the slots and places ahead are real before waiting
-                orm_ids = [uuid.UUID(str(limit_id)) for limit_id in limit_ids]
-                if self._reclaim(orm_ids) + self._purge_waiters(orm_ids):
-                    # Those first in line may go now, and nobody else will tell them: the ended
-                    # run's own release, when it comes, finds nothing left to free.
-                    transaction.on_commit(self.notify_released)
-                held, queues = self._occupancy(cursor, limit_ids, run_param)
-                blocked = queue_order.blocking(limits, held, queues)
+            if blocked and may_reclaim:
+                # Make sure the slots and places ahead are real before waiting.
+                return _ReclaimFirst([uuid.UUID(str(limit_id)) for limit_id in limit_ids])
             if blocked:
                 earliest = SlotWaiter.objects.filter(task_run_id=task_run_id).aggregate(
                     first=Min("enqueued")
@@ -282,6 +347,13 @@ class SlotStore(ABC):
         queued = SlotWaiter.objects.filter(limit_id__in=limit_ids)
         gone = list(queued.filter(_gone(queued)).values_list("id", flat=True))
         return _delete(SlotWaiter.objects.filter(id__in=gone)) if gone else 0
+
+
+class _ReclaimFirst:
+    """The careful path's answer when dead slots or places may stand ahead of a run."""
+
+    def __init__(self, limit_ids: list) -> None:
+        self.limit_ids = limit_ids
 
 
 def _delete(queryset: Any) -> int:

@@ -33,6 +33,11 @@ class TaskRunner:
     def shutdown(self) -> None:
         """Called when the flow run has waited for all its runs."""
 
+    def abandon(self) -> None:
+        """The flow run was interrupted (Ctrl-C, an exit): stop what has not started, and stop
+        waiting for what runs elsewhere. Runs in this process are still waited for, as in
+        Prefect 2 (nothing to do here)."""
+
     def duplicate(self) -> TaskRunner:
         """A fresh runner with the same settings (each flow run gets its own)."""
         return type(self)()

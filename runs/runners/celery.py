@@ -20,6 +20,7 @@ from runs.futures import RunFuture
 from runs.links import link_result
 from runs.process import runtime
 from runs.runners import TaskRunner
+from runs.runners.watch import sent_runs
 from runs.states import State
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class FinalStatePoller:
                             record = self._pending.pop(row["id"], None)
                         if record is not None:
                             _mark_final(record, row)
+                sent_runs.look_if_due()
             except Exception:  # the database is briefly unavailable: ask again next tick
                 from django.db import close_old_connections
 
@@ -131,11 +133,24 @@ class CeleryRunFuture(RunFuture):
     def state(self) -> State:
         return self._refresh()
 
+    #: Set once its runner was abandoned (the flow run interrupted): nothing waits any more.
+    abandoned: threading.Event | None = None
+
     def _wait_final(self, timeout: float | None) -> bool:
         if self._record.is_final():
             return True
         poller.watch(self._record)
-        return self._record.final_event.wait(timeout)
+        abandoned = self.abandoned
+        if abandoned is None:
+            return self._record.final_event.wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not abandoned.is_set():
+            left = POLL_SECONDS * 5 if deadline is None else deadline - time.monotonic()
+            if self._record.final_event.wait(min(left, POLL_SECONDS * 5)):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return self._record.is_final()
 
 
 def _chunkable(engine: TaskRunEngine) -> bool:
@@ -195,6 +210,8 @@ class CeleryTaskRunner(TaskRunner):
         self._outbox: queue_module.SimpleQueue = queue_module.SimpleQueue()
         self._sender: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._open: set = set()  # ids of its runs not seen final, to cancel them if abandoned
+        self.abandoned = threading.Event()
 
     def duplicate(self) -> CeleryTaskRunner:
         return CeleryTaskRunner(self.queue)
@@ -205,6 +222,8 @@ class CeleryTaskRunner(TaskRunner):
         engine.start()  # buffered: the sender writes a batch of Pending rows in one flush
         record = engine.record
         record.sync = True  # the worker reads the row: write later transitions at once
+        self._open.add(record.id)
+        record.on_final.append(lambda _state: self._open.discard(record.id))
         links = engine.flow_ctx.results_by_id
         # The result, once read here, links to the run like a result made in this process.
         record.on_final.append(
@@ -220,7 +239,9 @@ class CeleryTaskRunner(TaskRunner):
         else:
             self._enqueue(engine)
         poller.watch(engine.record)
-        return CeleryRunFuture(engine.record)
+        future = CeleryRunFuture(engine.record)
+        future.abandoned = self.abandoned
+        return future
 
     def _resolve_then_send(self, engine: TaskRunEngine) -> None:
         try:
@@ -263,6 +284,10 @@ class CeleryTaskRunner(TaskRunner):
 
         if not batch:
             return
+        if self.abandoned.is_set():
+            for engine in batch:
+                _give_up(engine, KeyboardInterrupt())
+            return
         try:
             if any(not engine.record.persisted for engine in batch):
                 writer.flush()  # the workers must find the rows
@@ -302,6 +327,8 @@ class CeleryTaskRunner(TaskRunner):
                     app.send_task(RUN_TASK_RUN, args=[payload], producer=producer, **options)
                 except BaseException as exc:
                     _give_up(engine, exc)
+                else:
+                    sent_runs.add(engine, payload, self.queue)
             for start in range(0, len(grouped), size):
                 chunk = grouped[start : start + size]
                 try:
@@ -314,13 +341,45 @@ class CeleryTaskRunner(TaskRunner):
                 except BaseException as exc:
                     for engine, _ in chunk:
                         _give_up(engine, exc)
+                else:
+                    for engine, payload in chunk:
+                        sent_runs.add(engine, payload, self.queue)
+
+    def abandon(self) -> None:
+        """The flow run was interrupted: runs not sent yet are not sent, runs sent that no
+        worker started are CANCELLED (a worker that receives one drops it), and nothing waits
+        for runs already running on workers (they finish there and are recorded)."""
+        from runs.models import TaskRun
+        from runs.orchestration import set_task_run_state
+        from runs.states import Cancelled
+
+        self.abandoned.set()
+        open_ids = list(self._open)
+        not_started = []
+        for start in range(0, len(open_ids), POLL_CHUNK):
+            not_started += TaskRun.objects.filter(
+                id__in=open_ids[start : start + POLL_CHUNK], state_type="PENDING"
+            ).values_list("id", flat=True)
+        for task_run_id in not_started:
+            set_task_run_state(
+                task_run_id,
+                Cancelled(
+                    "Its flow run was interrupted before a worker started it, so it was cancelled."
+                ),
+            )
+        if not_started:
+            logger.warning(
+                "Cancelled %d task runs sent to workers that had not started.", len(not_started)
+            )
 
     def shutdown(self) -> None:
         with self._lock:
             waiting, self._waiting = self._waiting, None
             sender, self._sender = self._sender, None
+        abandoned = self.abandoned.is_set()
         if waiting is not None:
-            waiting.shutdown(wait=True)
+            waiting.shutdown(wait=not abandoned, cancel_futures=abandoned)
         if sender is not None:
             self._outbox.put(None)
-            sender.join()
+            # An interrupted flow does not wait on a broker that does not answer.
+            sender.join(timeout=5 if abandoned else None)

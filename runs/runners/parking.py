@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from typing import Any
 
 from runs.process import runtime
@@ -24,9 +23,11 @@ logger = logging.getLogger("runs.worker")
 
 #: How often a worker process sends again the parked runs that may go when nothing woke it.
 LOOK_AGAIN_SECONDS = 1.0
-#: How long a woken sender waits before it looks, so the process that freed the slot runs
-#: the next run itself first.
-HEAD_START_SECONDS = 0.05
+#: How long a parked run must have been free to go, as this sender saw it, before the sender
+#: sends it through the broker: the worker process that freed the slot (or that parked the
+#: run) runs it itself first, with no trip through the broker, and a message sent meanwhile
+#: could wait behind other work in a busy worker's prefetch while its slot stays empty.
+HANDOVER_GRACE_SECONDS = 0.25
 
 
 def park(task_run_id: Any, payload: str, queue: str | None) -> None:
@@ -39,13 +40,16 @@ def park(task_run_id: Any, payload: str, queue: str | None) -> None:
     )
 
 
-def send_parked() -> int:
+def send_parked(ready_since: dict | None = None, grace: float = 0.0) -> int:
     """Send again the parked runs that may take their slots now; how many were sent.
 
     Per limit, the first in line as many as it has free slots; a run queued on several limits
     goes when it is among them on every one. A parked run that lost its place in line (its
     worker process died) goes too, and queues again. A parked run that ended is dropped. Each
     is sent once: by the process whose delete of its row took it.
+
+    With ``ready_since`` (run id -> when it was first seen free to go, kept between calls),
+    a run goes only once it has been free to go for ``grace`` seconds.
     """
     from runs.models import ParkedTaskRun, TaskRun
     from runs.states import FINAL_TYPES
@@ -61,64 +65,74 @@ def send_parked() -> int:
     if ended:
         ParkedTaskRun.objects.filter(task_run_id__in=ended).delete()
         parked -= ended
+    ready = _may_go(parked)
+    if ready_since is not None:
+        seen = time.monotonic()
+        for gone in set(ready_since) - set(ready):
+            del ready_since[gone]
+        for task_run_id in ready:
+            ready_since.setdefault(task_run_id, seen)
+        ready = [run for run in ready if seen - ready_since[run] >= grace]
     sent = 0
-    for task_run_id in _may_go(parked):
+    for task_run_id in ready:
         sent += _send(task_run_id)
+        if ready_since is not None:
+            ready_since.pop(task_run_id, None)
     return sent
 
 
 def take_parked(queue: str | None) -> tuple[Any, str] | None:
     """Claim for this process a parked run of ``queue`` that may take its slots now: its id
     and payload, or None. A worker process whose run just freed a slot runs the next one
-    itself, without a trip through the broker."""
+    itself, without a trip through the broker. Parked runs whose flow run ended meanwhile are
+    ended instead (:mod:`runs.orchestration.ended_flows`)."""
     from runs.models import ParkedTaskRun
+    from runs.orchestration.ended_flows import end_runs_of_ended_flow_runs
+    from runs.states import FINAL_TYPES
+    from runs_limits import slots
 
-    parked = set(
-        ParkedTaskRun.objects.filter(queue=queue or "").values_list("task_run_id", flat=True)
-    )
-    for task_run_id in _may_go(parked) if parked else ():
-        payload = _claim(task_run_id)
-        if payload is not None:
-            return task_run_id, payload[0]
+    parked, ended = [], []
+    for task_run_id, flow_type in ParkedTaskRun.objects.filter(queue=queue or "").values_list(
+        "task_run_id", "task_run__flow_run__state_type"
+    ):
+        (ended if flow_type in FINAL_TYPES else parked).append(task_run_id)
+    if ended:  # its flow run ended while it waited: it will never run
+        ParkedTaskRun.objects.filter(task_run_id__in=ended).delete()
+        end_runs_of_ended_flow_runs(ended)
+    for task_run_id in slots.may_go_now(parked) if parked else ():
+        claimed = _claim(task_run_id)
+        if claimed is not None:
+            return task_run_id, claimed[0]
     return None
 
 
 def _claim(task_run_id: Any) -> tuple[str, str] | None:
-    """The parked run's payload and queue, its row deleted by this process; None if another
-    process took it first."""
+    """The parked run's payload and queue, its row deleted by this process in one statement;
+    None if another process took it first."""
+    from django.db import connection
+
     from runs.models import ParkedTaskRun
 
-    row = ParkedTaskRun.objects.filter(task_run_id=task_run_id).values("payload", "queue").first()
-    if row is None or not ParkedTaskRun.objects.filter(task_run_id=task_run_id).delete()[0]:
-        return None
-    return row["payload"], row["queue"]
+    table = connection.ops.quote_name(ParkedTaskRun._meta.db_table)
+    key = ParkedTaskRun._meta.pk.get_db_prep_value(task_run_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE task_run_id = %s RETURNING payload, queue", [key]
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _may_go(parked: set) -> list:
-    """Of the ``parked`` run ids, those first in line wherever they are queued, in order."""
-    from django.db.models import Count
+    """Of the ``parked`` run ids, those that lost their place in line (their worker process
+    died: they queue again), then those that may take their slots now, in line order."""
+    from runs_limits import slots
+    from runs_limits.models import SlotWaiter
 
-    from runs_limits.models import ConcurrencyLimit, SlotWaiter
-
-    places = defaultdict(set)  # run id -> the limits it is queued on
-    for limit_id, task_run_id in SlotWaiter.objects.filter(task_run_id__in=parked).values_list(
-        "limit_id", "task_run_id"
-    ):
-        places[task_run_id].add(limit_id)
-    limits = ConcurrencyLimit.objects.filter(
-        id__in={limit_id for ids in places.values() for limit_id in ids}
-    ).annotate(held=Count("slots"))
-    room = {limit.id: limit.concurrency_limit - limit.held for limit in limits}
-    first_in_line: dict[Any, set] = defaultdict(set)  # run id -> limits where it may go now
-    for limit_id, free in room.items():
-        if free <= 0:
-            continue
-        line = SlotWaiter.objects.filter(limit_id=limit_id).order_by("enqueued", "task_run_id")
-        for task_run_id in line.values_list("task_run_id", flat=True)[:free]:
-            first_in_line[task_run_id].add(limit_id)
-    lost_place = [run for run in parked if run not in places]
-    ready = [run for run, limit_ids in places.items() if first_in_line.get(run) == limit_ids]
-    return lost_place + ready
+    queued = set(
+        SlotWaiter.objects.filter(task_run_id__in=parked).values_list("task_run_id", flat=True)
+    )
+    return [run for run in parked if run not in queued] + slots.may_go_now(queued)
 
 
 def _send(task_run_id: Any) -> int:
@@ -165,14 +179,16 @@ class ParkedSender:
     def _loop(self) -> None:
         from django.db import close_old_connections
 
+        ready_since: dict = {}  # parked runs free to go, as this thread last saw them
         while True:
-            if self._poke.wait(LOOK_AGAIN_SECONDS):
-                # The worker process whose run freed the slot runs the next one itself if it
-                # can (no trip through the broker): give it that head start.
-                time.sleep(HEAD_START_SECONDS)
+            wait = HANDOVER_GRACE_SECONDS if ready_since else LOOK_AGAIN_SECONDS
+            if self._poke.wait(wait):
+                # Many releases a second wake it: it looks at most every grace period, as
+                # the runs it finds free to go wait that long anyway.
+                time.sleep(HANDOVER_GRACE_SECONDS)
             self._poke.clear()
             try:
-                send_parked()
+                send_parked(ready_since, HANDOVER_GRACE_SECONDS)
             except Exception:
                 logger.warning("Could not send parked task runs yet", exc_info=True)
                 close_old_connections()

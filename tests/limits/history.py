@@ -29,3 +29,12 @@ def max_concurrency(spans) -> int:
         current += delta
         peak = max(peak, current)
     return peak
+
+
+def hand_overs(spans, limit: int) -> list[float]:
+    """Seconds each slot of a limit stood empty between one run's end and the next one's start,
+    with the runs of ``spans`` given the ``limit`` slots in turn as they freed (the first
+    ``limit`` starts take a slot each and are not counted)."""
+    frees = sorted(end for _, end in spans)
+    starts = sorted(start for start, _ in spans)[limit:]
+    return [max(start - end, 0.0) for start, end in zip(starts, frees, strict=False)]

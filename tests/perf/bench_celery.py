@@ -47,7 +47,7 @@ def main() -> None:
     from runs import tags
     from runs.runners.celery import CeleryTaskRunner
     from runs_limits.services import create_limit
-    from tests.limits.history import max_concurrency, running_spans
+    from tests.limits.history import hand_overs, max_concurrency, running_spans
     from tests.perf.celery_noop import raw_noop, runs_noop, runs_sleep
     from tests.workers import start_worker
 
@@ -96,7 +96,9 @@ def main() -> None:
         started = time.perf_counter()
         assert limited(limited_n) == limited_n
         limited_seconds = time.perf_counter() - started
-        history_peak = max_concurrency(running_spans(tag))
+        spans = running_spans(tag)
+        history_peak = max_concurrency(spans)
+        gaps = sorted(hand_overs(spans, args.limit)) or [0.0]
     finally:
         for worker in workers:
             worker.stop()
@@ -124,6 +126,10 @@ def main() -> None:
         f"{limited_n} runs of {args.sleep * 1000:.0f} ms, tag limit {args.limit}: "
         f"{limited_seconds:.2f} s (ideal {ideal:.2f} s); most RUNNING at once in the recorded "
         f"history: {history_peak}"
+    )
+    print(
+        f"  a freed slot stood empty: median {gaps[len(gaps) // 2] * 1000:.0f} ms, "
+        f"p90 {gaps[int(len(gaps) * 0.9)] * 1000:.0f} ms, longest {gaps[-1] * 1000:.0f} ms"
     )
 
 

@@ -112,3 +112,36 @@ def dies_on_first_attempt(folder: str) -> str:
     marker.write_text(str(os.getpid()))
     time.sleep(60)
     return "not killed"
+
+
+@task
+def leaves_a_mark(folder: str, index: int) -> int:
+    """Writes ``folder``/``index`` when it runs (a test checks which runs ever started)."""
+    (Path(folder) / str(index)).write_text("ran")
+    return index
+
+
+@flow
+def sends_then_waits(queue: str, folder: str, n: int) -> list:
+    """Sends ``n`` runs to ``queue`` through a CeleryTaskRunner and waits for them all."""
+    from runs.runners.celery import CeleryTaskRunner
+
+    with_runner = sends_then_waits_on.with_options(task_runner=CeleryTaskRunner(queue=queue))
+    return with_runner(folder, n)
+
+
+@flow
+def sends_then_waits_on(folder: str, n: int) -> list:
+    futures = leaves_a_mark.map(folder, range(n))
+    print("sent", flush=True)
+    return [future.result() for future in futures]
+
+
+@task
+def waits_for_go(folder: str, index: int) -> int:
+    """Writes ``folder``/``index``, then waits (up to 30 s) for ``folder``/go."""
+    (Path(folder) / str(index)).write_text("ran")
+    deadline = time.monotonic() + 30
+    while not (Path(folder) / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return index

@@ -13,7 +13,7 @@ from runs.models import TaskRun
 from runs.runners.celery import CeleryTaskRunner
 from runs.states import StateType
 from tests.runs import celery_flows
-from tests.workers import start_worker
+from tests.workers import start_worker, workers_on_a_queue
 
 
 def test_a_run_whose_pool_process_was_killed_is_retried_on_a_live_one(tmp_path):
@@ -44,6 +44,48 @@ def test_a_run_whose_pool_process_was_killed_is_retried_on_a_live_one(tmp_path):
         worker.stop()
     assert outcome["result"].startswith("retried in ")
     assert outcome["result"] != f"retried in {killed}"
+    run = TaskRun.objects.filter(task_name="dies_on_first_attempt").order_by("-created").first()
+    assert run.state_type == StateType.COMPLETED
+    assert run.run_count == 2
+    names = list(
+        StateRow.objects.filter(task_run=run).order_by("timestamp").values_list("name", flat=True)
+    )
+    assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
+    retry = StateRow.objects.get(task_run=run, name="AwaitingRetry")
+    assert "Retry 1 of 1" in retry.message
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_run_whose_whole_worker_was_killed_is_sent_again_by_its_caller_and_retried(tmp_path):
+    # Redis would give the message back only after its visibility timeout (an hour), the
+    # filesystem broker never: the caller, which still holds the message, sends it again.
+    with workers_on_a_queue(tmp_path, "whole", concurrency=1) as workers:
+        folder = tmp_path / "attempts"
+        folder.mkdir()
+        outcome: dict = {}
+
+        @flow(task_runner=CeleryTaskRunner(queue=workers[0].queue))
+        def survives():
+            return celery_flows.dies_on_first_attempt.submit(str(folder)).result(timeout=60)
+
+        thread = threading.Thread(target=lambda: outcome.setdefault("result", survives()))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not (folder / "pid").exists():
+            assert time.monotonic() < deadline, workers[0].log() + workers[1].log()
+            time.sleep(0.05)
+        time.sleep(0.1)
+        killed = int((folder / "pid").read_text())
+        victim = next(w for w in workers if w.process.pid == _parent_of(killed))
+        victim.kill()  # the main process and its pool process, as a lost machine
+        thread.join(timeout=45)
+        survivor = next(w for w in workers if w is not victim)
+        assert not thread.is_alive(), survivor.log()
+    assert outcome["result"].startswith("retried in ")
     run = TaskRun.objects.filter(task_name="dies_on_first_attempt").order_by("-created").first()
     assert run.state_type == StateType.COMPLETED
     assert run.run_count == 2
