@@ -95,3 +95,63 @@ def test_a_run_whose_whole_worker_was_killed_is_sent_again_by_its_caller_and_ret
     assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
     retry = StateRow.objects.get(task_run=run, name="AwaitingRetry")
     assert "Retry 1 of 1" in retry.message
+
+
+def test_a_limited_tag_recovers_when_the_worker_holding_its_slot_and_parked_runs_dies(tmp_path):
+    import uuid
+
+    from runs import tags
+    from runs.models import ParkedTaskRun
+    from runs_limits.services import create_limit
+    from tests.limits.history import max_concurrency, running_spans
+
+    tag = f"lost-{uuid.uuid4().hex[:8]}"
+    create_limit(tag=tag, concurrency_limit=1)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    with workers_on_a_queue(tmp_path, "recovers", concurrency=1) as workers:
+        outcome: dict = {}
+
+        @flow(task_runner=CeleryTaskRunner(queue=workers[0].queue))
+        def limited():
+            with tags(tag):
+                futures = celery_flows.waits_for_go.map(str(marks), range(4))
+            return [future.wait(60).type for future in futures]
+
+        thread = threading.Thread(target=lambda: outcome.setdefault("states", limited()))
+        thread.start()
+        deadline = time.monotonic() + 30
+        # One run holds the slot; the other three wait, parked by one worker or the other.
+        while not (list(marks.iterdir()) and ParkedTaskRun.objects.count() == 3):
+            assert time.monotonic() < deadline, workers[0].log() + workers[1].log()
+            time.sleep(0.05)
+        holder = int(next(marks.iterdir()).name)
+        run = TaskRun.objects.get(task_name="waits_for_go", map_index=holder, tag_rows__tag=tag)
+        victim = next(
+            w
+            for w in workers
+            if run.owner.split(":")[1] in {str(pid) for pid in _pool_of(w.process.pid)}
+        )
+        victim.kill()
+        (marks / "go").write_text("")
+        killed_at = time.monotonic()
+        thread.join(timeout=45)
+        assert not thread.is_alive(), workers[0].log() + workers[1].log()
+        recovered_in = time.monotonic() - killed_at
+    states = outcome["states"]
+    assert states.count(StateType.COMPLETED) == 3
+    assert states[holder] == StateType.CRASHED  # no retries: ended, and its slot freed
+    assert recovered_in < 15
+    assert max_concurrency(running_spans(tag)) == 1
+
+
+def _pool_of(main_pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if _parent_of(int(entry)) == main_pid:
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
