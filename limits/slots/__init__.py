@@ -93,7 +93,7 @@ def release(task_run_id: Any, tags: Iterable[str] | None = None) -> list[str]:
 def release_deferred() -> None:
     """Free now the slots whose release this process deferred (PostgreSQL; at the end of a
     flow run, so that it ends with its slots given back, and at exit)."""
-    if this_process.deferred.pending:
+    if this_process.deferred.pending or this_process.deferred.in_flight:
         this_process.store().release_deferred()
 
 

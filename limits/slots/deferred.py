@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 #: The longest a slot stays held after its run ended when nobody waits for it.
 DEFERRED_RELEASE_SECONDS = 0.1
@@ -29,11 +30,18 @@ class DeferredReleases:
         self._since = 0.0
         self._lock = threading.Lock()
         self._contended: set[str] = set()
+        self._in_flight = 0  # frees taken by a thread and not yet committed
+        self._settled = threading.Condition(self._lock)
 
     @property
     def pending(self) -> bool:
         """Whether some release is held back."""
         return bool(self._runs)
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether a thread is freeing releases it took from here."""
+        return self._in_flight > 0
 
     def contended(self, tag: str) -> None:
         """A run (of any process) waits for ``tag``: its releases are no longer deferred."""
@@ -56,12 +64,32 @@ class DeferredReleases:
                 self._since = time.monotonic()
             self._runs.extend(run_params)
 
-    def take(self) -> list:
-        """The runs held back, now this caller's to free (or to :meth:`defer` again)."""
+    @contextmanager
+    def taken(self) -> Iterator[list]:
+        """The runs held back, now this caller's to free inside the block (committed when it
+        ends); if the block fails they are held back again. :meth:`wait_settled` waits for
+        such blocks."""
         with self._lock:
             taken = list(self._runs)
             self._runs.clear()
-        return taken
+            if taken:
+                self._in_flight += 1
+        try:
+            yield taken
+        except BaseException:
+            self.defer(taken)
+            raise
+        finally:
+            if taken:
+                with self._lock:
+                    self._in_flight -= 1
+                    self._settled.notify_all()
+
+    def wait_settled(self, timeout: float = 5.0) -> None:
+        """Wait until no thread is freeing what it took from here (at a flow run's end: its
+        slots are all given back when it returns)."""
+        with self._lock:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
     def due(self, wanted: bool) -> bool:
         """Whether what is held back should be freed now: somebody waits, or it waited long."""
@@ -69,17 +97,14 @@ class DeferredReleases:
 
     def free_with(self, free: Callable[[list], object]) -> None:
         """Free what is held back with ``free(run_params)``; if that fails it stays held back."""
-        freeing = self.take()
-        if not freeing:
-            return
-        try:
-            free(freeing)
-        except BaseException:
-            self.defer(freeing)
-            raise
+        with self.taken() as freeing:
+            if freeing:
+                free(freeing)
 
     def forget(self) -> None:
         """In a forked child: the parent frees its own."""
         self._lock = threading.Lock()  # another thread of the parent may have held it
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0
         self._runs.clear()
         self._since = 0.0

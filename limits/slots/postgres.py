@@ -18,9 +18,10 @@ committed its waiter row, and sends the NOTIFY only when there is such a waiter.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection, transaction
@@ -44,6 +45,11 @@ def separate_connection(autocommit: bool = True) -> Any:
     params.pop("cursor_factory", None)
     params.pop("context", None)
     return psycopg.connect(**params, autocommit=autocommit)
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[list]:
+    yield []
 
 
 def _async_commit() -> str:
@@ -92,17 +98,13 @@ class PostgresStore(SlotStore):
             # "busy", after queueing on the same locks the careful path takes next.
             return None
         # Deferred releases ride along, unless a caller's transaction could still roll back.
-        freeing = [] if connection.in_atomic_block else self.deferred.take()
-        try:
+        with self.deferred.taken() if not connection.in_atomic_block else _nothing() as freeing:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT limits_take_free_slots(%s, %s, %s, %s, %s){_async_commit()}",
                     [tags, run_param, owner, now(), freeing],
                 )
                 status = cursor.fetchone()[0]
-        except BaseException:
-            self.deferred.defer(freeing)
-            raise
         if status == "acquired":
             self.deferred.uncontended(tags)  # nobody queued for them just now
         # "busy": the careful path decides (the function does not queue).
@@ -114,6 +116,28 @@ class PostgresStore(SlotStore):
         cursor.execute(
             f"SELECT id FROM {self.limits_table} WHERE tag IN ({marks}) ORDER BY tag FOR UPDATE",
             tags,
+        )
+
+    def _take_slots(
+        self, cursor: Any, limit_ids: list, run_param: Any, owner: str, *, leave_queues: bool
+    ) -> None:
+        if not leave_queues:
+            self._insert_slots(cursor, limit_ids, run_param, owner)
+            return
+        # One round trip while the limits' locks are held: take the slots, leave the queues.
+        marks = ", ".join(["(%s::uuid, %s::uuid, %s, %s)"] * len(limit_ids))
+        acquired = now()
+        cursor.execute(
+            f"WITH taken AS (INSERT INTO {self.slots_table} (limit_id, task_run_id, acquired, "
+            f"owner) VALUES {marks}) DELETE FROM {self.waiters_table} WHERE task_run_id = %s",
+            [
+                *(
+                    value
+                    for limit_id in limit_ids
+                    for value in (limit_id, run_param, acquired, owner)
+                ),
+                run_param,
+            ],
         )
 
     def _announce_wanted(self, cursor: Any, tags: list[str]) -> None:
@@ -149,10 +173,12 @@ class PostgresStore(SlotStore):
             logger.debug("NOTIFY failed", exc_info=True)
 
     def release_deferred(self) -> None:
-        """Free now the slots whose release this process deferred."""
+        """Free now the slots whose release this process deferred, and wait for those another
+        thread of it is freeing."""
         if self.deferred.pending:
             with connection.cursor() as cursor:
                 self.deferred.free_with(lambda runs: self._free(cursor, runs))
+        self.deferred.wait_settled()
 
     def _free(self, cursor: Any, run_params: list, async_commit: str = "") -> list[str]:
         """One round trip: free the slots of ``run_params`` and take them out of wait queues;

@@ -214,17 +214,11 @@ class SlotStore(ABC):
         and places of dead runs are reclaimed by the careful path of the first in line and by
         every process's heartbeat (:meth:`reclaim_dead_slots`).
         """
-        marks = ", ".join(["%s"] * len(tags))
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, tag, concurrency_limit FROM {self.limits_table} "
-                f"WHERE tag IN ({marks}) ORDER BY tag",
-                tags,
-            )
-            limits = [Limit(*row) for row in cursor.fetchall()]
-            if not limits or queue_order.closed_limit(limits) is not None:
-                return None
-            held, queues = self._occupancy(cursor, [limit.id for limit in limits], run_param)
+            loads, held, queues = self._limits_and_queues(cursor, tags, run_param)
+        limits = [Limit(load.id, load.tag, load.allowed) for load in loads]
+        if not limits or queue_order.closed_limit(limits) is not None:
+            return None
         blocked = queue_order.blocking(limits, held, queues)
         if not queue_order.waits_in_line(blocked, queues):
             return None  # it may go, or it must queue where it blocks: the careful path decides
@@ -246,19 +240,9 @@ class SlotStore(ABC):
 
         from runs_limits.models import SlotWaiter
 
-        marks = ", ".join(["%s"] * len(tags))
         with connection.cursor() as cursor:
             self._lock_limits(cursor, tags)
-            # Each limit with the slots other runs hold in it and the length of its wait queue.
-            cursor.execute(
-                f"SELECT l.id, l.tag, l.concurrency_limit, "
-                f"(SELECT COUNT(*) FROM {self.slots_table} s WHERE s.limit_id = l.id "
-                f"AND s.task_run_id <> %s), "
-                f"(SELECT COUNT(*) FROM {self.waiters_table} w WHERE w.limit_id = l.id) "
-                f"FROM {self.limits_table} l WHERE l.tag IN ({marks}) ORDER BY l.tag",
-                [run_param, *tags],
-            )
-            loads = [Load(*row) for row in cursor.fetchall()]
+            loads, held, queues = self._limits_and_queues(cursor, tags, run_param)
             if not loads:
                 return UNLIMITED
             limits = [Limit(load.id, load.tag, load.allowed) for load in loads]
@@ -268,9 +252,8 @@ class SlotStore(ABC):
                 return decisions.abort(closed.tag)
             limit_ids = [limit.id for limit in limits]
             if queue_order.room_in_every_limit(loads):
-                self._insert_slots(cursor, limit_ids, run_param, owner)
+                self._take_slots(cursor, limit_ids, run_param, owner, leave_queues=False)
                 return ACQUIRED
-            held, queues = self._occupancy(cursor, limit_ids, run_param)
             blocked = queue_order.blocking(limits, held, queues)
             if blocked and may_reclaim:
                 # Make sure the slots and places ahead are real before waiting.
@@ -288,37 +271,51 @@ class SlotStore(ABC):
                     )
                 self._announce_wanted(cursor, [limit.tag for limit in blocked])
                 return self._told_to_wait(task_run_id, blocked, seen)
-            self._insert_slots(cursor, limit_ids, run_param, owner)
-            if queue_order.queued_on(queues):
-                self._leave_queues(cursor, run_param)
+            leave = queue_order.queued_on(queues)
+            self._take_slots(cursor, limit_ids, run_param, owner, leave_queues=leave)
         return ACQUIRED
+
+    def _limits_and_queues(
+        self, cursor: Any, tags: list[str], run_param: Any
+    ) -> tuple[list[Load], dict[str, int], dict[str, list[Waiter]]]:
+        """In one statement, the limits of ``tags`` with the slots other runs hold in each and
+        its queue: their loads, the slots held by limit id (as a string), and the queues."""
+        marks = ", ".join(["%s"] * len(tags))
+        cursor.execute(
+            f"SELECT l.id, l.tag, l.concurrency_limit, COALESCE(h.n, 0), w.task_run_id, "
+            f"w.enqueued FROM {self.limits_table} l "
+            f"LEFT JOIN (SELECT limit_id, COUNT(*) AS n FROM {self.slots_table} "
+            f"WHERE task_run_id <> %s GROUP BY limit_id) h ON h.limit_id = l.id "
+            f"LEFT JOIN {self.waiters_table} w ON w.limit_id = l.id "
+            f"WHERE l.tag IN ({marks}) ORDER BY l.tag",
+            [run_param, *tags],
+        )
+        limits: dict[str, tuple] = {}
+        queues: dict[str, list[Waiter]] = {}
+        mine = str(run_param)
+        for limit_id, tag, allowed, held, waiter_run, enqueued in cursor.fetchall():
+            key = str(limit_id)
+            limits.setdefault(key, (limit_id, tag, allowed, held))
+            if waiter_run is not None:
+                waiter = Waiter(str(waiter_run) == mine, (str(enqueued), str(waiter_run)))
+                queues.setdefault(key, []).append(waiter)
+        loads = [
+            Load(limit_id, tag, allowed, held, len(queues.get(key, ())))
+            for key, (limit_id, tag, allowed, held) in limits.items()
+        ]
+        return loads, {key: row[3] for key, row in limits.items()}, queues
 
     def _told_to_wait(self, task_run_id: Any, blocked: list[Blocking], seen: int) -> SlotDecision:
         self.wakeups.told_to_wait(task_run_id, seen)
         return decisions.wait(blocked[0])
 
-    def _occupancy(
-        self, cursor: Any, limit_ids: list, run_param: Any
-    ) -> tuple[dict[str, int], dict[str, list[Waiter]]]:
-        """Per limit id (as a string): slots held by other runs, and its queue of waiters."""
-        marks = ", ".join(["%s"] * len(limit_ids))
-        cursor.execute(
-            f"SELECT limit_id, COUNT(*) FROM {self.slots_table} WHERE limit_id IN ({marks}) "
-            "AND task_run_id <> %s GROUP BY limit_id",
-            [*limit_ids, run_param],
-        )
-        held = {str(limit_id): count for limit_id, count in cursor.fetchall()}
-        cursor.execute(
-            f"SELECT limit_id, task_run_id, enqueued FROM {self.waiters_table} "
-            f"WHERE limit_id IN ({marks})",
-            limit_ids,
-        )
-        queues: dict[str, list[Waiter]] = {}
-        mine = str(run_param)
-        for limit_id, waiter_run, enqueued in cursor.fetchall():
-            waiter = Waiter(str(waiter_run) == mine, (str(enqueued), str(waiter_run)))
-            queues.setdefault(str(limit_id), []).append(waiter)
-        return held, queues
+    def _take_slots(
+        self, cursor: Any, limit_ids: list, run_param: Any, owner: str, *, leave_queues: bool
+    ) -> None:
+        """Insert the run's slots, and take it out of its wait queues if it is queued."""
+        self._insert_slots(cursor, limit_ids, run_param, owner)
+        if leave_queues:
+            self._leave_queues(cursor, run_param)
 
     def _insert_slots(self, cursor: Any, limit_ids: list, run_param: Any, owner: str) -> None:
         acquired = connection.ops.adapt_datetimefield_value(now())

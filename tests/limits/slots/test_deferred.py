@@ -66,4 +66,5 @@ def test_this_process_state_is_reset_in_a_forked_child():
         os.waitpid(pid, 0)
         assert this_process.deferred.pending  # the parent still frees its own
     finally:
-        this_process.deferred.take()
+        with this_process.deferred.taken():
+            pass
