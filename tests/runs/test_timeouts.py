@@ -111,3 +111,38 @@ def test_flow_timeout_does_not_wait_for_submitted_runs():
     started = time.monotonic()
     state = impatient(return_state=True)
     assert state.name == "TimedOut" and time.monotonic() - started < 1.2
+
+
+def test_task_runs_still_queued_when_their_flow_run_times_out_never_start():
+    from runs.models import FlowRun
+    from runs.models import State as StateRow
+    from runs.orchestration import writer
+
+    @task
+    def step(x):
+        time.sleep(0.02)
+        return x
+
+    @flow(timeout_seconds=0.3)
+    def too_long():
+        return [future.result() for future in step.map(range(300))]
+
+    from runs.states import now
+
+    state = too_long(return_state=True)
+    returned = now()
+    assert state.name == "TimedOut"
+    flow_run = FlowRun.objects.get(id=state.flow_run_id)
+    deadline = time.monotonic() + 20
+    runs = TaskRun.objects.filter(flow_run=flow_run)
+    while runs.exclude(state_type__in=["COMPLETED", "CANCELLED"]).exists() or runs.count() < 300:
+        assert time.monotonic() < deadline
+        writer.flush()
+        time.sleep(0.05)
+    cancelled = runs.filter(state_type="CANCELLED")
+    assert cancelled.exists()
+    assert "Its flow run had ended (TimedOut)" in cancelled.first().state_message
+    started = StateRow.objects.filter(task_run__flow_run=flow_run, type="RUNNING")
+    assert started.count() == runs.filter(state_type="COMPLETED").count()
+    # Once the flow has returned TimedOut, nothing it left queued starts.
+    assert max(started.values_list("timestamp", flat=True)) <= returned

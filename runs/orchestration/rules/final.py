@@ -74,7 +74,7 @@ def adoption(record: FlowRunRecord, state: State) -> tuple[Update, ...]:
 
 
 class StopCancelledFlowRun(Rule):
-    """No task run of a cancelled flow run starts.
+    """No task run of a cancelled flow run starts, nor one of a flow run that has ended.
 
     A flow run that others can cancel (started by id, run by a worker) is looked up before each
     of its task runs starts, so that a cancel between two steps stops the second even before
@@ -90,6 +90,14 @@ class StopCancelledFlowRun(Rule):
         flow_run = t.record.flow_run
         if flow_run.cancel_requested:
             return Decision.abort(_cancelled())
+        if flow_run.is_final():
+            # Its flow run ended (a timeout, say) while it still waited for a thread.
+            return Decision.abort(
+                Cancelled(
+                    f"Its flow run had ended ({flow_run.state.name}) before this task run "
+                    "started, so it was not started."
+                )
+            )
         ended = ended_elsewhere(flow_run)
         if ended is not None and ended.type is StateType.CANCELLED:
             return Decision.abort(_cancelled(), updates=((flow_run, "cancel_requested", True),))
