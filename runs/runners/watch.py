@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,10 @@ class SentRuns:
         self._sent: dict[str, Sent] = {}
         self._lock = threading.Lock()
         self._next_look = 0.0
+        # How many of the sent runs belong to each flow run, and were sent to each broker
+        # identity: a look reads these, not every sent run.
+        self._flow_runs: Counter = Counter()
+        self._brokers: Counter = Counter()
 
     def add(self, engine: TaskRunEngine, payload: str, queue: str | None) -> None:
         """Remember a sent message until its run ends."""
@@ -62,11 +67,16 @@ class SentRuns:
             record.on_final.append(lambda _state: self.drop(key))
             with self._lock:
                 self._sent[key] = item
+                self._flow_runs[record.flow_run_id] += 1
+                self._brokers[item.broker_run] += 1
 
     def drop(self, task_run_id: str) -> None:
         """Forget a run (it ended)."""
         with self._lock:
-            self._sent.pop(task_run_id, None)
+            item = self._sent.pop(task_run_id, None)
+            if item is not None:
+                _decrement(self._flow_runs, item.engine.record.flow_run_id)
+                _decrement(self._brokers, item.broker_run)
 
     def __len__(self) -> int:
         return len(self._sent)
@@ -83,31 +93,48 @@ class SentRuns:
 
     def look(self) -> int:
         """Send again, retry or end the runs whose worker died or whose broker lost them; how
-        many were acted on."""
+        many were acted on.
+
+        Not read by run id, so that a map of a million runs costs a query or two: the runs
+        some process holds (as many as runs in flight), and, only after the broker restarted,
+        the unclaimed runs of these flow runs.
+        """
         from runs.models import TaskRun
         from runs.owners import dead_owners
 
         with self._lock:
-            sent = dict(self._sent)
-        if not sent:
+            flow_runs = list(self._flow_runs)
+            brokers = set(self._brokers)
+        if not flow_runs:
             return 0
-        rows = list(
-            TaskRun.objects.filter(
-                id__in=list(sent), state_type__in=("PENDING", "RUNNING")
-            ).values_list("id", "state_type", "owner")
-        )
-        dead = dead_owners(owner for _, _, owner in rows)
+        # Every run some process holds (index taskrun_state_owner: as many rows as runs in
+        # flight anywhere), of which this process's sent runs are kept.
+        held_anywhere = TaskRun.objects.filter(
+            state_type__in=("PENDING", "RUNNING"), owner__gt=""
+        ).order_by()
+        held = [
+            (item, state_type, owner)
+            for run_id, state_type, owner in held_anywhere.values_list("id", "state_type", "owner")
+            if (item := self._sent.get(str(run_id))) is not None
+        ]
+        dead = dead_owners(owner for _, _, owner in held)
         acted = 0
-        unclaimed = []
-        for run_id, state_type, owner in rows:
-            item = sent.get(str(run_id))
-            if item is None:
-                continue
+        for item, state_type, owner in held:
             if owner in dead:
                 acted += self._worker_lost(item, state_type, owner)
-            elif not owner and state_type == "PENDING":
-                unclaimed.append(item)
-        acted += self._broker_lost(unclaimed)
+        current = broker_identity()
+        if current is not None and brokers - {None, current}:
+            unclaimed = TaskRun.objects.filter(
+                flow_run_id__in=flow_runs, state_type="PENDING", owner=""
+            ).order_by()
+            acted += self._broker_lost(
+                [
+                    item
+                    for run_id in unclaimed.values_list("id", flat=True)
+                    if (item := self._sent.get(str(run_id))) is not None
+                ],
+                current,
+            )
         return acted
 
     def _worker_lost(self, item: Sent, state_type: str, owner: str) -> int:
@@ -133,12 +160,7 @@ class SentRuns:
             return self._send_again(item)  # AwaitingRetry: the retry runs on a live worker
         return 1  # CRASHED (no retries left) or ended meanwhile: the poller sees it final
 
-    def _broker_lost(self, unclaimed: list[Sent]) -> int:
-        if not unclaimed:
-            return 0
-        current = broker_identity()
-        if current is None:
-            return 0  # unreachable just now (or a broker that keeps its messages)
+    def _broker_lost(self, unclaimed: list[Sent], current: str) -> int:
         lost = [item for item in unclaimed if item.broker_run and item.broker_run != current]
         if not lost:
             return 0
@@ -163,8 +185,18 @@ class SentRuns:
         from runs_project.celery import app
 
         app.send_task(RUN_TASK_RUN, args=[item.payload], queue=item.queue or None)
-        item.broker_run = broker_identity()
+        now_at = broker_identity()
+        with self._lock:
+            _decrement(self._brokers, item.broker_run)
+            item.broker_run = now_at
+            self._brokers[now_at] += 1
         return 1
+
+
+def _decrement(counter: Counter, key: Any) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
 
 
 def broker_identity() -> str | None:
