@@ -114,7 +114,7 @@ def dead_owners_filter(queryset: Any, field: str = "owner") -> Any:
 
     fresh = ProcessLease.objects.filter(expires__gt=now()).values("owner")
     candidates = (
-        queryset.exclude(**{field: ""})
+        queryset.filter(**{f"{field}__gt": ""})  # a range of the (state, owner) indexes
         .exclude(**{f"{field}__in": fresh})
         .order_by()
         .values_list(field, flat=True)
