@@ -50,6 +50,7 @@ class SlotStore(ABC):
         self.slots_table = q(ConcurrencySlot._meta.db_table)
         self.waiters_table = q(SlotWaiter._meta.db_table)
         self._run_field = ConcurrencySlot._meta.get_field("task_run")
+        self._limit_field = ConcurrencyLimit._meta.get_field("id")
         self._reclaimed: dict[str, float] = {}  # limit id -> when this process last looked
         self._reclaimed_lock = threading.Lock()
 
@@ -87,6 +88,10 @@ class SlotStore(ABC):
         return None
 
     # ---- the interface ---------------------------------------------------------------------------
+    def _limit_param(self, limit_id: str) -> Any:
+        """A limit id (as a string) as this database takes it in a raw statement."""
+        return self._limit_field.get_db_prep_value(uuid.UUID(limit_id), connection)
+
     def run_param(self, task_run_id: Any) -> Any:
         """A task run id as this database takes it in a raw statement."""
         return self._run_field.get_db_prep_value(task_run_id, connection)
@@ -215,7 +220,7 @@ class SlotStore(ABC):
         every process's heartbeat (:meth:`reclaim_dead_slots`).
         """
         with connection.cursor() as cursor:
-            loads, held, queues = self._limits_and_queues(cursor, tags, run_param)
+            loads, held, queues, _ = self._limits_and_queues(cursor, tags, run_param)
         limits = [Limit(load.id, load.tag, load.allowed) for load in loads]
         if not limits or queue_order.closed_limit(limits) is not None:
             return None
@@ -236,13 +241,10 @@ class SlotStore(ABC):
         """Inside a transaction: count, queue, abort or take; or, before a run is told to wait,
         ask for the dead slots and places ahead of it to be reclaimed first (outside the
         limits' locks)."""
-        from django.db.models import Min
-
-        from runs_limits.models import SlotWaiter
 
         with connection.cursor() as cursor:
             self._lock_limits(cursor, tags)
-            loads, held, queues = self._limits_and_queues(cursor, tags, run_param)
+            loads, held, queues, earliest = self._limits_and_queues(cursor, tags, run_param)
             if not loads:
                 return UNLIMITED
             limits = [Limit(load.id, load.tag, load.allowed) for load in loads]
@@ -259,16 +261,9 @@ class SlotStore(ABC):
                 # Make sure the slots and places ahead are real before waiting.
                 return _ReclaimFirst([uuid.UUID(str(limit_id)) for limit_id in limit_ids])
             if blocked:
-                earliest = SlotWaiter.objects.filter(task_run_id=task_run_id).aggregate(
-                    first=Min("enqueued")
-                )["first"]
-                enqueued = queue_order.first_place(earliest, now())
-                for limit_id in queue_order.queues_to_join(blocked, queues):
-                    SlotWaiter.objects.get_or_create(
-                        limit_id=uuid.UUID(limit_id),
-                        task_run_id=task_run_id,
-                        defaults={"enqueued": enqueued, "owner": owner},
-                    )
+                joining = queue_order.queues_to_join(blocked, queues)
+                if joining:
+                    self._join_queues(cursor, joining, run_param, earliest, owner)
                 self._announce_wanted(cursor, [limit.tag for limit in blocked])
                 return self._told_to_wait(task_run_id, blocked, seen)
             leave = queue_order.queued_on(queues)
@@ -277,9 +272,10 @@ class SlotStore(ABC):
 
     def _limits_and_queues(
         self, cursor: Any, tags: list[str], run_param: Any
-    ) -> tuple[list[Load], dict[str, int], dict[str, list[Waiter]]]:
+    ) -> tuple[list[Load], dict[str, int], dict[str, list[Waiter]], Any]:
         """In one statement, the limits of ``tags`` with the slots other runs hold in each and
-        its queue: their loads, the slots held by limit id (as a string), and the queues."""
+        its queue: their loads, the slots held by limit id (as a string), the queues, and when
+        the asking run first queued (as the database gave it; None if it is queued nowhere)."""
         marks = ", ".join(["%s"] * len(tags))
         cursor.execute(
             f"SELECT l.id, l.tag, l.concurrency_limit, COALESCE(h.n, 0), w.task_run_id, "
@@ -293,17 +289,39 @@ class SlotStore(ABC):
         limits: dict[str, tuple] = {}
         queues: dict[str, list[Waiter]] = {}
         mine = str(run_param)
+        earliest = None
         for limit_id, tag, allowed, held, waiter_run, enqueued in cursor.fetchall():
             key = str(limit_id)
             limits.setdefault(key, (limit_id, tag, allowed, held))
             if waiter_run is not None:
                 waiter = Waiter(str(waiter_run) == mine, (str(enqueued), str(waiter_run)))
                 queues.setdefault(key, []).append(waiter)
+                if waiter.mine and (earliest is None or str(enqueued) < str(earliest)):
+                    earliest = enqueued
         loads = [
             Load(limit_id, tag, allowed, held, len(queues.get(key, ())))
             for key, (limit_id, tag, allowed, held) in limits.items()
         ]
-        return loads, {key: row[3] for key, row in limits.items()}, queues
+        return loads, {key: row[3] for key, row in limits.items()}, queues, earliest
+
+    def _join_queues(
+        self, cursor: Any, limit_ids: list[str], run_param: Any, earliest: Any, owner: str
+    ) -> None:
+        """Queue the run on these limits (ids as strings), at the place it first queued
+        anywhere, else now (:func:`queue_order.first_place`); one statement."""
+        enqueued = queue_order.first_place(
+            earliest, connection.ops.adapt_datetimefield_value(now())
+        )
+        marks = ", ".join(["(%s, %s, %s, %s)"] * len(limit_ids))
+        cursor.execute(
+            f"INSERT INTO {self.waiters_table} (limit_id, task_run_id, enqueued, owner) "
+            f"VALUES {marks} ON CONFLICT (limit_id, task_run_id) DO NOTHING",
+            [
+                value
+                for limit_id in limit_ids
+                for value in (self._limit_param(limit_id), run_param, enqueued, owner)
+            ],
+        )
 
     def _told_to_wait(self, task_run_id: Any, blocked: list[Blocking], seen: int) -> SlotDecision:
         self.wakeups.told_to_wait(task_run_id, seen)
