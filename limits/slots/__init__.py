@@ -54,8 +54,11 @@ def any_limited(tags: Iterable[str]) -> bool:
     return this_process.store().any_limited(tags)
 
 
-def acquire(task_run_id: Any, tags: Iterable[str], owner: str | None = None) -> SlotDecision:
+def acquire(
+    task_run_id: Any, tags: Iterable[str], owner: str | None = None, queued: bool = False
+) -> SlotDecision:
     """A slot of every limited tag of the run, or none, for the process ``owner`` (this one).
+    ``queued``: the run is known to wait in line already (it was told to wait before).
 
     Atomic by itself: in the caller's transaction if there is one, else in its own. Returns
     ``acquired``, ``wait`` (naming the blocking tag), ``abort`` (a limit of 0) or ``unlimited``
@@ -68,7 +71,7 @@ def acquire(task_run_id: Any, tags: Iterable[str], owner: str | None = None) -> 
     tags = sorted(set(tags))
     if not tags:
         return UNLIMITED
-    return this_process.store().acquire(task_run_id, tags, owner or current_owner())
+    return this_process.store().acquire(task_run_id, tags, owner or current_owner(), queued)
 
 
 def may_go_now(task_run_ids: Iterable[Any]) -> list:

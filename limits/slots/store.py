@@ -52,6 +52,8 @@ class SlotStore(ABC):
         self._run_field = ConcurrencySlot._meta.get_field("task_run")
         self._limit_field = ConcurrencyLimit._meta.get_field("id")
         self._reclaimed: dict[str, float] = {}  # limit id -> when this process last looked
+        # tags -> (when a run of this process was last told to wait on them, their limit ids)
+        self._full: dict[tuple, tuple[float, list]] = {}
         self._reclaimed_lock = threading.Lock()
 
     # ---- what each database does its own way ---------------------------------------------------
@@ -105,8 +107,11 @@ class SlotStore(ABC):
             )
             return cursor.fetchone() is not None
 
-    def acquire(self, task_run_id: Any, tags: list[str], owner: str) -> SlotDecision:
-        """A slot of every limited tag of ``tags`` (sorted, distinct, not empty) or none."""
+    def acquire(
+        self, task_run_id: Any, tags: list[str], owner: str, queued: bool = False
+    ) -> SlotDecision:
+        """A slot of every limited tag of ``tags`` (sorted, distinct, not empty) or none;
+        ``queued``: the run is known to wait in line already."""
         early = self._before_deciding(tags)
         if early is not None:
             return early
@@ -118,16 +123,37 @@ class SlotStore(ABC):
             decision = self._take_free_slots(tags, run_param, owner)
         if decision is not None:
             return decision
+        may_reclaim = True
+        full = None if queued else self._full_lately(tags)
+        if full is not None:
+            # These limits were full a moment ago: a newcomer will most likely wait, so the
+            # dead ahead of it are reclaimed first, and the limits locked once.
+            self._reclaim_limits(full, always_purge=False)
+            may_reclaim = False
         with transaction.atomic():
-            decision = self._decide(task_run_id, tags, run_param, owner, seen)
+            decision = self._decide(task_run_id, tags, run_param, owner, seen, may_reclaim)
         if isinstance(decision, _ReclaimFirst):
             # Reclaimed without the limits' locks, which every run of these tags queues on.
-            self._reclaim_limits(decision.limit_ids, always_purge=False)
+            full = decision.limit_ids
+            self._reclaim_limits(full, always_purge=False)
             with transaction.atomic():
                 decision = self._decide(task_run_id, tags, run_param, owner, seen, False)
-        if decision.status != "wait":
+        if decision.status == "wait":
+            if full:
+                with self._reclaimed_lock:
+                    self._full[tuple(tags)] = (time.monotonic(), full)
+        else:
             self.wakeups.stopped_waiting(task_run_id)
         return decision
+
+    def _full_lately(self, tags: list[str]) -> list | None:
+        """The limit ids of ``tags`` if a run of this process was told to wait on them within
+        ``RECLAIM_SECONDS``, else None."""
+        with self._reclaimed_lock:
+            seen = self._full.get(tuple(tags))
+        if seen is None or time.monotonic() - seen[0] > RECLAIM_SECONDS or not seen[1]:
+            return None
+        return seen[1]
 
     def release(self, task_run_id: Any, tags: Iterable[str] | None) -> list[str]:
         """Free the run's slots and take it out of wait queues; the tags freed."""

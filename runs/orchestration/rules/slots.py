@@ -29,8 +29,10 @@ class SecureConcurrencySlots(Rule):
         from runs_limits import slots
 
         record = t.record
+        current = record.state
+        waited = current is not None and current.name == "AwaitingConcurrencySlot"
         with writer.serialized():
-            decision = slots.acquire(record.id, record.tags)
+            decision = slots.acquire(record.id, record.tags, queued=waited)
         if decision.status == "unlimited":
             return Decision.accept(updates=((record, "limited", False),))
         if decision.status == "acquired":
@@ -43,8 +45,7 @@ class SecureConcurrencySlots(Rule):
         limited = ((record, "limited", True),)
         if decision.status == "abort":
             return Decision.abort(Aborted(decision.message), updates=limited)
-        current = record.state
-        if current is not None and current.name == "AwaitingConcurrencySlot":
+        if waited:
             # Still waiting: no new row each time it looks again.
             return Decision.reject(updates=limited)
         return Decision.wait(AwaitingConcurrencySlot(decision.message), updates=limited)
