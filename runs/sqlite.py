@@ -19,8 +19,9 @@ from django.dispatch import receiver
 
 #: Largest size the WAL file keeps after a checkpoint lets SQLite start it over (bytes). Without
 #: it the file stays as large as it ever grew: as large as the history itself after a long
-#: flow run, while the database keeps readers busy.
-JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+#: flow run, while the database keeps readers busy. The size of SQLite's automatic checkpoint
+#: (1,000 pages of 4 KiB): the file then keeps what it grows to again before each checkpoint.
+JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
 
 #: How long a new connection keeps trying to switch the file to WAL (the busy timeout's length).
 WAL_PATIENCE_SECONDS = 60.0

@@ -30,7 +30,7 @@ from runs.engine.inputs import (
 )
 from runs.engine.naming import format_run_name
 from runs.engine.outcomes import crashed_state, failed_state, is_interrupt, timed_out_state
-from runs.engine.returns import state_from_return
+from runs.engine.returns import RunStates, aggregate_of, state_from_return
 from runs.engine.threads import in_event_loop, run_in_thread
 from runs.engine.timeouts import RunTimeout, deadline_scope
 from runs.exceptions import ParameterTypeError
@@ -40,6 +40,7 @@ from runs.orchestration.records import FlowRunRecord, TaskRunRecord
 from runs.parameters import jsonable_parameters
 from runs.retries import RetryOptions
 from runs.states import (
+    Completed,
     Failed,
     Pending,
     Running,
@@ -198,9 +199,9 @@ class FlowRunEngine:
         """The task runs a subflow's arguments and ``wait_for`` came from, in its parent."""
         found: list = []
         for name, value in self.parameters.items():
-            collect_upstream(value, parent.results_by_id, name, found)
+            collect_upstream(value, parent, name, found)
         for value in self.wait_for:
-            collect_upstream(value, parent.results_by_id, "", found)
+            collect_upstream(value, parent, "", found)
         return found
 
     # ---- outcomes -----------------------------------------------------------------------------
@@ -211,15 +212,18 @@ class FlowRunEngine:
             future.wait()
         if not raise_interrupts:
             return
-        for state in ctx.task_run_states():
+        for state in ctx.kept_states():  # the others completed
             if state.is_crashed() and is_interrupt(state.data):
                 raise state.data
 
     def _state_from_return(self, value: Any) -> State:
-        if value is None and self.ctx.task_runs:
-            # Every task run and subflow of the attempt stands for the flow, as in Prefect 2.
-            value = self.ctx.task_run_states() or None
-        state = state_from_return(value)
+        if value is None and len(self.ctx.task_runs):
+            # Every task run and subflow of the attempt stands for the flow, as in Prefect 2;
+            # their States are made only if the flow's result is read (RunStates).
+            counts, total, runs = self.ctx.task_run_counts()
+            state = aggregate_of(counts, total, RunStates(runs)) if total else Completed(data=None)
+        else:
+            state = state_from_return(value)
         if state.is_completed() and state.has_data:
             return self._completed(state)
         return state
@@ -318,6 +322,8 @@ class FlowRunEngine:
         return state
 
     def crash(self, exc: BaseException) -> None:
+        if is_interrupt(exc) and self.ctx is not None:
+            self.ctx.task_runner.abandon()  # what runs elsewhere is not waited for
         self._wait_for_futures(self.ctx, raise_interrupts=False)
         self.finish(self.conclude(crashed_state(exc)))
 
@@ -385,7 +391,12 @@ class FlowRunEngine:
     # ---- the caller's view --------------------------------------------------------------------
     @staticmethod
     def outcome(state: State, return_state: bool) -> Any:
-        return state if return_state else state.result()
+        if return_state:
+            return state
+        result = state.result()
+        if isinstance(result, RunStates):
+            result.fill()  # the caller gets a list like any other
+        return result
 
 
 def call_flow(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runs.exceptions import UpstreamTaskError
 from runs.inputs import allow_failure, unmapped
-from runs.links import ResultLinks, linked_run
 from runs.states import State
+
+if TYPE_CHECKING:
+    from runs.context import FlowRunContext
 
 _PRIMITIVES = (type(None), bool, int, float, str, bytes)
 _PRIMITIVE_TYPES = frozenset(_PRIMITIVES)
@@ -44,24 +46,24 @@ def _is_future(value: Any) -> bool:
 
 def collect_upstream(
     value: Any,
-    results_by_id: ResultLinks,
+    flow_ctx: FlowRunContext,
     parameter: str,
     found: list[tuple[uuid.UUID, str]],
     depth: int = 0,
 ) -> None:
     """Note the task runs that ``value`` came from: a future, a State, or a result of a task
-    run of this flow (by identity, see runs.links), anywhere inside lists, tuples,
-    sets and dicts (keys and values)."""
+    run of ``flow_ctx``'s flow run (by identity, see runs.links), anywhere inside lists,
+    tuples, sets and dicts (keys and values)."""
     if depth > MAX_DEPTH:
         return
     if type(value) in _PRIMITIVE_TYPES:  # most arguments: only a result's identity can link
-        if results_by_id:
-            run_id = linked_run(results_by_id, value)
+        if flow_ctx.has_links():
+            run_id = flow_ctx.linked_run(value)
             if run_id is not None:
                 found.append((run_id, parameter))
         return
     if isinstance(value, unmapped | allow_failure):
-        collect_upstream(value.value, results_by_id, parameter, found, depth + 1)
+        collect_upstream(value.value, flow_ctx, parameter, found, depth + 1)
         return
     if _is_future(value):
         found.append((value.task_run_id, parameter))
@@ -71,16 +73,16 @@ def collect_upstream(
         if run_id is not None:
             found.append((run_id, parameter))
         return
-    if results_by_id:
-        run_id = linked_run(results_by_id, value)
+    if flow_ctx.has_links():
+        run_id = flow_ctx.linked_run(value)
         if run_id is not None:
             found.append((run_id, parameter))
     if isinstance(value, list | tuple | set | frozenset):
         for item in list(value)[:MAX_ITEMS]:
-            collect_upstream(item, results_by_id, parameter, found, depth + 1)
+            collect_upstream(item, flow_ctx, parameter, found, depth + 1)
     elif isinstance(value, dict):
         for item in list(value.items())[:MAX_ITEMS]:
-            collect_upstream(item, results_by_id, parameter, found, depth + 1)
+            collect_upstream(item, flow_ctx, parameter, found, depth + 1)
 
 
 def needs_resolution(value: Any, depth: int = 0) -> bool:

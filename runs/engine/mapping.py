@@ -64,7 +64,7 @@ def map_task(
     arguments = dict(task.signature.bind(*args, **kwargs).arguments)
     upstream: list = []
     for name, value in arguments.items():  # the arguments themselves, not their elements
-        collect_upstream(value, flow_ctx.results_by_id, name, upstream, depth=MAX_DEPTH)
+        collect_upstream(value, flow_ctx, name, upstream, depth=MAX_DEPTH)
     arguments = {name: _top_level_result(value) for name, value in arguments.items()}
     spread = _variadic_keyword(task.signature)
     if spread is not None and spread in arguments:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from types import GeneratorType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runs.futures import RunFuture
 from runs.states import Cancelled, Completed, Failed, State, StateType, is_state_collection
+
+if TYPE_CHECKING:
+    from runs.context import AttemptRuns
 
 _MAX_DEPTH = 8
 
@@ -59,8 +62,12 @@ def is_run_state(state: State) -> bool:
 
 def aggregate_state(states: list[State], data: Any) -> State:
     """The state of a flow that returned ``data`` holding ``states``."""
-    counts = Counter(state.type for state in states)
-    total = len(states)
+    return aggregate_of(Counter(state.type for state in states), len(states), data)
+
+
+def aggregate_of(counts: Counter, total: int, data: Any) -> State:
+    """The state of a flow that returned ``data`` holding ``total`` states, ``counts`` of them
+    by type."""
     if counts[StateType.COMPLETED] == total:
         return Completed("All states completed.", data=data)
     if counts[StateType.CANCELLED]:
@@ -88,3 +95,78 @@ def state_from_return(value: Any) -> State:
     if isinstance(value, GeneratorType):
         value = list(value)
     return Completed(data=value)
+
+
+_FILLED_METHODS = (
+    "__len__",
+    "__iter__",
+    "__reversed__",
+    "__getitem__",
+    "__setitem__",
+    "__delitem__",
+    "__contains__",
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__add__",
+    "__iadd__",
+    "__mul__",
+    "__rmul__",
+    "__imul__",
+    "__repr__",
+    "__sizeof__",
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "index",
+    "count",
+    "copy",
+    "sort",
+    "reverse",
+    "clear",
+)
+
+
+class RunStates(list):
+    """The states of a flow run attempt's task runs, as the list a flow that returned None
+    gives: made when first read (a flow run of a million task runs whose caller only looks at
+    its state never makes them)."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: AttemptRuns) -> None:
+        super().__init__()
+        self._source: AttemptRuns | None = source
+
+    def fill(self) -> RunStates:
+        """Make the States now (this list is then a plain list in all but its type)."""
+        source = self._source
+        if source is not None:
+            self._source = None
+            list.extend(self, source.states())
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """Pickled (and copied) as the plain list of its States."""
+        return (list, (list.copy(self.fill()),))
+
+
+def _filled(name: str):
+    method = getattr(list, name)
+
+    def call(self, *args, **kwargs):
+        if getattr(self, "_source", None) is not None:
+            self.fill()
+        return method(self, *args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+for _name in _FILLED_METHODS:
+    setattr(RunStates, _name, _filled(_name))

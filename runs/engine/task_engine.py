@@ -153,11 +153,10 @@ class TaskRunEngine:
         self.slot_waiter = slot_waiter
         flow_run = flow_ctx.flow_run
         upstream: list = []
-        results_by_id = flow_ctx.results_by_id
         for name, value in self.raw_parameters.items():
-            collect_upstream(value, results_by_id, name, upstream)
+            collect_upstream(value, flow_ctx, name, upstream)
         for value in self.wait_for:
-            collect_upstream(value, results_by_id, "", upstream)
+            collect_upstream(value, flow_ctx, "", upstream)
         self.record = TaskRunRecord(
             name="",
             flow_run_id=flow_run.id,
@@ -176,7 +175,8 @@ class TaskRunEngine:
         self.record.reuse_key = flow_ctx.next_call_key(task.code_key)
         #: The completed run of an earlier attempt of the flow run that this call stands for.
         self.reused: TaskRunRecord | None = flow_ctx.reusable.get(self.record.reuse_key)
-        flow_ctx.add_task_run(self.reused or self.record)
+        #: Where the run stands in its flow run's attempt (runs.engine.finished).
+        self.index: int | None = flow_ctx.add_task_run(self.reused or self.record)
         self.context = TaskRunContext(
             task, self.record, self.raw_parameters, log_prints=self._log_prints()
         )
@@ -205,6 +205,7 @@ class TaskRunEngine:
         engine.slot_waiter = slot_waiter
         engine.naming_error = None
         engine.reused = None
+        engine.index = None
         record.retry_options = retry_options(task)
         engine.record = record
         engine.context = TaskRunContext(
@@ -332,6 +333,8 @@ class TaskRunEngine:
                 return self.crashed_outcome(exc)
         if self.flow_ctx is not None:  # before the final state wakes anyone who reads it
             link_result(self.flow_ctx.results_by_id, self.record.id, result)
+            if self.index is not None:  # None: a run recorded elsewhere, not among the flow's
+                self.flow_ctx.compact_link(self.index, self.record.id, result)
         result_key = ""
         if self._persist():
             from runs.results import ResultNotPersistable, persist_result
@@ -516,7 +519,8 @@ class TaskRunEngine:
         if return_state:
             return state
         result = state.result()
-        link_result(self.flow_ctx.results_by_id, self.record.id, result)
+        if not self.flow_ctx.is_linked(self.record.id, result):
+            link_result(self.flow_ctx.results_by_id, self.record.id, result)
         return result
 
 

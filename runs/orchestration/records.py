@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -16,30 +17,42 @@ from runs.states import State, now
 if TYPE_CHECKING:
     from runs.retries import RetryOptions
 
-#: Random ids made ahead, from one read of the system's random source per batch.
+#: Ids made ahead, from one read of the system's random source per batch.
 _ID_BATCH = 256
 _ids: deque[uuid.UUID] = deque()
-#: The version 4 (random) and RFC 4122 variant bits, as uuid.uuid4() sets them.
+#: The version and variant bits, and those of version 7 (time-ordered, RFC 9562) with the
+#: RFC 4122 variant.
 _ID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_ID_SET = (0x8000 << 48) | (4 << 76)
+_ID_SET = (0x8000 << 48) | (7 << 76)
+_RANDOM_BITS = (1 << 80) - 1
 
 
 def new_id() -> uuid.UUID:
-    """A random (version 4) UUID, as ``uuid.uuid4()`` makes, read from the system's random source
-    256 at a time: ``os.urandom`` lets go of the GIL, and once per run that handed the write-behind
-    thread the interpreter in the middle of every task run. Thread-safe (``deque.popleft`` is
+    """A time-ordered (version 7) UUID: the Unix time in milliseconds, then 74 random bits,
+    made 256 at a time from one read of the system's random source.
+
+    Time-ordered, a run's rows go in at the end of the indexes keyed by run id (the primary
+    keys, a task run's states) instead of at random places: a history of millions of runs
+    then stays as fast to write as a small one, the pages written being those in memory.
+    ``os.urandom`` lets go of the GIL, and once per run that handed the write-behind thread
+    the interpreter in the middle of every task run. Thread-safe (``deque.popleft`` is
     atomic); a forked child starts a batch of its own (no id is ever made in two processes)."""
     try:
         return _ids.popleft()
     except IndexError:
         pass
     raw = os.urandom(16 * _ID_BATCH)
+    stamp = (time.time_ns() // 1_000_000) << 80
     made = [
-        uuid.UUID(int=int.from_bytes(raw[i : i + 16], "big") & _ID_CLEAR | _ID_SET)
-        for i in range(16, len(raw), 16)
+        uuid.UUID(
+            int=(stamp | int.from_bytes(raw[i : i + 16], "big") & _RANDOM_BITS) & _ID_CLEAR
+            | _ID_SET
+        )
+        for i in range(0, len(raw), 16)
     ]
-    _ids.extend(made)
-    return uuid.UUID(int=int.from_bytes(raw[:16], "big") & _ID_CLEAR | _ID_SET)
+    made.sort()  # in order within the millisecond too
+    _ids.extend(made[1:])
+    return made[0]
 
 
 os.register_at_fork(after_in_child=_ids.clear)
@@ -148,6 +161,8 @@ class TaskRunRecord(RunRecord):
     #: (code key, call number) within its flow run's attempt (runs.context.next_call_key).
     reuse_key: Any = None
     flow_run: FlowRunRecord | None = field(default=None, repr=False)
+    #: Where the run stands among its flow run attempt's task runs (runs.context.AttemptRuns).
+    call_index: int = field(default=-1, repr=False)
 
 
 @dataclass(eq=False)

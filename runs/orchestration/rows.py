@@ -178,14 +178,17 @@ def write_batch(batch: Batch) -> None:
                 tags.extend(
                     {"tag": t, "task_run_id": None, "flow_run_id": record.id} for t in _tags(record)
                 )
-    insert_rows(FlowRun, new_flow_runs)
-    update_rows(FlowRun, RUN_FIELDS, updated_flow_runs)
-    insert_rows(TaskRun, new_task_runs)
-    update_rows(TaskRun, TASK_FIELDS, updated_task_runs)
-    insert_rows(RunTag, tags)
-    insert_rows(TaskRunDependency, deps)
-    insert_rows(StateRow, [state_row(r, s) for r, s in states])
-    insert_rows(Log, logs)
+    try:
+        insert_rows(FlowRun, new_flow_runs)
+        update_rows(FlowRun, RUN_FIELDS, updated_flow_runs)
+        insert_rows(TaskRun, new_task_runs)
+        update_rows(TaskRun, TASK_FIELDS, updated_task_runs)
+        insert_rows(RunTag, tags)
+        insert_rows(TaskRunDependency, deps)
+        insert_rows(StateRow, [state_row(r, s) for r, s in states])
+        insert_rows(Log, logs)
+    finally:
+        _DATETIME_TEXTS.clear()
 
 
 def mark_persisted(batch: Batch) -> None:
@@ -253,13 +256,13 @@ def _converter(field, connection) -> Any:
                 return slow(value)
 
         else:
-            texts: dict[dt.datetime, str] = {}  # a state's time is also its run's columns'
+            texts = _DATETIME_TEXTS  # a state's time is also its run's columns'
 
             def fast(value):
                 if type(value) is dt.datetime and value.tzinfo is utc:
                     text = texts.get(value)
                     if text is None:
-                        if len(texts) >= 4096:
+                        if len(texts) >= 4096:  # filled outside a batch (write_batch empties it)
                             texts.clear()
                         # str() of it made naive: the "+00:00" off
                         text = texts[value] = value.isoformat(" ")[:-6]
@@ -316,6 +319,9 @@ def _converter(field, connection) -> Any:
 
 
 _EMPTY_JSON = {list: "[]", dict: "{}"}
+#: Datetimes already made text in the batch being written (emptied after each batch, so that
+#: the writer keeps no datetime of a finished run).
+_DATETIME_TEXTS: dict[Any, str] = {}
 
 
 def _insert_statement(model, connection) -> tuple[str, list, list]:

@@ -47,8 +47,12 @@ def _forked() -> None:
 os.register_at_fork(after_in_child=_forked)
 FLUSH_INTERVAL = 0.2
 MAX_BUFFERED = 2000
-#: Rows buffered past which the thread that adds one writes the buffer itself (keep_up).
+#: Rows buffered past which the thread that adds one waits for the buffer to be written
+#: (keep_up).
 MAX_BACKLOG = 4 * MAX_BUFFERED
+#: Longest keep_up waits for the background thread before it goes on (the database may be out
+#: of reach: the rows then wait in memory, as they would anyway).
+KEEP_UP_WAIT = 5.0
 #: Longest the background thread waits between tries while the database cannot be reached.
 MAX_UNREACHABLE_WAIT = 5.0
 
@@ -65,6 +69,8 @@ class Writer:
         self._states: list[tuple[RunRecord, State]] = []
         self._logs: list[dict[str, Any]] = []
         self._wake = threading.Event()
+        #: Notified each time the buffer is taken to be written (keep_up waits on it).
+        self._drained = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._pid = 0
         #: Ids of runs whose rows the database refused: their later rows are dropped unwritten.
@@ -97,16 +103,46 @@ class Writer:
         self._ensure_thread()
 
     def keep_up(self) -> None:
-        """Flush here when the background thread has fallen far behind (a busy process makes
+        """Wait for the background thread when it has fallen far behind (a busy process makes
         rows faster than it writes them): the buffer, and the records it holds, stay bounded.
-        Call it holding no run's lock; a database that cannot be reached leaves the rows
-        waiting, as for the background thread."""
+
+        It waits until the background thread takes the buffer to write it (not until it is
+        written: the next rows are made meanwhile). The rows are written by the background
+        thread, on its one database connection: a pool
+        of task threads each writing the buffer itself would open a connection per thread
+        (each with its own page cache and statements). A thread inside a transaction of the
+        caller's writes them itself (on SQLite the caller's transaction may hold the write
+        lock). Call it holding no run's lock; a database that cannot be reached leaves the
+        rows waiting, as for the background thread."""
         if len(self._states) + len(self._logs) < MAX_BACKLOG:
             return
-        try:
-            self.flush()
-        except Exception:  # unreachable now: the background thread tries again and logs it
-            pass
+        if self._must_write_here():
+            try:
+                self.flush()
+            except Exception:  # unreachable now: the background thread tries again and logs it
+                pass
+            return
+        import time
+
+        deadline = time.monotonic() + KEEP_UP_WAIT
+        with self._drained:
+            while len(self._states) + len(self._logs) >= MAX_BACKLOG:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._wake.set()
+                self._drained.wait(left)
+
+    def _must_write_here(self) -> bool:
+        """Whether keep_up must write the buffer in this thread: it is the background thread,
+        there is none, or this thread is in a transaction of its own caller's."""
+        thread = self._thread
+        if thread is None or not thread.is_alive() or threading.current_thread() is thread:
+            return True
+        from django.db import connections
+
+        connection = connections["default"]
+        return connection.connection is not None and connection.in_atomic_block
 
     def pending(self) -> int:
         with self._lock:
@@ -236,6 +272,8 @@ class Writer:
         with self._lock:
             batch = (self._runs, self._states, self._logs)
             self._runs, self._states, self._logs = {}, [], []
+        with self._drained:
+            self._drained.notify_all()
         return batch
 
     def _requeue(self, batch: Batch) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import uuid
 from decimal import Decimal
 
@@ -22,11 +23,18 @@ from runs.orchestration.writer import writer
 from runs.states import Pending, Running, StateType
 
 
-def test_ids_made_ahead_are_unique_random_version_4_uuids():
-    ids = [new_id() for _ in range(3 * 256 + 7)]
+def test_ids_made_ahead_are_unique_time_ordered_version_7_uuids():
+    """Time-ordered ids (issue 18: a history of millions of runs is written at the end of the
+    indexes keyed by run id): those of a later millisecond sort after the earlier ones."""
+    first = [new_id() for _ in range(3 * 256 + 7)]
+    time.sleep(0.002)
+    later = new_id()
+    ids = [*first, later]
     assert len(set(ids)) == len(ids)
     assert all(type(i) is uuid.UUID for i in ids)
-    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert abs((ids[0].int >> 80) - time.time() * 1000) < 60_000  # milliseconds of the epoch
+    assert later == max(ids) or (later.int >> 80) == (max(ids).int >> 80)
     assert TaskRunRecord(name="x").id != TaskRunRecord(name="x").id
 
 
