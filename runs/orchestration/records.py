@@ -167,6 +167,10 @@ class TaskRunRecord(RunRecord):
 
 @dataclass(eq=False)
 class FlowRunRecord(RunRecord):
+    #: Random, not time-ordered: people name a flow run by the first characters of its id
+    #: (``runs flow-run inspect 3f2a9c``), which time-ordered ids made in the same minute share.
+    #: Flow runs are few; the index locality of time-ordered ids matters for task runs.
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
     flow_id: int | None = None
     flow_name: str = ""
     parent_task_run_id: uuid.UUID | None = None
