@@ -17,6 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from runs.engine.attempts import Deferred
 from runs.orchestration.ended_flows import end_runs_of_ended_flow_runs
+from runs.reconnect import once_reopened
 from runs.states import now
 
 logger = logging.getLogger("runs.worker")
@@ -119,9 +120,13 @@ def run_task_runs(self, payloads: list[str]) -> list[str]:
 
     messages = [_load(payload) for payload in payloads]
     ids = [m["task_run_id"] for m in messages if m is not None]
-    _claim(ids)
-    ended = end_runs_of_ended_flow_runs(ids)
-    records = load_task_run_records([run for run in ids if run not in ended])
+
+    def claim_and_load() -> tuple[dict, dict]:
+        _claim(ids)
+        ended = end_runs_of_ended_flow_runs(ids)
+        return ended, load_task_run_records([run for run in ids if run not in ended])
+
+    ended, records = once_reopened(claim_and_load)
     checked = time.monotonic()
     names = []
     try:
@@ -184,7 +189,11 @@ def _run_payload(
     message = _load(payload)
     if message is None:
         return "Refused"
-    ended = {} if flow_run_checked else end_runs_of_ended_flow_runs([message["task_run_id"]])
+    ended = (
+        {}
+        if flow_run_checked
+        else once_reopened(lambda: end_runs_of_ended_flow_runs([message["task_run_id"]]))
+    )
     if ended:
         return ended[message["task_run_id"]]
     return _run_message(message, payload, queue, write_behind=write_behind)
@@ -203,7 +212,7 @@ def _run_message(
         if record is _MISSING:
             raise ObjectDoesNotExist
         if record is None:
-            record = load_task_run_record(message["task_run_id"])
+            record = once_reopened(lambda: load_task_run_record(message["task_run_id"]))
     except ObjectDoesNotExist:
         logger.warning(
             "Dropped a message for task run %s, which this database does not have "

@@ -16,6 +16,7 @@ from runs.orchestration.policy import Policy, Transition
 from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
 from runs.orchestration.rules import FLOW_RUN_POLICY, TASK_RUN_POLICY
 from runs.orchestration.writer import apart_from_caller, run_apart, writer
+from runs.reconnect import dropped, reopen
 from runs.states import State, StateType
 
 __all__ = [
@@ -50,7 +51,7 @@ def decide_state(record: RunRecord, proposed: State) -> Decision:
         transition = Transition(record, proposed)
         sync = record.sync or not record.persisted and isinstance(record, FlowRunRecord)
         if sync or policy.needs_db(transition):
-            decision = writer.in_transaction(lambda: _decide(transition, policy), record)
+            transition, decision = _decided_in_transaction(transition, policy, proposed)
         else:
             decision = _decide(transition, policy)
         for callback in transition.after_commit:
@@ -58,6 +59,25 @@ def decide_state(record: RunRecord, proposed: State) -> Decision:
         if decision.state.is_final():
             record.settle(decision.state)
         return decision
+
+
+def _decided_in_transaction(
+    transition: Transition, policy: Policy, proposed: State
+) -> tuple[Transition, Decision]:
+    """Decide in one transaction; if the connection turns out to have been dropped, nothing was
+    written, so the record is put back as it was and the decision made again on a new one."""
+    from django.db import DatabaseError
+
+    record = transition.record
+    before = dict(vars(record))
+    try:
+        return transition, writer.in_transaction(lambda: _decide(transition, policy), record)
+    except DatabaseError as exc:
+        if not (dropped(exc) and reopen(exc)):
+            raise
+    vars(record).update(before)
+    again = Transition(record, proposed)
+    return again, writer.in_transaction(lambda: _decide(again, policy), record)
 
 
 def _decide(transition: Transition, policy: Policy) -> Decision:

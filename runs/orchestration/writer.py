@@ -32,6 +32,7 @@ from runs.orchestration import rows
 from runs.orchestration.records import RunRecord
 from runs.orchestration.rows import Batch
 from runs.process import runtime
+from runs.reconnect import dropped
 from runs.states import State
 
 T = TypeVar("T")
@@ -191,6 +192,9 @@ class Writer:
                     after = self._drain()
                     rows.write_batch(_merge(mine, after))
             except Exception as exc:
+                if dropped(exc):  # nothing was written: the caller may decide again (reconnect)
+                    self._requeue(before)
+                    raise
                 if stage == "decide" or _unreachable(exc):
                     self._requeue(_merge(before, after))
                     raise
