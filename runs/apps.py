@@ -10,6 +10,9 @@ class RunsConfig(AppConfig):
         from runs import conf, sqlite  # noqa: F401  (sqlite: the WAL set-up of new connections)
 
         conf.read_host_settings_with(_host_runs_setting)
+        from runs import results, signing
+
+        results.sign_inline_results_with(signing.result_digest)
 
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="runs.ensure_roles")
 

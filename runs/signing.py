@@ -15,6 +15,7 @@ from typing import Any
 import cloudpickle
 
 _SALT = b"runs.signing.payload"
+_RESULT_SALT = b"runs.signing.result"
 
 
 class BadSignature(ValueError):
@@ -25,6 +26,19 @@ def _key() -> bytes:
     from django.conf import settings
 
     return hashlib.sha256(_SALT + settings.SECRET_KEY.encode()).digest()
+
+
+def result_digest(data: bytes) -> bytes:
+    """The signature of a result kept in a database row (:mod:`runs.results`), keyed apart
+    from the messages' so that neither can stand for the other."""
+    key = hashlib.sha256(_RESULT_SALT + _django_secret().encode()).digest()
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def _django_secret() -> str:
+    from django.conf import settings
+
+    return settings.SECRET_KEY
 
 
 def dumps(value: Any) -> str:

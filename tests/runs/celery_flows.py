@@ -16,6 +16,11 @@ def double(x: int) -> int:
 
 
 @task
+def text_of(char: str, n: int) -> str:
+    return char * n
+
+
+@task
 def pid_of_worker() -> int:
     return os.getpid()
 

@@ -48,6 +48,24 @@ def test_mapped_flow_over_200_elements_records_each_run_once(two_workers):
     assert running_states == 200
 
 
+def test_small_results_come_back_in_their_row_and_large_ones_in_a_file(two_workers):
+    from runs.results import is_inline, storage_path
+
+    @flow(task_runner=CeleryTaskRunner(queue=two_workers))
+    def small_and_large():
+        small, large = celery_flows.double.submit(21), celery_flows.text_of.submit("x", 5000)
+        return small.result(), large.result()
+
+    state = small_and_large(return_state=True)
+
+    assert state.result() == (42, "x" * 5000)
+    runs = TaskRun.objects.filter(flow_run_id=state.flow_run_id)
+    small_key = runs.get(task_name="double").result_key
+    large_key = runs.get(task_name="text_of").result_key
+    assert is_inline(small_key) and not (storage_path() / small_key).exists()
+    assert not is_inline(large_key) and (storage_path() / large_key).exists()
+
+
 def test_failure_on_a_worker_reaches_the_caller_with_its_exception(two_workers):
     @flow(task_runner=CeleryTaskRunner(queue=two_workers))
     def failing():
