@@ -378,7 +378,7 @@ class SlotStore(ABC):
         from runs_limits.models import ConcurrencySlot
 
         held = ConcurrencySlot.objects.filter(limit_id__in=limit_ids)
-        dead = list(held.filter(_gone(held)).values_list("id", flat=True))
+        dead = list(held.filter(_gone(held, slots=True)).values_list("id", flat=True))
         return _delete(ConcurrencySlot.objects.filter(id__in=dead)) if dead else 0
 
     def _purge_waiters(self, limit_ids: list) -> int:
@@ -403,17 +403,24 @@ def _delete(queryset: Any) -> int:
     return queryset._raw_delete(queryset.db)
 
 
-def _gone(queryset: Any) -> Any:
+def _gone(queryset: Any, slots: bool = False) -> Any:
     """A Q matching rows of ``queryset`` (slots or waiters) whose run ended or whose owner died.
 
     A run whose row is not written yet is neither: its owner is alive and still writing it.
+    With ``slots``, a dead owner's slot is kept while its run is recorded RUNNING: the reaper
+    ends that run CRASHED, and the transition frees the slot, so that no instant of the
+    recorded history shows the slot's next holder RUNNING beside it.
     """
     from django.db.models import Exists, OuterRef
 
     from runs.models import TaskRun
     from runs.owners import dead_owners_filter
-    from runs.states import FINAL_TYPES
+    from runs.states import FINAL_TYPES, StateType
 
     # EXISTS, not a join: the ORM would join inner, losing the rows whose run is not written.
-    ended = Exists(TaskRun.objects.filter(id=OuterRef("task_run_id"), state_type__in=FINAL_TYPES))
-    return ended | dead_owners_filter(queryset)
+    runs = TaskRun.objects.filter(id=OuterRef("task_run_id"))
+    ended = Exists(runs.filter(state_type__in=FINAL_TYPES))
+    dead = dead_owners_filter(queryset)
+    if slots:
+        dead &= ~Exists(runs.filter(state_type=StateType.RUNNING))
+    return ended | dead

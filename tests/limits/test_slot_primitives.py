@@ -176,12 +176,34 @@ def test_slot_of_a_dead_process_is_reclaimed():
             started=now(),
             expires=now() - dt.timedelta(seconds=1),
         )
+        # Its RUNNING state was still in the dead process's write-behind buffer.
         orphan = task_run(owner=owner)
         assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
-        TaskRun.objects.filter(id=orphan.id).update(state_type="RUNNING")
         assert slots.reclaim_dead_slots() == 1
         assert not ConcurrencySlot.objects.filter(task_run=orphan).exists()
     assert acquire(task_run(), [tag]).status == "acquired"
+
+
+def test_a_dead_holders_slot_is_kept_while_its_run_is_recorded_running():
+    tag = new_tag()
+    limit(tag, 1)
+    owner = f"dead-{uuid.uuid4().hex[:6]}"
+    with transaction.atomic():  # uncommitted: no other process's reaper can end it first
+        ProcessLease.objects.create(
+            owner=owner,
+            hostname="gone",
+            pid=1,
+            started=now(),
+            expires=now() - dt.timedelta(seconds=1),
+        )
+        orphan = task_run(owner=owner)
+        assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
+        TaskRun.objects.filter(id=orphan.id).update(state_type="RUNNING")
+        # Freed by the transition that records its crash (the reaper's), not before it.
+        assert slots.reclaim_dead_slots() == 0
+        assert acquire(task_run(), [tag]).status == "wait"
+        TaskRun.objects.filter(id=orphan.id).update(state_type="CRASHED")
+        assert slots.reclaim_dead_slots() == 1
 
 
 def test_a_slot_counts_before_its_run_row_is_written():
@@ -215,9 +237,8 @@ def test_slot_of_a_live_process_whose_lease_lapsed_is_kept_until_it_exits():
                 expires=now() - dt.timedelta(seconds=60),
                 process_key=process_key(sleeper.pid),
             )
-            holder = task_run(owner=owner)
+            holder = task_run(owner=owner)  # Pending: a RUNNING one waits for its crash
             assert slots.acquire(holder.id, [tag], owner=owner).status == "acquired"
-            TaskRun.objects.filter(id=holder.id).update(state_type="RUNNING")
             assert slots.reclaim_dead_slots() == 0
             assert acquire(task_run(), [tag]).status == "wait"
         finally:
