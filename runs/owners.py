@@ -130,7 +130,10 @@ def owner_is_alive(owner: str) -> bool:
 
     if not owner:
         return False
-    key = ProcessLease.objects.filter(owner=owner).values_list("process_key", flat=True).first()
+    lease = ProcessLease.objects.filter(owner=owner).values_list("expires", "process_key").first()
+    if lease is None:
+        return False
+    expires, key = lease
     if key and alive_here(key) is False:
         return False
-    return not dead_owners([owner])
+    return expires > now() or alive_here(key) is True

@@ -108,6 +108,35 @@ def start_worker(
     return worker
 
 
+CALLER = """
+import sys
+from runs.bootstrap import ensure_ready
+ensure_ready()
+from tests.runs.celery_flows import sends_then_waits
+try:
+    sends_then_waits(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+except Exception as exc:
+    print("FAILED:", type(exc).__name__, exc, flush=True)
+    sys.exit(3)
+"""
+
+
+def start_caller(
+    queue: str, marks: Path, count: int, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """A caller process running ``celery_flows.sends_then_waits``: it sends ``count`` runs to
+    ``queue``, prints "sent", then waits on them; an exception is printed as "FAILED: ..." and
+    exits 3. Its output is text on ``stdout``."""
+    return subprocess.Popen(
+        [sys.executable, "-c", CALLER, queue, str(marks), str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
+        cwd=str(REPO_ROOT),
+        text=True,
+    )
+
+
 @contextmanager
 def workers_on_a_queue(
     folder: Path, prefix: str, count: int = 2, concurrency: int = 2

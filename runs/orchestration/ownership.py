@@ -52,7 +52,7 @@ def judge_delivery(
     and that has retries left by ``retry_options`` (the task's, from the message) is retried
     instead: the lost attempt is proposed as failed, the retry rule answers AwaitingRetry, and
     the answer is Accept with that state. ``lost`` says how the worker was lost (by default:
-    its message came back).
+    which process it was, how it is known to be gone, and that its message came back).
     """
     if record.is_final():
         return Decision(Verdict.REJECT, record.state)
@@ -61,9 +61,9 @@ def judge_delivery(
             return Decision(Verdict.REJECT, record.state)
         from runs.orchestration import propose_state
 
-        lost = lost or (
-            f"The worker running it ({record.owner}) died; the message was delivered again."
-        )
+        if lost is None:
+            lease = leases_of([record.owner]).get(record.owner)
+            lost = f"{owner_lost(record, lease)} Its message was delivered again."
         if retry_options is not None and record.run_count <= retries_of(retry_options, True):
             record.retry_options = retry_options
             state = propose_state(record, Failed(lost))

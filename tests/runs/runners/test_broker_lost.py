@@ -3,11 +3,9 @@ waiting for ever on messages nobody will deliver."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 
@@ -15,23 +13,11 @@ import pytest
 
 from runs.models import FlowRun, TaskRun
 from runs.states import StateType
-from tests.workers import REPO_ROOT
+from tests.workers import start_caller
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="needs redis-server for a private broker"
 )
-
-CALLER = """
-import sys
-from runs.bootstrap import ensure_ready
-ensure_ready()
-from tests.runs.celery_flows import sends_then_waits
-try:
-    sends_then_waits(sys.argv[1], sys.argv[2], int(sys.argv[3]))
-except Exception as exc:
-    print("FAILED:", type(exc).__name__, exc, flush=True)
-    sys.exit(3)
-"""
 
 
 def _free_port() -> int:
@@ -75,16 +61,8 @@ def test_runs_lost_by_a_restarted_broker_fail_the_callers_futures(tmp_path):
     server = _start_redis(port, tmp_path)
     marks = tmp_path / "marks"
     marks.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CELERY_BROKER_URL": broker}
     queue = f"nobody-{uuid.uuid4().hex[:8]}"
-    caller = subprocess.Popen(
-        [sys.executable, "-c", CALLER, queue, str(marks), "30"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=str(REPO_ROOT),
-        text=True,
-    )
+    caller = start_caller(queue, marks, 30, env={"CELERY_BROKER_URL": broker})
     try:
         assert caller.stdout.readline().strip() == "sent"
         time.sleep(0.5)  # published

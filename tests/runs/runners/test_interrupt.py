@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
 from runs.models import FlowRun, TaskRun
 from runs.states import StateType
-from tests.workers import REPO_ROOT, start_worker
-
-CALLER = """
-import sys
-from runs.bootstrap import ensure_ready
-ensure_ready()
-from tests.runs.celery_flows import sends_then_waits
-sends_then_waits(sys.argv[1], sys.argv[2], int(sys.argv[3]))
-"""
+from tests.workers import start_caller, start_worker
 
 
 def test_one_ctrl_c_stops_the_caller_and_its_unstarted_runs_never_start(tmp_path):
     queue = f"nobody-yet-{uuid.uuid4().hex[:8]}"
     marks = tmp_path / "marks"
     marks.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    caller = subprocess.Popen(
-        [sys.executable, "-c", CALLER, queue, str(marks), "50"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=str(REPO_ROOT),
-        text=True,
-    )
+    caller = start_caller(queue, marks, 50)
     try:
         assert caller.stdout.readline().strip() == "sent"
         time.sleep(0.3)  # the sender thread publishes the batch

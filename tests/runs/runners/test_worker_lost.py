@@ -31,19 +31,31 @@ def test_a_run_whose_pool_process_was_killed_is_retried_on_a_live_one(tmp_path):
     thread = threading.Thread(target=lambda: outcome.setdefault("result", survives()))
     thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not (folder / "pid").exists():
-            assert time.monotonic() < deadline, worker.log()
-            time.sleep(0.05)
-        time.sleep(0.1)  # the pid is written; its RUNNING state is recorded before the call
-        killed = int((folder / "pid").read_text())
+        killed = _pid_of_first_attempt(folder, worker.log)
         os.kill(killed, signal.SIGKILL)
         thread.join(timeout=45)
         assert not thread.is_alive(), worker.log()
     finally:
         worker.stop()
-    assert outcome["result"].startswith("retried in ")
     assert outcome["result"] != f"retried in {killed}"
+    _assert_retried_once(outcome["result"])
+    # The worker says which process was lost and what the run was doing.
+    assert f"process {killed} on " in worker.log() and "delivered again" in worker.log()
+
+
+def _pid_of_first_attempt(folder, log) -> int:
+    """The pid the first attempt of ``dies_on_first_attempt`` wrote, once its run is RUNNING."""
+    deadline = time.monotonic() + 30
+    while not (folder / "pid").exists():
+        assert time.monotonic() < deadline, log()
+        time.sleep(0.05)
+    time.sleep(0.1)  # the pid is written; its RUNNING state is recorded before the call
+    return int((folder / "pid").read_text())
+
+
+def _assert_retried_once(result: str) -> None:
+    """The newest ``dies_on_first_attempt`` run: its lost attempt counted, the retry completed."""
+    assert result.startswith("retried in ")
     run = TaskRun.objects.filter(task_name="dies_on_first_attempt").order_by("-created").first()
     assert run.state_type == StateType.COMPLETED
     assert run.run_count == 2
@@ -74,27 +86,13 @@ def test_a_run_whose_whole_worker_was_killed_is_sent_again_by_its_caller_and_ret
 
         thread = threading.Thread(target=lambda: outcome.setdefault("result", survives()))
         thread.start()
-        deadline = time.monotonic() + 30
-        while not (folder / "pid").exists():
-            assert time.monotonic() < deadline, workers[0].log() + workers[1].log()
-            time.sleep(0.05)
-        time.sleep(0.1)
-        killed = int((folder / "pid").read_text())
+        killed = _pid_of_first_attempt(folder, lambda: workers[0].log() + workers[1].log())
         victim = next(w for w in workers if w.process.pid == _parent_of(killed))
         victim.kill()  # the main process and its pool process, as a lost machine
         thread.join(timeout=45)
         survivor = next(w for w in workers if w is not victim)
         assert not thread.is_alive(), survivor.log()
-    assert outcome["result"].startswith("retried in ")
-    run = TaskRun.objects.filter(task_name="dies_on_first_attempt").order_by("-created").first()
-    assert run.state_type == StateType.COMPLETED
-    assert run.run_count == 2
-    names = list(
-        StateRow.objects.filter(task_run=run).order_by("timestamp").values_list("name", flat=True)
-    )
-    assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
-    retry = StateRow.objects.get(task_run=run, name="AwaitingRetry")
-    assert "Retry 1 of 1" in retry.message
+    _assert_retried_once(outcome["result"])
 
 
 def test_a_limited_tag_recovers_when_the_worker_holding_its_slot_and_parked_runs_dies(tmp_path):
