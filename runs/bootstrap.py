@@ -77,6 +77,21 @@ def ensure_ready() -> None:
         else:
             _check_migrated()
         _ready = True
+        _spare_start_up_objects_from_collections()
+
+
+def _spare_start_up_objects_from_collections() -> None:
+    """Move what is alive once runs is set up (modules, Django's apps and settings) to the
+    cyclic collector's permanent generation.
+
+    A flow of thousands of task runs triggers dozens of full collections, each of which walked
+    these objects: a fifth of a sequential task run's time at 30,000 runs. Frozen objects are
+    still freed when nothing refers to them; only a reference cycle among them that is already
+    garbage now stays, and start-up leaves few.
+    """
+    import gc
+
+    gc.freeze()
 
 
 #: The apps whose tables runs needs.
