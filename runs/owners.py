@@ -93,14 +93,15 @@ def dead_owners(owners: Iterable[str]) -> set[str]:
         )
     }
     current = now()
-    dead = set()
-    for owner in owners:
-        expires, key = leases.get(owner, (None, ""))
-        if expires is not None and expires > current:
-            continue
-        if alive_here(key) is not True:
-            dead.add(owner)
-    return dead
+    return {owner for owner in owners if _lease_dead(*leases.get(owner, (None, "")), current)}
+
+
+def _lease_dead(expires: dt.datetime | None, key: str, current: dt.datetime) -> bool:
+    """Whether the process of a lease (None: no lease) is gone: its lease lapsed and no such
+    process runs on this machine."""
+    if expires is not None and expires > current:
+        return False
+    return alive_here(key) is not True
 
 
 def dead_owners_filter(queryset: Any, field: str = "owner") -> Any:
@@ -136,4 +137,4 @@ def owner_is_alive(owner: str) -> bool:
     expires, key = lease
     if key and alive_here(key) is False:
         return False
-    return expires > now() or alive_here(key) is True
+    return not _lease_dead(expires, key, now())

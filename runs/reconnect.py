@@ -3,8 +3,8 @@ administrator's ``pg_terminate_backend``) is opened again, once, instead of fail
 
 Django opens a connection lazily but never replaces one that died between two statements: the
 next statement fails, and so does every one after it until the connection is closed. The
-places that can safely do their work again call :func:`once_reopened`, or :func:`dropped` and
-:func:`reopen` themselves when something must be undone first.
+places that can safely do their work again call :func:`once_reopened`; the writer asks
+:func:`dropped` to know that a failed transaction may be decided again.
 """
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ def reopen(exc: BaseException) -> bool:
     return True
 
 
-def once_reopened(work: Callable[[], T]) -> T:
-    """``work()``; if the connection turns out to be dropped, ``work()`` again on a new one.
-    For work that is safe to do twice (reads, claims that are idempotent)."""
+def once_reopened(work: Callable[[], T], undo: Callable[[], None] | None = None) -> T:
+    """``work()``; if the connection turns out to be dropped, ``undo()`` what the first try
+    changed in memory (if given) and ``work()`` again on a new connection. For work that is
+    safe to do twice (reads, idempotent claims, a transaction that rolled back)."""
     from django.db import DatabaseError
 
     try:
@@ -67,4 +68,6 @@ def once_reopened(work: Callable[[], T]) -> T:
     except DatabaseError as exc:
         if not (dropped(exc) and reopen(exc)):
             raise
+    if undo is not None:
+        undo()
     return work()

@@ -112,13 +112,17 @@ def persist_result(value: Any, durable: bool = True) -> str:
     return key
 
 
+def _trusted_payload(key: str) -> bytes | None:
+    """The pickle inside an inline key, or None when this project did not sign it."""
+    try:
+        return _inline_payload(key)
+    except ResultNotTrusted:
+        return None
+
+
 def result_exists(key: str) -> bool:
     if is_inline(key):
-        try:
-            _inline_payload(key)
-        except ResultNotTrusted:
-            return False
-        return True
+        return _trusted_payload(key) is not None
     return bool(key) and _path_for(key).exists()
 
 
@@ -135,10 +139,8 @@ def load_result(key: str) -> Any:
 
 def result_size(key: str) -> int | None:
     if is_inline(key):
-        try:
-            return len(_inline_payload(key))
-        except ResultNotTrusted:
-            return None
+        payload = _trusted_payload(key)
+        return None if payload is None else len(payload)
     try:
         return _path_for(key).stat().st_size
     except (FileNotFoundError, ValueError):

@@ -16,7 +16,7 @@ from runs.orchestration.policy import Policy, Transition
 from runs.orchestration.records import FlowRunRecord, RunRecord, TaskRunRecord
 from runs.orchestration.rules import FLOW_RUN_POLICY, TASK_RUN_POLICY
 from runs.orchestration.writer import apart_from_caller, run_apart, writer
-from runs.reconnect import dropped, reopen
+from runs.reconnect import once_reopened
 from runs.states import State, StateType
 
 __all__ = [
@@ -66,18 +66,19 @@ def _decided_in_transaction(
 ) -> tuple[Transition, Decision]:
     """Decide in one transaction; if the connection turns out to have been dropped, nothing was
     written, so the record is put back as it was and the decision made again on a new one."""
-    from django.db import DatabaseError
-
     record = transition.record
     before = dict(vars(record))
-    try:
-        return transition, writer.in_transaction(lambda: _decide(transition, policy), record)
-    except DatabaseError as exc:
-        if not (dropped(exc) and reopen(exc)):
-            raise
-    vars(record).update(before)
-    again = Transition(record, proposed)
-    return again, writer.in_transaction(lambda: _decide(again, policy), record)
+    transitions = [transition]
+
+    def decide() -> tuple[Transition, Decision]:
+        current = transitions[-1]
+        return current, writer.in_transaction(lambda: _decide(current, policy), record)
+
+    def undo() -> None:
+        vars(record).update(before)
+        transitions.append(Transition(record, proposed))
+
+    return once_reopened(decide, undo)
 
 
 def _decide(transition: Transition, policy: Policy) -> Decision:

@@ -46,6 +46,18 @@ def task_run(state: str = "PENDING", owner: str | None = None) -> TaskRun:
     )
 
 
+def run_of_a_dead_process_holding(tag: str) -> TaskRun:
+    """A Pending run whose process left a lapsed lease and no process, holding a slot of
+    ``tag``. Call it inside the test's transaction, so that no reaper sees them first."""
+    owner = f"dead-{uuid.uuid4().hex[:6]}"
+    ProcessLease.objects.create(
+        owner=owner, hostname="gone", pid=1, started=now(), expires=now() - dt.timedelta(seconds=1)
+    )
+    orphan = task_run(owner=owner)
+    assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
+    return orphan
+
+
 def acquire(run: TaskRun, tags: list[str]) -> slots.SlotDecision:
     """Acquire like orchestration does; an acquired run becomes RUNNING in the same transaction."""
     with transaction.atomic():
@@ -167,18 +179,9 @@ def test_slot_of_a_run_no_longer_running_is_reclaimed():
 def test_slot_of_a_dead_process_is_reclaimed():
     tag = new_tag()
     limit(tag, 1)
-    owner = f"dead-{uuid.uuid4().hex[:6]}"
     with transaction.atomic():  # uncommitted: no other process's reaper can free it first
-        ProcessLease.objects.create(
-            owner=owner,
-            hostname="gone",
-            pid=1,
-            started=now(),
-            expires=now() - dt.timedelta(seconds=1),
-        )
         # Its RUNNING state was still in the dead process's write-behind buffer.
-        orphan = task_run(owner=owner)
-        assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
+        orphan = run_of_a_dead_process_holding(tag)
         assert slots.reclaim_dead_slots() == 1
         assert not ConcurrencySlot.objects.filter(task_run=orphan).exists()
     assert acquire(task_run(), [tag]).status == "acquired"
@@ -187,17 +190,8 @@ def test_slot_of_a_dead_process_is_reclaimed():
 def test_a_dead_holders_slot_is_kept_while_its_run_is_recorded_running():
     tag = new_tag()
     limit(tag, 1)
-    owner = f"dead-{uuid.uuid4().hex[:6]}"
     with transaction.atomic():  # uncommitted: no other process's reaper can end it first
-        ProcessLease.objects.create(
-            owner=owner,
-            hostname="gone",
-            pid=1,
-            started=now(),
-            expires=now() - dt.timedelta(seconds=1),
-        )
-        orphan = task_run(owner=owner)
-        assert slots.acquire(orphan.id, [tag], owner=owner).status == "acquired"
+        orphan = run_of_a_dead_process_holding(tag)
         TaskRun.objects.filter(id=orphan.id).update(state_type="RUNNING")
         # Freed by the transition that records its crash (the reaper's), not before it.
         assert slots.reclaim_dead_slots() == 0
