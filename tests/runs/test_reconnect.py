@@ -58,7 +58,7 @@ def test_a_run_goes_on_when_its_decision_finds_the_connection_dropped(limited_ta
     # A limited tag: taking and freeing its slot are decided in the database, in this thread.
     @task(tags=[limited_tag])
     def drops_the_connection(n: int) -> int:
-        _drop_connections()
+        _drop_connections(only_this_thread=True)
         return n * 2
 
     @flow
